@@ -1,0 +1,73 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Account } from './config/load.js';
+import type { StipendContext } from './context.js';
+import { UsageError } from './errors.js';
+import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
+import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
+import { enqueueRows } from './queue/enqueue.js';
+
+/**
+ * The programmatic API behind the CLI: validate a manifest, submit it as a batch, wait for it.
+ * Workers (queue/workers.ts) and reports (reports/reconciliation.ts) complete the picture.
+ */
+
+export type SubmitResult =
+  | { accepted: false; scan: ManifestScan }
+  | { accepted: true; batchId: string; scan: ManifestScan };
+
+/** A manifest is accepted when it has no file-level problem and, unless partial, no row problem. */
+export function isAcceptable(scan: ManifestScan, allowPartial: boolean): boolean {
+  return scan.fileProblems.length === 0 && scan.validRows > 0 && (allowPartial || scan.rowProblemCount === 0);
+}
+
+/**
+ * Validates the whole manifest first; only an acceptable one is recorded and queued. Both passes
+ * read a private snapshot, so a file changed (or still being written) meanwhile cannot slip rows in.
+ */
+export async function submitManifest(
+  context: StipendContext,
+  options: { file: string; account: Account; allowPartial?: boolean },
+): Promise<SubmitResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'stipend-'));
+  const snapshot = join(dir, 'manifest.csv');
+  try {
+    await copyFile(options.file, snapshot).catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read ${options.file}: ${error.code === 'ENOENT' ? 'no such file' : error.code ?? error.message}`);
+    });
+    const { adapter } = options.account;
+    const scan = await scanManifest(snapshot, adapter);
+    if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
+
+    const batchId = newBatchId();
+    await context.batches.create({
+      batchId,
+      provider: options.account.provider,
+      account: options.account.name,
+      source: basename(options.file),
+      sha256: scan.sha256,
+      rowsTotal: scan.dataRows,
+    });
+    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter));
+    await context.batches.markEnqueued(batchId);
+    return { accepted: true, batchId, scan };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls the ledger until every accepted payment of the batch has a final status. */
+export async function waitForBatch(
+  context: StipendContext,
+  batchId: string,
+  options: { onProgress?: (batch: BatchRecord) => void; pollMs?: number; signal?: AbortSignal } = {},
+): Promise<BatchRecord> {
+  for (;;) {
+    const batch = await context.batches.get(batchId);
+    options.onProgress?.(batch);
+    if (isSettled(batch)) return batch;
+    options.signal?.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+  }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { reportCommand, statusCommand } from './commands/batch.js';
+import { demoCommand } from './commands/demo.js';
+import { runCommand } from './commands/run.js';
+import { sandboxCommand } from './commands/sandbox.js';
+import { validateCommand } from './commands/validate.js';
+import { workerCommand } from './commands/worker.js';
+import { StipendError } from './errors.js';
+
+/**
+ * The `stipend` command. Exit codes: 0 done, 1 a manifest was invalid (or a demo did not
+ * reconcile), 2 a usage, configuration or environment problem (one line, no stack trace).
+ */
+const program = new Command('stipend')
+  .description('Bulk stipend payments from CSV manifests to prepaid-card providers, exactly once, reconciled.')
+  .addOption(new Option('--config <file>', 'configuration file (default: $STIPEND_CONFIG, ./stipend.config.json, else the built-in sandbox accounts)'))
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`stipend: ${text.replace(/^error: /, '')}`) });
+
+const config = () => program.opts<{ config?: string }>().config;
+
+program
+  .command('validate <file>')
+  .description('check a manifest against the provider\'s field rules; pays nothing')
+  .requiredOption('--provider <id>', 'provider: ctpayer, virtualrx')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, options) => exit(await validateCommand(file, options)));
+
+program
+  .command('run <file>')
+  .description('validate, queue and pay a manifest, wait until every row is final, write the report')
+  .requiredOption('--provider <id>', 'provider: ctpayer, virtualrx')
+  .option('--account <name>', 'provider account (required when the provider has several)')
+  .option('--out <dir>', 'report folder (default: reportsDir from the configuration, else ./reports)')
+  .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')
+  .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
+  .action(async (file: string, options) => exit(await runCommand(file, { ...options, config: config() })));
+
+program
+  .command('worker')
+  .description('pay queued payments until stopped (SIGINT/SIGTERM finish the payments in flight)')
+  .option('--provider <id>', 'only this provider\'s accounts')
+  .option('--account <name>', 'only this account')
+  .action(async (options) => exit(await workerCommand({ ...options, config: config() })));
+
+program
+  .command('sandbox')
+  .description('run the built-in provider sandboxes on their default ports')
+  .option('--provider <id...>', 'only these providers')
+  .option('--no-rate-limit', 'do not enforce the providers\' rate limits')
+  .action(async (options) => exit(await sandboxCommand(options)));
+
+program
+  .command('status <batchId>')
+  .description('where a batch stands')
+  .option('--json', 'machine-readable output')
+  .action(async (batchId: string, options) => exit(await statusCommand(batchId, { ...options, config: config() })));
+
+program
+  .command('report <batchId>')
+  .description('write a batch\'s reconciliation report from the ledger')
+  .option('--out <dir>', 'report folder')
+  .action(async (batchId: string, options) => exit(await reportCommand(batchId, { ...options, config: config() })));
+
+program
+  .command('demo')
+  .description('pay the sample manifests through the built-in sandboxes (needs only Redis)')
+  .option('--out <dir>', 'report folder', 'reports/demo')
+  .action(async (options) => exit(await demoCommand(options)));
+
+function exit(code: number): void {
+  process.exitCode = code;
+}
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof StipendError) {
+    process.stderr.write(`stipend: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}

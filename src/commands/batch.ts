@@ -1,0 +1,42 @@
+import { loadConfig } from '../config/load.js';
+import { openContext } from '../context.js';
+import { isSettled } from '../ledger/batches.js';
+import { writeReconciliation } from '../reports/reconciliation.js';
+import { formatDollars } from '../money.js';
+import { describeBatch } from './output.js';
+
+/** `stipend status <batchId>`: where a batch stands, from the ledger. */
+export async function statusCommand(batchId: string, options: { json?: boolean; config?: string }): Promise<number> {
+  const context = await openContext(await loadConfig({ path: options.config }));
+  try {
+    const batch = await context.batches.get(batchId);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ ...batch, complete: isSettled(batch) }, null, 2)}\n`);
+    } else {
+      process.stdout.write(
+        [
+          `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, created ${batch.created_at}`,
+          `${batch.rows_total} rows; ${batch.accepted} payments requested ($${formatDollars(batch.accepted_cents)})`,
+          `${isSettled(batch) ? 'complete' : 'in progress'}: ${describeBatch(batch)}`,
+        ].join('\n') + '\n',
+      );
+    }
+    return 0;
+  } finally {
+    await context.close();
+  }
+}
+
+/** `stipend report <batchId>`: (re)writes the reconciliation report from the ledger. */
+export async function reportCommand(batchId: string, options: { out?: string; config?: string }): Promise<number> {
+  const config = await loadConfig({ path: options.config });
+  const context = await openContext(config);
+  try {
+    const report = await writeReconciliation(context, batchId, options.out ?? config.reportsDir);
+    if (!report.summary.complete) process.stdout.write('note: the batch is still in progress; pending rows are shown as queued or sending\n');
+    process.stdout.write(`report: ${report.csv}\n`);
+    return 0;
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,25 @@
+import type { BatchRecord } from '../ledger/batches.js';
+import { FINAL_STATUSES } from '../ledger/payments.js';
+import { type ManifestScan, formatProblem } from '../manifest/index.js';
+import { formatDollars } from '../money.js';
+
+/** What commands print for people. Machine-readable output is JSON, chosen with --json. */
+
+export function printProblems(scan: ManifestScan, write: (line: string) => void): void {
+  for (const problem of [...scan.fileProblems, ...scan.rowProblems]) write(formatProblem(problem));
+  const hidden = scan.rowProblemCount - scan.rowProblems.length;
+  if (hidden > 0) write(`… and ${hidden} more row problems`);
+}
+
+export function describeScan(scan: ManifestScan): string {
+  return `${scan.dataRows} rows: ${scan.validRows} valid, ${scan.rejectedRows} with problems${scan.fileProblems.length ? `, ${scan.fileProblems.length} file problems` : ''}`;
+}
+
+export function describeBatch(batch: BatchRecord): string {
+  const parts = FINAL_STATUSES.filter((s) => batch[`n_${s}`] > 0).map((s) => `${batch[`n_${s}`]} ${s} ($${formatDollars(batch[`c_${s}`])})`);
+  const pending = batch.accepted - batch.final;
+  if (pending > 0) parts.push(`${pending} pending`);
+  if (batch.rejected > 0) parts.push(`${batch.rejected} rejected`);
+  if (batch.duplicates > 0) parts.push(`${batch.duplicates} skipped as duplicates`);
+  return parts.join(', ') || 'no rows';
+}

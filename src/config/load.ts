@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { ConfigError, StipendError } from '../errors.js';
+import { type AnyAdapter, getAdapter } from '../providers/index.js';
+import type { ProviderId } from '../providers/types.js';
+import { sandboxConfig } from './sandbox-accounts.js';
+import { type AccountConfig, configSchema } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = 'stipend.config.json';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** One provider account, ready to use: its adapter, checked credentials and effective limits. */
+export interface Account extends Omit<AccountConfig, 'rateLimit' | 'credentials'> {
+  provider: ProviderId;
+  name: string;
+  adapter: AnyAdapter;
+  credentials: unknown;
+  rateLimit: { max: number; perMs: number; marginMs: number };
+}
+
+export interface ResolvedConfig {
+  /** The file it came from, or a note that the built-in sandbox accounts are in use. */
+  source: string;
+  redisUrl: string;
+  prefix: string;
+  reportsDir: string;
+  accounts: Account[];
+}
+
+/** --config, else STIPEND_CONFIG, else ./stipend.config.json, else the built-in sandbox accounts. */
+export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ResolvedConfig> {
+  const env = options.env ?? process.env;
+  const path = options.path ?? env.STIPEND_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  if (path === undefined) return resolveConfig(sandboxConfig(), 'built-in sandbox accounts', env);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return resolveConfig(raw, path, env);
+}
+
+export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const parsed = configSchema.safeParse(fillEnv(raw, [], env, source));
+  if (!parsed.success) throw new ConfigError(describe(source, parsed.error));
+  const config = parsed.data;
+  const accounts: Account[] = [];
+  for (const [provider, named] of Object.entries(config.accounts) as [ProviderId, Record<string, AccountConfig>][]) {
+    const adapter = adapterFor(provider, source);
+    for (const [name, account] of Object.entries(named)) {
+      const credentials = adapter.credentials.safeParse(account.credentials);
+      if (!credentials.success) {
+        throw new ConfigError(describe(source, credentials.error, ['accounts', provider, name, 'credentials']));
+      }
+      accounts.push({ ...account, provider, name, adapter, credentials: credentials.data, rateLimit: account.rateLimit ?? adapter.defaultRateLimit });
+    }
+  }
+  if (accounts.length === 0) throw new ConfigError(`${source}: accounts: configure at least one provider account`);
+  return {
+    source,
+    redisUrl: config.redis.url ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    prefix: config.redis.prefix,
+    reportsDir: config.reportsDir,
+    accounts,
+  };
+}
+
+/** The account a command means: --account when given, else the provider's only account. */
+export function findAccount(config: ResolvedConfig, provider: string, name?: string): Account {
+  const candidates = config.accounts.filter((a) => a.provider === provider);
+  if (candidates.length === 0) throw new ConfigError(`no ${provider} account is configured (${config.source})`);
+  if (name !== undefined) {
+    const account = candidates.find((a) => a.name === name);
+    if (!account) throw new ConfigError(`no ${provider} account named "${name}"; configured: ${candidates.map((a) => a.name).join(', ')}`);
+    return account;
+  }
+  if (candidates.length > 1) {
+    throw new ConfigError(`${provider} has several accounts (${candidates.map((a) => a.name).join(', ')}); choose one with --account`);
+  }
+  return candidates[0]!;
+}
+
+function adapterFor(provider: ProviderId, source: string): AnyAdapter {
+  try {
+    return getAdapter(provider);
+  } catch (error) {
+    if (error instanceof StipendError) throw new ConfigError(`${source}: accounts.${provider}: this provider is not supported yet`);
+    throw error;
+  }
+}
+
+/** Replaces ${NAME} in every string with the environment variable, naming the key when it is unset. */
+function fillEnv(value: unknown, path: string[], env: NodeJS.ProcessEnv, source: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) throw new ConfigError(`${source}: ${path.join('.')}: environment variable ${name} is not set`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => fillEnv(item, [...path, String(i)], env, source));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillEnv(v, [...path, k], env, source)]));
+  }
+  return value;
+}
+
+function describe(source: string, error: z.ZodError, base: string[] = []): string {
+  const lines = error.issues.slice(0, 5).map((issue) => {
+    const key = [...base, ...issue.path.map(String)].join('.') || '(top level)';
+    // Values are never echoed: a credential may be among them.
+    return `${key}: ${issue.message}`;
+  });
+  return `${source}: ${lines.join('; ')}`;
+}

@@ -1,0 +1,24 @@
+import { DEFAULT_SANDBOX_PORTS } from '../sandbox/index.js';
+import type { ConfigFile } from './schema.js';
+
+/**
+ * The configuration used when no file is given: one account per provider, pointing at the built-in
+ * sandboxes on their default ports (`stipend sandbox`). These credentials are the sandboxes' own
+ * seed values (fixtures/<provider>/sandbox.json), not secrets.
+ */
+export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX_PORTS, number>> = {}): ConfigFile {
+  const url = (provider: keyof typeof DEFAULT_SANDBOX_PORTS) => `http://127.0.0.1:${ports[provider] ?? DEFAULT_SANDBOX_PORTS[provider]}`;
+  return {
+    accounts: {
+      ctpayer: {
+        sandbox: {
+          baseUrl: url('ctpayer'),
+          credentials: { username: 'sandbox', password: 'sandbox-password', apiusername: 'stipend-batch' },
+        },
+      },
+      virtualrx: {
+        sandbox: { baseUrl: url('virtualrx'), credentials: { token: 'sandbox-token' } },
+      },
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { PROVIDER_IDS } from '../providers/types.js';
+
+/** The configuration file, as a user writes it (after ${ENV_VAR} references are filled in). */
+
+const rateLimit = z.strictObject({
+  max: z.number().int().positive(),
+  perMs: z.number().int().positive(),
+  /**
+   * Slack for the delay between our limiter granting a request and the provider counting it
+   * (scheduling, network). Requests are spaced (perMs + marginMs) / max apart.
+   */
+  marginMs: z.number().int().min(0).max(60_000).default(250),
+});
+
+const retry = z.strictObject({
+  /** Provider calls per payment for retryable outcomes before the row ends `failed`. */
+  attempts: z.number().int().min(1).max(50).default(5),
+  /** First backoff; doubles after each retryable outcome. */
+  backoffMs: z.number().int().min(0).max(3_600_000).default(1000),
+});
+
+export const accountSchema = z.strictObject({
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** Checked against the provider's own credential schema once the provider is known. */
+  credentials: z.record(z.string(), z.string()),
+  /** Requests per window for this account, shared by every worker process; default per provider. */
+  rateLimit: rateLimit.optional(),
+  /** Payments in flight at once in each worker process. */
+  concurrency: z.number().int().min(1).max(200).default(4),
+  retry: retry.default({ attempts: 5, backoffMs: 1000 }),
+  /** How long one provider call may take before its outcome counts as unknown. */
+  timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
+});
+
+const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _' });
+
+export const configSchema = z.strictObject({
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, { error: 'must start with redis:// or rediss://' }).optional(),
+      /** Every key this program writes starts with this, so several installations can share a Redis. */
+      prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ . or -' }).default('stipend'),
+    })
+    .default({ prefix: 'stipend' }),
+  /** Where `stipend run` writes reports unless --out says otherwise. */
+  reportsDir: z.string().min(1).default('reports'),
+  accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),
+});
+
+export type ConfigFile = z.input<typeof configSchema>;
+export type Config = z.infer<typeof configSchema>;
+export type AccountConfig = z.infer<typeof accountSchema>;

@@ -1,0 +1,42 @@
+/**
+ * Every error the program raises on purpose is a StipendError with a stable code. The CLI prints
+ * these as one line (no stack trace): they describe a user's or an operator's mistake, not a bug.
+ */
+export class StipendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad command line: unknown flag, missing argument, file not found. CLI exit code 2. */
+export class UsageError extends StipendError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** The configuration file (or an environment variable it references) is wrong. CLI exit code 2. */
+export class ConfigError extends StipendError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
+  }
+}
+
+/** Redis did not answer: nothing can be queued or recorded. */
+export class RedisUnavailableError extends StipendError {
+  constructor(url: string, options?: { cause?: unknown }) {
+    super('REDIS_UNAVAILABLE', `Redis is not reachable at ${url}: start it (docker compose up -d redis) or set REDIS_URL`, options);
+  }
+}
+
+/** A batch id that is not recorded in the ledger. */
+export class BatchNotFoundError extends StipendError {
+  constructor(batchId: string) {
+    super('BATCH_NOT_FOUND', `no batch ${batchId} is recorded`);
+  }
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { BatchNotFoundError } from '../errors.js';
+import type { LedgerKeys } from './keys.js';
+import { FINAL_STATUSES, type FinalStatus } from './payments.js';
+
+/**
+ * The batch record: where a batch came from and its running counts. It is written before any job is
+ * queued (state `enqueuing`) and marked `enqueued` once every row is recorded and queued; the
+ * per-status counts (n_<status>, c_<status> in cents) are kept by the payment ledger's finalize.
+ */
+
+const count = z.coerce.number().int().default(0);
+export const batchRecord = z.object({
+  batch_id: z.string(),
+  provider: z.string(),
+  account: z.string(),
+  source: z.string(),
+  sha256: z.string(),
+  created_at: z.string(),
+  state: z.enum(['enqueuing', 'enqueued']),
+  rows_total: count,
+  /** Payments this batch owns and will settle. */
+  accepted: count,
+  accepted_cents: count,
+  rejected: count,
+  /** Rows whose payment another batch already holds. */
+  duplicates: count,
+  /** Accepted payments with a final status. */
+  final: count,
+  ...Object.fromEntries(FINAL_STATUSES.flatMap((s) => [[`n_${s}`, count], [`c_${s}`, count]])),
+});
+export type BatchRecord = z.infer<typeof batchRecord> & Record<`n_${FinalStatus}` | `c_${FinalStatus}`, number>;
+
+export function newBatchId(at = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export class BatchLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: LedgerKeys,
+  ) {}
+
+  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number }): Promise<void> {
+    const createdAt = new Date();
+    await this.redis
+      .multi()
+      .hset(this.keys.batch(batch.batchId), {
+        batch_id: batch.batchId,
+        provider: batch.provider,
+        account: batch.account,
+        source: batch.source,
+        sha256: batch.sha256,
+        created_at: createdAt.toISOString(),
+        state: 'enqueuing',
+        rows_total: batch.rowsTotal,
+      })
+      .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
+      .exec();
+  }
+
+  async addCounts(batchId: string, counts: { accepted: number; acceptedCents: number; rejected: number; duplicates: number }): Promise<void> {
+    const key = this.keys.batch(batchId);
+    await this.redis
+      .multi()
+      .hincrby(key, 'accepted', counts.accepted)
+      .hincrby(key, 'accepted_cents', counts.acceptedCents)
+      .hincrby(key, 'rejected', counts.rejected)
+      .hincrby(key, 'duplicates', counts.duplicates)
+      .exec();
+  }
+
+  async markEnqueued(batchId: string): Promise<void> {
+    await this.redis.hset(this.keys.batch(batchId), 'state', 'enqueued');
+  }
+
+  async get(batchId: string): Promise<BatchRecord> {
+    const hash = await this.redis.hgetall(this.keys.batch(batchId));
+    if (Object.keys(hash).length === 0) throw new BatchNotFoundError(batchId);
+    return batchRecord.parse(hash) as BatchRecord;
+  }
+}
+
+/** Every accepted payment has a final status: the batch's report is complete. */
+export function isSettled(batch: BatchRecord): boolean {
+  return batch.state === 'enqueued' && batch.final >= batch.accepted;
+}

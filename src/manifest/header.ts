@@ -1,0 +1,78 @@
+import type { AnyAdapter } from '../providers/index.js';
+import { type Problem, quoted } from './problems.js';
+import type { CsvRecord } from './read-csv.js';
+
+/** The amount columns a manifest may use: dollars (parseDollars) or whole cents (parseCents). */
+export const AMOUNT_COLUMNS = ['amount', 'amount_cents'] as const;
+export type AmountColumn = (typeof AMOUNT_COLUMNS)[number];
+export const PAYMENT_ID_COLUMN = 'payment_id';
+
+/** Where each known column sits in a row, by its canonical name. */
+export interface ManifestLayout {
+  /** Cells a row must have. */
+  width: number;
+  /** Canonical column name of each cell, for problems. */
+  names: string[];
+  /** The provider's documented fields present in the header. */
+  fields: { name: string; index: number }[];
+  amount: { name: AmountColumn; index: number };
+  paymentId?: number;
+}
+
+export type HeaderCheck = { ok: true; layout: ManifestLayout } | { ok: false; problems: Problem[] };
+
+/**
+ * Reads the header: the provider's documented field names (any case, surrounding spaces ignored),
+ * exactly one amount column and an optional payment_id. Anything else rejects the manifest, since
+ * a misspelt column would otherwise silently drop its data.
+ */
+export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): HeaderCheck {
+  const allowed = [PAYMENT_ID_COLUMN, ...adapter.manifest.columns.map((c) => c.name), ...AMOUNT_COLUMNS];
+  const canonical = new Map(allowed.map((name) => [name.toLowerCase(), name]));
+  const problems: Problem[] = [];
+  const positions = new Map<string, number>();
+
+  cells.forEach((cell, index) => {
+    const written = cell.trim();
+    const name = canonical.get(written.toLowerCase());
+    if (written === '') {
+      problems.push({ line, message: `column ${index + 1} has no name in the header; every column needs one` });
+    } else if (name === undefined) {
+      problems.push({ line, message: `unknown column ${quoted(written)}${separatorHint(written)}; the columns ${adapter.name} manifests use are: ${allowed.join(', ')}` });
+    } else if (positions.has(name)) {
+      problems.push({ line, column: name, message: `appears twice in the header (columns ${positions.get(name)! + 1} and ${index + 1})` });
+    } else {
+      positions.set(name, index);
+    }
+  });
+
+  for (const column of adapter.manifest.columns) {
+    if (column.required && !positions.has(column.name)) problems.push({ line, message: `missing required column "${column.name}"` });
+  }
+  const amounts = AMOUNT_COLUMNS.filter((name) => positions.has(name));
+  if (amounts.length === 0) {
+    problems.push({ line, message: 'missing the amount column: add "amount" (dollars, e.g. 12.50) or "amount_cents" (whole cents, e.g. 1250)' });
+  } else if (amounts.length === 2) {
+    problems.push({ line, message: 'has both "amount" and "amount_cents"; keep one, so each row has a single amount' });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const amount = amounts[0]!;
+  const paymentId = positions.get(PAYMENT_ID_COLUMN);
+  return {
+    ok: true,
+    layout: {
+      width: cells.length,
+      names: cells.map((cell) => canonical.get(cell.trim().toLowerCase())!),
+      fields: adapter.manifest.columns.flatMap((c) => (positions.has(c.name) ? [{ name: c.name, index: positions.get(c.name)! }] : [])),
+      amount: { name: amount, index: positions.get(amount)! },
+      ...(paymentId === undefined ? {} : { paymentId }),
+    },
+  };
+}
+
+/** A whole header in one cell usually means the file was saved with ; or tabs between values. */
+function separatorHint(written: string): string {
+  const separator = [';', '\t', '|'].find((s) => written.includes(s));
+  return separator === undefined ? '' : ` (the file seems to use ${separator === '\t' ? 'tabs' : separator} between values; save it with commas)`;
+}

@@ -1,0 +1,6 @@
+/** Reading and validating CSV payment manifests: a scan that reports, then a pass that yields rows. */
+export { ManifestContentError, ManifestFileError } from './errors.js';
+export { formatProblem, type Problem } from './problems.js';
+export { manifestRows } from './rows.js';
+export { type ManifestScan, scanManifest } from './scan.js';
+export type { ManifestRow, ValidatedPayment } from './validate-row.js';

@@ -1,0 +1,58 @@
+import { quoted } from './quote.js';
+
+/**
+ * Money is an integer number of cents everywhere inside the program. This module is the only place
+ * where text becomes cents and cents become text, and none of it touches floating point.
+ */
+
+const DOLLARS = /^(\d{1,9})(?:\.(\d{1,2}))?$/;
+const CENTS = /^\d{1,11}$/;
+
+/** Largest amount accepted on one row: $9,999,999.99, far above any stipend, well inside 2^53. */
+export const MAX_CENTS = 999_999_999;
+
+export type ParsedAmount = { ok: true; cents: number } | { ok: false; reason: string };
+
+/** "12.50" → 1250, "12.5" → 1250, "12" → 1200. Rejects signs, exponents, separators, 3+ decimals. */
+export function parseDollars(text: string): ParsedAmount {
+  const cents = parseBalanceDollars(text);
+  return cents === undefined ? { ok: false, reason: describeBadDollars(text) } : checkRange(cents);
+}
+
+/** "1250" → 1250. A whole, positive number of cents. */
+export function parseCents(text: string): ParsedAmount {
+  if (!CENTS.test(text)) {
+    return { ok: false, reason: `${quoted(text)} is not a whole number of cents (digits only, e.g. 1250)` };
+  }
+  return checkRange(Number(text));
+}
+
+/** 1250 → "12.50" */
+export function formatDollars(cents: number): string {
+  if (!Number.isSafeInteger(cents) || cents < 0) throw new RangeError(`not a cent amount: ${cents}`);
+  const whole = Math.floor(cents / 100);
+  return `${whole}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+function checkRange(cents: number): ParsedAmount {
+  if (cents <= 0) return { ok: false, reason: 'must be more than zero' };
+  if (cents > MAX_CENTS) return { ok: false, reason: `must be at most ${formatDollars(MAX_CENTS)}` };
+  return { ok: true, cents };
+}
+
+function describeBadDollars(text: string): string {
+  const shown = quoted(text);
+  if (text.trim() === '') return 'is empty';
+  if (/^[+-]/.test(text)) return `${shown} has a sign; amounts are positive numbers like 12.50`;
+  if (/^\d*\.?\d+[eE][+-]?\d+$/.test(text)) return `${shown} uses exponent notation; write the amount out, like 1000.00`;
+  if (/,/.test(text)) return `${shown} has a thousands separator or comma; write 1000.00, not 1,000.00`;
+  if (/^\d+\.\d{3,}$/.test(text)) return `${shown} has more than two decimals`;
+  if (/[$€£]/.test(text)) return `${shown} has a currency symbol; write the number only`;
+  return `${shown} is not an amount in dollars with at most two decimals (e.g. 12.50)`;
+}
+
+/** A balance a provider reports, "1234.50" → 123450. Zero is a valid balance; anything else odd is not. */
+export function parseBalanceDollars(text: string): number | undefined {
+  const m = DOLLARS.exec(text);
+  return m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : undefined;
+}

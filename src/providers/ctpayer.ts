@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { formatDollars, parseBalanceDollars } from '../money.js';
+import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { digits, required, text } from './field-rules.js';
+import type { HttpResult } from './http.js';
+import type { Outcome } from './outcome.js';
+import type { CheckResult, ClientContext, ProviderAdapter, ProviderClient } from './types.js';
+
+/**
+ * CT Payer: form-encoded POSTs to /<resource>.php, JSON answers with status success|error.
+ * Loads are idempotent on internalPaymentId, which is the payment's id: a resend after an unknown
+ * outcome is answered DUPLICATE_PAYMENT with the original transactionId instead of paying twice.
+ */
+
+const fields = z.object({
+  cardId: required(digits({ length: 10 })),
+  description: required(text({ max: 30 })),
+  groupId: text({ max: 15 }).optional(),
+});
+export type CtPayerFields = z.infer<typeof fields>;
+
+const credentials = z.object({
+  username: z.string().min(1),
+  password: z.string().min(1),
+  /** The client user recorded as performing each transaction (documented as apiusername). */
+  apiusername: z.string().min(1),
+});
+export type CtPayerCredentials = z.infer<typeof credentials>;
+
+const successBody = z.looseObject({ status: z.literal('success') });
+const errorBody = z.looseObject({
+  status: z.literal('error'),
+  errorCode: z.string(),
+  message: z.string().optional(),
+  transactionId: z.union([z.string(), z.number()]).optional(),
+});
+
+export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
+  id: 'ctpayer',
+  name: 'CT Payer',
+  capabilities: { idempotencyKey: true, lookup: false, reversal: true, balance: true },
+  manifest: {
+    columns: [
+      { name: 'cardId', required: true },
+      { name: 'description', required: true },
+      { name: 'groupId', required: false },
+    ],
+    row: fields,
+    payee: (f) => f.cardId,
+  },
+  credentials,
+  defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
+  createClient: (context) => new CtPayerClient(context),
+};
+
+export class CtPayerClient implements ProviderClient<CtPayerFields> {
+  constructor(private readonly context: ClientContext<CtPayerCredentials>) {}
+
+  async pay(payment: { paymentId: string; amountCents: number; fields: CtPayerFields }): Promise<Outcome> {
+    const result = await this.call('loadcard', {
+      cardId: payment.fields.cardId,
+      internalPaymentId: payment.paymentId,
+      amount: formatDollars(payment.amountCents),
+      description: payment.fields.description,
+      ...(payment.fields.groupId === undefined ? {} : { groupId: payment.fields.groupId }),
+    });
+    return loadOutcome(result);
+  }
+
+  async check(): Promise<CheckResult> {
+    const answer = await this.query('echo', {});
+    return answer.ok ? { status: 'ok', detail: 'echo answered' } : { status: 'failed', detail: answer.reason };
+  }
+
+  async fundingBalanceCents(): Promise<number> {
+    return this.balanceField('getaccountbalance', {}, 'accountBalance');
+  }
+
+  async cardBalanceCents(cardId: string): Promise<number> {
+    return this.balanceField('getcardbalance', { cardId }, 'cardBalance');
+  }
+
+  async cardDetails(cardId: string): Promise<{ cardId: string; participantId: string; cardStatus: string; balanceCents: number }> {
+    const answer = await this.query('getcarddetails', { cardId });
+    if (!answer.ok) throw new Error(`CT Payer getcarddetails: ${answer.reason}`);
+    const body = z.looseObject({ cardId: z.string(), participantId: z.string(), cardStatus: z.string(), cardBalance: z.string() }).parse(answer.body);
+    return { cardId: body.cardId, participantId: body.participantId, cardStatus: body.cardStatus, balanceCents: toCents(body.cardBalance) };
+  }
+
+  async close(): Promise<void> {}
+
+  private async balanceField(resource: string, params: Record<string, string>, field: string): Promise<number> {
+    const answer = await this.query(resource, params);
+    if (!answer.ok) throw new Error(`CT Payer ${resource}: ${answer.reason}`);
+    return toCents(String(answer.body[field]));
+  }
+
+  /** A call that moves no money: either the success body or a reason it failed. */
+  private async query(resource: string, params: Record<string, string>): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; reason: string }> {
+    const result = await this.call(resource, params);
+    if (result.kind !== 'response') return { ok: false, reason: result.error };
+    const body = parseJsonBody(result.text);
+    if (successBody.safeParse(body).success) return { ok: true, body: body as Record<string, unknown> };
+    const error = errorBody.safeParse(body);
+    return { ok: false, reason: error.success ? `${error.data.errorCode}: ${error.data.message ?? ''}`.trim() : `HTTP ${result.status}` };
+  }
+
+  private call(resource: string, params: Record<string, string>): Promise<HttpResult> {
+    const { baseUrl, credentials: c, send } = this.context;
+    const body = new URLSearchParams({ username: c.username, password: c.password, apiusername: c.apiusername, ...params });
+    return send({
+      method: 'POST',
+      url: `${baseUrl.replace(/\/$/, '')}/${resource}.php`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: body.toString(),
+    });
+  }
+}
+
+function loadOutcome(result: HttpResult): Outcome {
+  const common = commonOutcome(result);
+  if (common) return common;
+  if (result.kind !== 'response') throw new Error('unreachable');
+  const body = parseJsonBody(result.text);
+  const success = successBody.extend({ transactionId: z.union([z.string(), z.number()]) }).safeParse(body);
+  if (success.success) return { kind: 'paid', reference: String(success.data.transactionId), code: 'success', message: '' };
+  const error = errorBody.safeParse(body);
+  if (!error.success) return unreadable(result.status);
+  const { errorCode, message = '' } = error.data;
+  switch (errorCode) {
+    case 'DUPLICATE_PAYMENT':
+      // The load was applied by an earlier send of this internalPaymentId: paid once, not twice.
+      return { kind: 'paid', reference: String(error.data.transactionId ?? ''), code: errorCode, message: 'already applied by an earlier request with this internalPaymentId' };
+    case 'AUTH_FAILED':
+      // Nothing applied; the account's credentials need fixing, which no retry can do by itself.
+      return { kind: 'retryable', code: errorCode, message: message || 'CT Payer rejected the credentials', throttled: false };
+    default:
+      return { kind: 'declined', code: errorCode, message };
+  }
+}
+
+function toCents(dollars: string): number {
+  const cents = parseBalanceDollars(dollars);
+  if (cents === undefined) throw new Error(`CT Payer sent a balance that is not a dollar amount: ${JSON.stringify(dollars)}`);
+  return cents;
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks for provider field schemas. Lengths count characters (Unicode code points), not
+ * bytes, because the providers document "30 characters max, including spaces".
+ */
+
+// C0/C1 control characters and Unicode line/paragraph separators: never part of a payment field.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// A cell starting like this is run as a formula by spreadsheets that later open provider exports.
+const FORMULA_START = /^[=+@]/;
+
+export const charCount = (value: string): number => [...value].length;
+
+export function required(schema: z.ZodType<string, string>) {
+  return z.string({ error: 'is required and is empty' }).pipe(schema);
+}
+
+/** Free text sent to a provider: bounded length, printable, not a spreadsheet formula. */
+export function text(options: { max: number; min?: number }) {
+  const min = options.min ?? 1;
+  return z
+    .string()
+    .refine((v) => !CONTROL.test(v), { error: 'contains a control character or line break (not allowed in payment fields)' })
+    .refine((v) => !FORMULA_START.test(v), { error: 'starts with =, + or @ (looks like a spreadsheet formula)' })
+    .refine((v) => charCount(v) >= min, { error: `must be at least ${min} character${min === 1 ? '' : 's'}` })
+    .refine((v) => charCount(v) <= options.max, {
+      error: (issue) => `must be at most ${options.max} characters (has ${charCount(String(issue.input))})`,
+    });
+}
+
+/** An identifier made of digits only, with an exact or bounded length. */
+export function digits(options: { length: number } | { max: number }) {
+  if ('length' in options) {
+    return z.string().regex(new RegExp(`^\\d{${options.length}}$`), { error: `must be exactly ${options.length} digits` });
+  }
+  return z.string().regex(new RegExp(`^\\d{1,${options.max}}$`), { error: `must be 1 to ${options.max} digits` });
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * What one provider call did, in the only terms the rest of the system understands. Each adapter
+ * maps its own wire codes into this; nothing outside src/providers ever sees a provider's codes
+ * except as the opaque `code` string copied into the report.
+ *
+ * - paid: the money moved; `reference` is the provider's transaction id.
+ * - declined: the provider refused; nothing moved, and sending again will not help.
+ * - retryable: nothing moved; sending again later may work. `throttled` marks account-wide
+ *   back-pressure (HTTP 429/503) that slows the whole account instead of using up attempts.
+ * - unknown: the call may or may not have moved money (timeout, dropped connection, 5xx).
+ */
+export const outcomeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('paid'), reference: z.string(), code: z.string(), message: z.string() }),
+  z.object({ kind: z.literal('declined'), code: z.string(), message: z.string() }),
+  z.object({
+    kind: z.literal('retryable'),
+    code: z.string(),
+    message: z.string(),
+    throttled: z.boolean(),
+    retryAfterMs: z.number().int().nonnegative().optional(),
+  }),
+  z.object({ kind: z.literal('unknown'), code: z.string(), message: z.string() }),
+]);
+
+export type Outcome = z.infer<typeof outcomeSchema>;

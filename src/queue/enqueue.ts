@@ -1,0 +1,98 @@
+import { Queue } from 'bullmq';
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import type { BatchRow } from '../ledger/batch-rows.js';
+import { type NewPayment, PaymentLedger } from '../ledger/payments.js';
+import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
+import { PAYMENT_JOB, type PaymentJobData, bullPrefix, paymentJobId, queueName } from './payment-job.js';
+
+const CHUNK = 500;
+
+/**
+ * Records and queues the rows of an accepted manifest, a chunk at a time (memory stays flat):
+ * each payment is first claimed in the ledger (a payment another batch already holds is listed as
+ * a duplicate, never queued again), then the chunk's rows are appended to the batch, then its jobs
+ * are added. The batch record itself must already exist.
+ */
+export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>): Promise<void> {
+  const payments = new PaymentLedger(context.redis, context.keys, account.provider, account.name);
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  const jobOptions = {
+    attempts: account.retry.attempts,
+    backoff: { type: 'exponential', delay: account.retry.backoffMs },
+    // The ledger is the durable record; finished jobs are kept a while for the dashboard only.
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+  try {
+    let chunk: ManifestRow[] = [];
+    const flush = async () => {
+      await enqueueChunk(context, payments, queue, jobOptions, batchId, chunk);
+      chunk = [];
+    };
+    for await (const row of rows) {
+      chunk.push(row);
+      if (chunk.length >= CHUNK) await flush();
+    }
+    await flush();
+  } finally {
+    await queue.close();
+  }
+}
+
+async function enqueueChunk(
+  context: StipendContext,
+  payments: PaymentLedger,
+  queue: Queue,
+  jobOptions: object,
+  batchId: string,
+  chunk: ManifestRow[],
+): Promise<void> {
+  if (chunk.length === 0) return;
+  const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
+  const holders = await payments.claim(batchId, valid.map(toNewPayment));
+  const holderOf = new Map(valid.map((payment, i) => [payment, holders[i]]));
+
+  const entries: BatchRow[] = [];
+  const jobs: { name: string; data: PaymentJobData; opts: object }[] = [];
+  let acceptedCents = 0;
+  for (const row of chunk) {
+    if (!row.ok) {
+      entries.push({
+        s: 'rejected', l: row.line, m: row.problems.map(formatProblem).join('; '),
+        ...(row.paymentId === undefined ? {} : { p: row.paymentId }),
+        ...(row.payee === undefined ? {} : { y: row.payee }),
+        ...(row.amountCents === undefined ? {} : { a: row.amountCents }),
+      });
+      continue;
+    }
+    const { payment } = row;
+    if (holderOf.get(payment) !== undefined) {
+      entries.push({ s: 'duplicate', l: row.line, p: payment.paymentId, y: payment.payee, a: payment.amountCents });
+      continue;
+    }
+    entries.push({ s: 'payment', l: row.line, p: payment.paymentId });
+    acceptedCents += payment.amountCents;
+    jobs.push({
+      name: PAYMENT_JOB,
+      data: { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) },
+      opts: { ...jobOptions, jobId: paymentJobId(payment.paymentId) },
+    });
+  }
+  await context.rows.append(batchId, entries);
+  await context.batches.addCounts(batchId, {
+    accepted: jobs.length,
+    acceptedCents,
+    rejected: entries.filter((e) => e.s === 'rejected').length,
+    duplicates: entries.filter((e) => e.s === 'duplicate').length,
+  });
+  if (jobs.length > 0) await queue.addBulk(jobs);
+}
+
+function toNewPayment(payment: ValidatedPayment): NewPayment {
+  return { line: payment.line, paymentId: payment.paymentId, payee: payment.payee, amountCents: payment.amountCents };
+}
+
+function definedFields(payment: ValidatedPayment): Record<string, string> {
+  return Object.fromEntries(Object.entries(payment.fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

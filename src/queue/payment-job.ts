@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import type { Account } from '../config/load.js';
+
+/**
+ * A payment job as stored in BullMQ. Lean, and free of credentials: the worker reads those from its
+ * own configuration. The provider fields are the manifest's validated columns (a CT Payer cardId is
+ * CT Payer's 10-digit card id, never a card number: the manifest rejects those).
+ */
+export const paymentJobData = z.object({
+  batchId: z.string(),
+  paymentId: z.string(),
+  amountCents: z.number().int().positive(),
+  fields: z.record(z.string(), z.string()),
+});
+export type PaymentJobData = z.infer<typeof paymentJobData>;
+
+export const PAYMENT_JOB = 'payment';
+
+/** One queue per provider account. */
+export function queueName(account: Pick<Account, 'provider' | 'name'>): string {
+  return `pay.${account.provider}.${account.name}`;
+}
+
+/** The job id is the payment's identity within its account's queue: adding it twice adds one job. */
+export function paymentJobId(paymentId: string): string {
+  return `pay-${paymentId}`;
+}
+
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:bull`;
+}

@@ -1,0 +1,65 @@
+import { Queue, Worker } from 'bullmq';
+import { paymentProcessor } from '../../jobs/pay.js';
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import { PaymentLedger } from '../ledger/payments.js';
+import type { Logger } from '../log.js';
+import { createHttpSender } from '../providers/http.js';
+import { type AccountGate, openAccountGate, openLimiterConnection } from './account-gate.js';
+import { bullPrefix, queueName } from './payment-job.js';
+import { connectRedis } from './redis.js';
+
+export interface RunningWorkers {
+  accounts: Account[];
+  /** Stops taking jobs, lets payments in flight finish, then disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one BullMQ worker per account. Each has the account's concurrency; all of them, in every
+ * process, share the account's rate limit through the gate in Redis.
+ */
+export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
+  const { config, redis, keys } = context;
+  const opened: { worker: Worker; queue: Queue; gate: AccountGate; close(): Promise<void> }[] = [];
+  const bullConnection = connectRedis(config.redisUrl);
+  const limiters = openLimiterConnection(redis);
+  for (const account of accounts) {
+    const gate = await openAccountGate(redis, limiters.connection, config.prefix, account);
+    const client = account.adapter.createClient({
+      baseUrl: account.baseUrl,
+      credentials: account.credentials,
+      send: createHttpSender({ timeoutMs: account.timeoutMs, gate: gate.gate }),
+    });
+    const queue = new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) });
+    const processor = paymentProcessor({
+      account,
+      client,
+      payments: new PaymentLedger(redis, keys, account.provider, account.name),
+      batchKey: (batchId) => keys.batch(batchId),
+      queue,
+      pauseAccount: gate.pause,
+      log: log.child({ provider: account.provider, account: account.name }),
+    });
+    const worker = new Worker(queueName(account), processor, {
+      connection: bullConnection,
+      prefix: bullPrefix(config.prefix),
+      concurrency: account.concurrency,
+      // A job whose worker died is picked up again after its lock expires; the ledger makes the
+      // re-run safe, so allow several before BullMQ gives up on it.
+      maxStalledCount: 5,
+    });
+    worker.on('error', (error) => log.error({ err: error, queue: queueName(account) }, 'worker error'));
+    opened.push({ worker, queue, gate, close: () => client.close() });
+    log.info({ provider: account.provider, account: account.name, concurrency: account.concurrency, rateLimit: account.rateLimit }, 'worker started');
+  }
+  return {
+    accounts,
+    close: async () => {
+      await Promise.all(opened.map((o) => o.worker.close()));
+      await Promise.all(opened.map(async (o) => { await o.close(); await o.gate.close(); await o.queue.close(); }));
+      await limiters.close();
+      await bullConnection.quit().catch(() => bullConnection.disconnect());
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseReport, startStack, type TestStack } from './helpers/stack.js';
+
+/** The `stipend` command as a user runs it: exit codes, one-line errors, a real batch. */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function stipend(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startStack({ providers: ['ctpayer'] });
+});
+afterAll(() => stack?.close());
+
+describe('stipend validate', () => {
+  it('exits 0 for a valid manifest and 1 with one problem per line for an invalid one', async () => {
+    const good = await stack.manifest('good.csv', 'cardId,amount,description\n1000000001,12.50,Visit 1\n');
+    const bad = await stack.manifest('bad.csv', 'cardId,amount,description\n12345,1e3,Visit 1\n');
+    const ok = await stipend(['validate', good, '--provider', 'ctpayer']);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/^valid: 1 rows/);
+
+    const invalid = await stipend(['validate', bad, '--provider', 'ctpayer']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toMatch(/^line 2, column cardId: .*10 digits/m);
+    expect(invalid.stdout).toMatch(/^line 2, column amount: .*exponent/m);
+
+    const json = await stipend(['validate', bad, '--provider', 'ctpayer', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, dataRows: 1 });
+  });
+
+  it('answers user mistakes with one line and exit code 2, never a stack trace', async () => {
+    const good = await stack.manifest('good2.csv', 'cardId,amount,description\n1000000001,12.50,Visit 1\n');
+    const cases = [
+      { args: ['validate', join(stack.dir, 'missing.csv'), '--provider', 'ctpayer'], message: /missing\.csv/ },
+      { args: ['validate', good, '--provider', 'paypal'], message: /unknown provider "paypal"/ },
+      { args: ['validate', good], message: /--provider/ },
+      { args: ['run', good, '--provider', 'ctpayer', '--bogus'], message: /unknown option '--bogus'/ },
+      { args: ['status', 'nope'], env: { REDIS_URL: 'redis://127.0.0.1:1' }, message: /Redis is not reachable at redis:\/\/127\.0\.0\.1:1/ },
+      { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
+      { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
+    ];
+    for (const c of cases) {
+      const result = await stipend(c.args, c.env);
+      expect(result.code, c.args.join(' ')).toBe(2);
+      expect(result.stderr, c.args.join(' ')).toMatch(c.message);
+      expect(result.stderr.trim().split('\n'), c.args.join(' ')).toHaveLength(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe('stipend run', () => {
+  it('pays a manifest with an in-process worker and writes the report', async () => {
+    const file = await stack.manifest('run.csv', 'payment_id,cardId,amount,description\ncli-1,1000000003,7.25,Visit 2\ncli-2,1000000022,3.00,Visit 2\n');
+    const out = join(stack.dir, 'out');
+    const result = await stipend(['--config', stack.configFile, 'run', file, '--provider', 'ctpayer', '--out', out, '--with-worker']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const batchId = /^batch (\S+):/m.exec(result.stdout)![1]!;
+    expect(result.stdout).toMatch(/done: 1 paid \(\$7\.25\), 1 declined \(\$3\.00\)/);
+    const rows = parseReport(await readFile(join(out, batchId, 'reconciliation.csv'), 'utf8'));
+    expect(rows.map((r) => [r.payment_id, r.status, r.amount])).toEqual([['cli-1', 'paid', '7.25'], ['cli-2', 'declined', '3.00']]);
+    const summary = JSON.parse(await readFile(join(out, batchId, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ complete: true, paid: { cents: 725 }, requested: { cents: 1025 } });
+
+    const status = await stipend(['--config', stack.configFile, 'status', batchId]);
+    expect(status).toMatchObject({ code: 0 });
+    expect(status.stdout).toMatch(/complete: 1 paid/);
+  });
+
+  it('refuses an invalid manifest with exit code 1 and queues nothing', async () => {
+    stack.sandboxes.ctpayer!.reset();
+    const file = await stack.manifest('run-bad.csv', 'cardId,amount,description\n1000000003,7.25,"=HYPERLINK(""http://x"")"\n');
+    const result = await stipend(['--config', stack.configFile, 'run', file, '--provider', 'ctpayer']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/line 2, column description: .*formula/);
+    expect(result.stdout).toMatch(/nothing was queued/);
+    expect(stack.sandboxes.ctpayer!.requests()).toHaveLength(0);
+  });
+});

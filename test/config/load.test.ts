@@ -1,0 +1,59 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { findAccount, loadConfig, resolveConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+const ctpayer = (credentials: Record<string, string>, extra = {}) => ({
+  accounts: { ctpayer: { main: { baseUrl: 'https://api.example.test', credentials, ...extra } } },
+});
+
+it('fills ${ENV} references and applies defaults', () => {
+  const config = resolveConfig(ctpayer({ username: 'u', password: '${CT_PASS}', apiusername: 'ops' }), 'c.json', { CT_PASS: 's3cret' });
+  const account = findAccount(config, 'ctpayer');
+  expect(account.credentials).toEqual({ username: 'u', password: 's3cret', apiusername: 'ops' });
+  expect(account).toMatchObject({ concurrency: 4, retry: { attempts: 5, backoffMs: 1000 }, rateLimit: { max: 20, perMs: 1000 } });
+  expect(config).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', prefix: 'stipend' });
+});
+
+it('names the key and the problem, never the value', () => {
+  const attempt = (raw: unknown, env = {}) => {
+    try {
+      resolveConfig(raw, 'c.json', env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  expect(attempt(ctpayer({ username: 'u', password: '${MISSING}', apiusername: 'a' }))).toBe(
+    'c.json: accounts.ctpayer.main.credentials.password: environment variable MISSING is not set',
+  );
+  expect(attempt(ctpayer({ username: 'u', password: 'hunter2' }))).toMatch(/^c\.json: accounts\.ctpayer\.main\.credentials\.apiusername: /);
+  expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { concurrency: 0 }))).toMatch(/accounts\.ctpayer\.main\.concurrency: /);
+  expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { baseUrl: 'ftp://x' }))).toMatch(/baseUrl: must be an http\(s\) URL/);
+  expect(attempt({ accounts: { paypal: {} } })).toMatch(/accounts/);
+  expect(attempt({ accounts: {} })).toMatch(/at least one provider account/);
+  expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { bogus: 1 }))).not.toContain('hunter2');
+});
+
+it('uses the built-in sandbox accounts without a file, and explains a broken file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stipend-config-'));
+  const builtIn = await loadConfig({ env: {} });
+  expect(builtIn.source).toBe('built-in sandbox accounts');
+  expect(builtIn.accounts.map((a) => a.provider).sort()).toEqual(['ctpayer', 'virtualrx']);
+
+  await writeFile(join(dir, 'bad.json'), '{ "accounts": ');
+  await expect(loadConfig({ path: join(dir, 'bad.json'), env: {} })).rejects.toThrow(/is not valid JSON/);
+  await expect(loadConfig({ path: join(dir, 'none.json'), env: {} })).rejects.toThrow(/cannot read config file .*ENOENT/);
+});
+
+it('asks for --account when a provider has several', () => {
+  const config = resolveConfig({
+    accounts: { virtualrx: { a: { baseUrl: 'http://x', credentials: { token: 't' } }, b: { baseUrl: 'http://y', credentials: { token: 't' } } } },
+  }, 'c.json');
+  expect(() => findAccount(config, 'virtualrx')).toThrow(/several accounts \(a, b\); choose one with --account/);
+  expect(findAccount(config, 'virtualrx', 'b').baseUrl).toBe('http://y');
+  expect(() => findAccount(config, 'ctpayer')).toThrow(/no ctpayer account is configured/);
+});

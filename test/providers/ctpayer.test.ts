@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
+import { createHttpSender } from '../../src/providers/http.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+
+/** The real CT Payer adapter against the CT Payer sandbox over HTTP: every outcome it can reach. */
+
+const CREDENTIALS: CtPayerCredentials = { username: 'sandbox', password: 'sandbox-password', apiusername: 'test-suite' };
+
+let sandbox: RunningSandbox;
+let client: CtPayerClient;
+beforeAll(async () => {
+  sandbox = await startSandbox('ctpayer', { port: 0 });
+  client = clientWith();
+});
+afterAll(() => sandbox?.close());
+beforeEach(() => sandbox.reset());
+
+function clientWith(options: { credentials?: CtPayerCredentials; timeoutMs?: number } = {}): CtPayerClient {
+  const send = createHttpSender({ timeoutMs: options.timeoutMs ?? 5000 });
+  return ctpayer.createClient({ baseUrl: sandbox.url, credentials: options.credentials ?? CREDENTIALS, send }) as CtPayerClient;
+}
+
+let sequence = 0;
+function pay(fields: Partial<CtPayerFields> = {}, options: { amountCents?: number; paymentId?: string; client?: CtPayerClient } = {}) {
+  sequence += 1;
+  return (options.client ?? client).pay({
+    paymentId: options.paymentId ?? `pay-${sequence}`,
+    amountCents: options.amountCents ?? 1250,
+    fields: { cardId: '1000000001', description: 'Visit 1 stipend', ...fields },
+  });
+}
+
+describe('paid', () => {
+  it('is paid with the sandbox transaction id, the card up and the funding account down by exactly the amount', async () => {
+    const outcome = await pay({ cardId: '1000000004', groupId: 'STUDY-A' }, { amountCents: 1999, paymentId: 'paid-1' });
+    const [applied] = sandbox.transactions();
+    expect(outcome).toEqual({ kind: 'paid', reference: applied!.id, code: 'success', message: '' });
+    expect(applied).toMatchObject({ kind: 'load', payee: '1000000004', amountCents: 1999, key: 'paid-1' });
+    expect(await client.cardBalanceCents('1000000004')).toBe(1999);
+    expect(await client.fundingBalanceCents()).toBe(5_000_000 - 1999);
+  });
+
+  it('a resend of the same payment is paid with the ORIGINAL transaction id and moves money once', async () => {
+    const first = await pay({}, { paymentId: 'dup-1' });
+    const again = await pay({}, { paymentId: 'dup-1' });
+    expect(again).toMatchObject({ kind: 'paid', reference: (first as { reference: string }).reference, code: 'DUPLICATE_PAYMENT' });
+    expect(sandbox.transactions()).toHaveLength(1);
+    expect(await client.cardBalanceCents('1000000001')).toBe(1250);
+  });
+
+  it('a payment whose answer was lost is settled by the resend: unknown, then paid once', async () => {
+    sandbox.setFaults([{ kind: 'drop-after', times: 1 }]);
+    expect(await pay({}, { paymentId: 'lost-1' })).toMatchObject({ kind: 'unknown', code: 'NO_RESPONSE' });
+    const [applied] = sandbox.transactions();
+    expect(await pay({}, { paymentId: 'lost-1' })).toMatchObject({ kind: 'paid', reference: applied!.id, code: 'DUPLICATE_PAYMENT' });
+    expect(sandbox.transactions()).toHaveLength(1);
+    expect(await client.cardBalanceCents('1000000001')).toBe(1250);
+  });
+});
+
+describe('declined (nothing moved)', () => {
+  it.each([
+    ['CARD_NOT_FOUND', { cardId: '1000000099' }, 1250],
+    ['CARD_NOT_ACTIVE', { cardId: '1000000021' }, 1250],
+    ['CARD_NOT_ACTIVE', { cardId: '1000000022' }, 1250],
+    ['INSUFFICIENT_FUNDS', {}, 5_000_001],
+    ['INVALID_PARAMETER', {}, 0],
+  ] as const)('%s for %j, %i cents', async (code, fields, amountCents) => {
+    expect(await pay(fields, { amountCents })).toEqual({ kind: 'declined', code, message: expect.any(String) });
+    expect(sandbox.transactions()).toEqual([]);
+    expect(await client.fundingBalanceCents()).toBe(5_000_000);
+  });
+});
+
+describe('retryable (nothing moved)', () => {
+  it('HTTP 429 from a throttle is throttled with the Retry-After', async () => {
+    sandbox.setFaults([{ kind: 'throttle', retryAfterSeconds: 3 }]);
+    expect(await pay()).toEqual({ kind: 'retryable', code: 'HTTP_429', message: expect.any(String), throttled: true, retryAfterMs: 3000 });
+  });
+
+  it('HTTP 429 from the account rate limit is throttled with the Retry-After', async () => {
+    sandbox.setRateLimit({ max: 1, perMs: 60_000 });
+    expect((await pay()).kind).toBe('paid');
+    expect(await pay()).toMatchObject({ kind: 'retryable', code: 'HTTP_429', throttled: true, retryAfterMs: 60_000 });
+    expect(sandbox.transactions()).toHaveLength(1);
+  });
+
+  it('HTTP 503 (CT Payer\'s retry-later) is throttled with the Retry-After', async () => {
+    sandbox.setFaults([{ kind: 'retryable', retryAfterSeconds: 2 }]);
+    expect(await pay()).toEqual({ kind: 'retryable', code: 'HTTP_503', message: expect.any(String), throttled: true, retryAfterMs: 2000 });
+    expect(sandbox.transactions()).toEqual([]);
+  });
+
+  it('AUTH_FAILED is retryable, not throttled', async () => {
+    const outcome = await pay({}, { client: clientWith({ credentials: { ...CREDENTIALS, password: 'wrong' } }) });
+    expect(outcome).toEqual({ kind: 'retryable', code: 'AUTH_FAILED', message: expect.any(String), throttled: false });
+    expect(sandbox.transactions()).toEqual([]);
+  });
+});
+
+describe('unknown (may have moved)', () => {
+  it.each([
+    ['server-error', 'HTTP_500', 0],
+    ['drop-before', 'NO_RESPONSE', 0],
+    ['drop-after', 'NO_RESPONSE', 1],
+    ['garbage', 'HTTP_200_UNREADABLE', 0],
+  ] as const)('%s → %s', async (kind, code, applied) => {
+    sandbox.setFaults([{ kind }]);
+    expect(await pay()).toEqual({ kind: 'unknown', code, message: expect.any(String) });
+    expect(sandbox.transactions()).toHaveLength(applied);
+  });
+
+  it('no answer within the timeout', async () => {
+    sandbox.setFaults([{ kind: 'latency', latencyMs: 400 }]);
+    expect(await pay({}, { client: clientWith({ timeoutMs: 100 }) })).toMatchObject({ kind: 'unknown', code: 'NO_RESPONSE' });
+  });
+});
+
+describe('calls that move no money', () => {
+  it('echo proves the credentials (check)', async () => {
+    expect(await client.check()).toEqual({ status: 'ok', detail: expect.any(String) });
+    expect(await clientWith({ credentials: { ...CREDENTIALS, password: 'wrong' } }).check()).toEqual({ status: 'failed', detail: expect.stringContaining('AUTH_FAILED') });
+  });
+
+  it('getaccountbalance, getcardbalance and getcarddetails read the sandbox', async () => {
+    await pay({ cardId: '1000000002' }, { amountCents: 4321 });
+    expect(await client.fundingBalanceCents()).toBe(5_000_000 - 4321);
+    expect(await client.cardBalanceCents('1000000002')).toBe(4321);
+    expect(await client.cardDetails('1000000002')).toEqual({ cardId: '1000000002', participantId: 'P-0002', cardStatus: 'ACTIVE', balanceCents: 4321 });
+    expect(await client.cardDetails('1000000021')).toEqual({ cardId: '1000000021', participantId: '', cardStatus: 'UNASSIGNED', balanceCents: 0 });
+    await expect(client.cardBalanceCents('1000000099')).rejects.toThrow(/CARD_NOT_FOUND/);
+  });
+});
+
+describe('field limits as the sandbox sees them', () => {
+  const invalid = (parameter: string) => ({ kind: 'declined', code: 'INVALID_PARAMETER', message: expect.stringMatching(new RegExp(`^${parameter}\\b`)) });
+
+  it.each([
+    ['cardId', { cardId: '1000000003' }, { cardId: '100000003' }],
+    ['cardId', { cardId: '1000000003' }, { cardId: '10000000031' }],
+    ['description', { description: 'd'.repeat(30) }, { description: 'd'.repeat(31) }],
+    ['description', { description: '🩺'.repeat(30) }, { description: '🩺'.repeat(31) }],
+    ['groupId', { groupId: 'g'.repeat(15) }, { groupId: 'g'.repeat(16) }],
+  ] as const)('%s: %j is paid, %j is INVALID_PARAMETER', async (parameter, atLimit, pastLimit) => {
+    expect((await pay(atLimit)).kind).toBe('paid');
+    expect(await pay(pastLimit)).toEqual(invalid(parameter));
+  });
+
+  it('internalPaymentId (the payment id): 40 letters, digits, - or _', async () => {
+    expect((await pay({}, { paymentId: `a-_${'9'.repeat(37)}` })).kind).toBe('paid');
+    expect(await pay({}, { paymentId: 'i'.repeat(41) })).toEqual(invalid('internalPaymentId'));
+    expect(await pay({}, { paymentId: 'pay#1' })).toEqual(invalid('internalPaymentId'));
+  });
+
+  it('amount: one cent is the least', async () => {
+    expect((await pay({}, { amountCents: 1 })).kind).toBe('paid');
+    expect(await pay({}, { amountCents: 0 })).toEqual(invalid('amount'));
+    expect(sandbox.transactions().map((t) => t.amountCents)).toEqual([1]);
+  });
+});
