@@ -1,10 +1,10 @@
-import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Account } from '../src/config/load.js';
 import type { PaymentLedger, FinalStatus } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
 import type { ProviderClient } from '../src/providers/types.js';
-import { paymentJobData } from '../src/queue/payment-job.js';
+import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js';
 
 /**
  * The `payment` job: pay one row, once. The ledger, not BullMQ, decides whether a call may be made:
@@ -41,6 +41,21 @@ export function paymentProcessor(context: PaymentJobContext) {
 
   return async function processPayment(job: Job): Promise<void> {
     const data = paymentJobData.parse(job.data);
+    try {
+      await pay(job, data);
+    } catch (error) {
+      // An error no outcome accounts for (a bug, a Redis failure mid-job). BullMQ retries the job and
+      // the ledger makes the retry safe; after the last attempt the row must still end with a status.
+      const controlFlow = error instanceof RetryLater || error instanceof RateLimitError;
+      const lastAttempt = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!controlFlow && lastAttempt) {
+        await payments.finalize(context.batchKey(data.batchId), data.paymentId, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
+      }
+      throw error;
+    }
+  };
+
+  async function pay(job: Job, data: PaymentJobData): Promise<void> {
     const batchKey = context.batchKey(data.batchId);
     const settle = async (status: FinalStatus, outcome: { code: string; message: string; reference?: string }) => {
       const recorded = await payments.finalize(batchKey, data.paymentId, { status, ...outcome });
@@ -91,7 +106,7 @@ export function paymentProcessor(context: PaymentJobContext) {
         }
         return retryOrFail(job, data.paymentId, outcome, false, settle);
     }
-  };
+  }
 
   async function retryOrFail(
     job: Job,

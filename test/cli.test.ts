@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,5 +92,31 @@ describe('stipend run', () => {
     expect(result.stdout).toMatch(/line 2, column description: .*formula/);
     expect(result.stdout).toMatch(/nothing was queued/);
     expect(stack.sandboxes.ctpayer!.requests()).toHaveLength(0);
+  });
+});
+
+describe('stipend sandbox', () => {
+  it('serves the sandboxes on their default ports until SIGTERM, and says so when a port is taken', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox'], { cwd: ROOT });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    while (!stdout.includes('VirtualRx sandbox')) {
+      if (child.exitCode !== null) throw new Error(`sandbox exited: ${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stdout).toContain('CT Payer sandbox: http://127.0.0.1:4101');
+    const echo = await fetch('http://127.0.0.1:4101/echo.php', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=sandbox&password=sandbox-password',
+    });
+    expect(await echo.json()).toMatchObject({ status: 'success' });
+
+    const second = await stipend(['sandbox', '--provider', 'ctpayer']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toBe('stipend: port 4101 on 127.0.0.1 is already in use (is a sandbox already running?)\n');
+
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
   });
 });

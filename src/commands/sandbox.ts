@@ -1,6 +1,5 @@
-import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
-import { providerIds } from '../providers/index.js';
-import { getAdapter } from '../providers/index.js';
+import { getAdapter, providerIds } from '../providers/index.js';
+import { type RunningSandbox, startSandbox } from '../sandbox/index.js';
 
 /**
  * `stipend sandbox`: the built-in provider sandboxes on their default ports, which is where the
@@ -9,10 +8,17 @@ import { getAdapter } from '../providers/index.js';
 export async function sandboxCommand(options: { provider?: string[]; rateLimit?: boolean }): Promise<number> {
   const providers = options.provider?.length ? options.provider.map((p) => getAdapter(p).id) : providerIds();
   const running: RunningSandbox[] = [];
-  for (const provider of providers) {
-    const sandbox = await startSandbox(provider, options.rateLimit === false ? { rateLimit: null } : { rateLimit: getAdapter(provider).defaultRateLimit });
-    running.push(sandbox);
-    process.stdout.write(`${getAdapter(provider).name} sandbox: ${sandbox.url} (transactions: ${sandbox.url}/__sandbox/transactions)\n`);
+  try {
+    for (const provider of providers) {
+      // The provider's limit itself: the client-side margin is the workers' business, not the provider's.
+      const { max, perMs } = getAdapter(provider).defaultRateLimit;
+      const sandbox = await startSandbox(provider, { rateLimit: options.rateLimit === false ? null : { max, perMs } });
+      running.push(sandbox);
+      process.stdout.write(`${getAdapter(provider).name} sandbox: ${sandbox.url} (transactions: ${sandbox.url}/__sandbox/transactions)\n`);
+    }
+  } catch (error) {
+    await Promise.all(running.map((s) => s.close()));
+    throw error;
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

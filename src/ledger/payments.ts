@@ -102,8 +102,9 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       return 1`,
   },
   // Sets the final status once and counts it on the batch. A later definite answer (paid, declined)
-  // may replace an in-doubt unknown: a call that was thought lost can still report back.
-  // KEYS: payment, batch. ARGV: status, reference, code, message, now. Returns 1 when recorded.
+  // may replace an in-doubt unknown: a call that was thought lost can still report back. Status
+  // 'abandoned' (the job ended without an outcome) becomes unknown if a call may have applied, else
+  // failed. KEYS: payment, batch. ARGV: status, reference, code, message, now. Returns 1 if recorded.
   finalizePayment: {
     numberOfKeys: 2,
     lua: `
@@ -111,6 +112,10 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       local current = redis.call('HGET', KEYS[1], 'status')
       if not current then return 0 end
       local new = ARGV[1]
+      if new == 'abandoned' then
+        local doubt = current == 'sending' or redis.call('HGET', KEYS[1], 'may_have_applied') == '1'
+        new = doubt and 'unknown' or 'failed'
+      end
       local upgrade = current == 'unknown' and (new == 'paid' or new == 'declined')
       if final[current] and not upgrade then return 0 end
       local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
@@ -182,7 +187,8 @@ export class PaymentLedger {
     await this.redis.requeuePayment(this.key(paymentId), code, message, mayHaveApplied ? '1' : '0');
   }
 
-  async finalize(batchKey: string, paymentId: string, result: { status: FinalStatus; reference?: string; code: string; message: string }): Promise<boolean> {
+  /** `abandoned`: the job ended without an outcome; unknown if a call may have applied, else failed. */
+  async finalize(batchKey: string, paymentId: string, result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string }): Promise<boolean> {
     const recorded = await this.redis.finalizePayment(this.key(paymentId), batchKey, result.status, result.reference ?? '', result.code, result.message, now());
     return recorded === 1;
   }

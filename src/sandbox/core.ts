@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { UsageError } from '../errors.js';
 import { type AnswerFault, FaultBook, type FaultRule, faultRulesSchema } from './faults.js';
 import { rateLimitSchema, SlidingWindowLog } from './rate-window.js';
 
@@ -254,9 +255,11 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
   server.headersTimeout = KEEP_ALIVE_MS + 1_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new UsageError(`port ${options.port} on ${host} is already in use (is a sandbox already running?)`) : error);
+    });
     server.listen(options.port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

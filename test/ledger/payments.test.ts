@@ -64,3 +64,17 @@ it('requeues only a payment that is being sent, remembering an unknown outcome',
   await ledger.requeue('r1', 'NO_RESPONSE', 'lost', true);
   expect(await ledger.get('r1')).toMatchObject({ status: 'queued', code: 'NO_RESPONSE', may_have_applied: '1' });
 });
+
+it('settles a payment whose job ended without an outcome: unknown if a call may have applied, else failed', async () => {
+  await newBatch('b-abandon');
+  await ledger.claim('b-abandon', [payment('a1', 100), payment('a2', 200), payment('a3', 300)]);
+  await ledger.beginSending('a1', false); // cut off during the call
+  await ledger.beginSending('a3', true);
+  await ledger.requeue('a3', 'NO_RESPONSE', 'lost', true); // an earlier call's outcome was unknown
+  const abandon = (id: string) => ledger.finalize(keys.batch('b-abandon'), id, { status: 'abandoned', code: 'INTERNAL_ERROR', message: 'x' });
+  expect(await Promise.all(['a1', 'a2', 'a3'].map(abandon))).toEqual([true, true, true]);
+  expect((await ledger.get('a1'))?.status).toBe('unknown');
+  expect((await ledger.get('a2'))?.status).toBe('failed');
+  expect((await ledger.get('a3'))?.status).toBe('unknown');
+  expect(await batches.get('b-abandon')).toMatchObject({ final: 3, n_unknown: 2, c_unknown: 400, n_failed: 1, c_failed: 200 });
+});
