@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 /**
  * Structured logs on stderr (stdout is for command output). Redaction is a second line of defence:
@@ -10,10 +10,10 @@ export const REDACTED_PATHS = [
   'authorization', '*.authorization', 'headers.authorization', 'accessId', '*.accessId', 'key', '*.key',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     { name: options.name ?? 'stipend', level: options.level ?? process.env.LOG_LEVEL ?? 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
-    pino.destination(2),
+    options.destination ?? pino.destination(2),
   );
 }
 

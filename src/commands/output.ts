@@ -12,7 +12,8 @@ export function printProblems(scan: ManifestScan, write: (line: string) => void)
 }
 
 export function describeScan(scan: ManifestScan): string {
-  return `${scan.dataRows} rows: ${scan.validRows} valid, ${scan.rejectedRows} with problems${scan.fileProblems.length ? `, ${scan.fileProblems.length} file problems` : ''}`;
+  const problems = scan.fileProblems.length ? `, ${scan.fileProblems.length} file problems` : '';
+  return `${scan.dataRows} rows: ${scan.validRows} valid ($${formatDollars(scan.validCents)}), ${scan.rejectedRows} with problems${problems}`;
 }
 
 export function describeBatch(batch: BatchRecord): string {

@@ -12,6 +12,8 @@ export interface ManifestScan {
   /** Data rows seen (blank rows not counted); a file problem that stops the reading stops the count. */
   dataRows: number;
   validRows: number;
+  /** What the valid rows add up to, in cents: the figure a person checks before money moves. */
+  validCents: number;
   /** Problems that reject the manifest whatever --allow-partial says. */
   fileProblems: Problem[];
   /** Per-row problems, the first KEPT_PROBLEMS of them. */
@@ -35,7 +37,7 @@ export async function scanManifest(path: string, adapter: AnyAdapter): Promise<M
 }
 
 async function scanRows(path: string, adapter: AnyAdapter): Promise<Omit<ManifestScan, 'sha256'>> {
-  const scan = { dataRows: 0, validRows: 0, rowProblems: [] as Problem[], rowProblemCount: 0, rejectedRows: 0 };
+  const scan = { dataRows: 0, validRows: 0, validCents: 0, rowProblems: [] as Problem[], rowProblemCount: 0, rejectedRows: 0 };
   const fileProblems = new FileProblems();
   const seen = new DuplicateIndex();
   try {
@@ -47,6 +49,7 @@ async function scanRows(path: string, adapter: AnyAdapter): Promise<Omit<Manifes
       if (duplicate !== undefined) fileProblems.add(duplicate);
       if (row.ok) {
         scan.validRows += 1;
+        scan.validCents += row.payment.amountCents;
         continue;
       }
       const problems = row.problems.filter((p) => !cardNumbers.includes(p));
