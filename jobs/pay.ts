@@ -1,9 +1,9 @@
 import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Account } from '../src/config/load.js';
-import type { PaymentLedger, FinalStatus } from '../src/ledger/payments.js';
+import type { FinalStatus, PaymentLedger } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
-import type { ProviderClient } from '../src/providers/types.js';
+import type { PaymentInstruction, ProviderClient } from '../src/providers/types.js';
 import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js';
 
 /**
@@ -11,13 +11,14 @@ import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js
  * BullMQ runs a job at least once, so a job can run again after a crash, a stall or a retry.
  *
  *   final already          → nothing is sent
- *   `sending` found        → the last call was cut off: resend with the same idempotency key where
- *                            the provider has one, else mark `unknown` for a person to settle
+ *   in doubt (an earlier call was cut off or its answer lost) → settled the provider's way:
+ *                              lookup   ask whether it was applied (PT API), send only if it was not
+ *                              key      resend with the same idempotency key (CT Payer, ClientPay)
+ *                              neither  `unknown`, for a person to settle (VirtualRx, ONTRAPORT)
  *   paid / declined        → final
  *   retryable (throttled)  → the whole account pauses for Retry-After; the attempt is not used up
  *   retryable              → BullMQ retries with exponential backoff; after the last attempt `failed`
  *                            (or `unknown`, if any earlier call's outcome was unknown)
- *   unknown                → resend with the same key where safe (as retryable), else `unknown`
  */
 
 export interface PaymentJobContext {
@@ -35,9 +36,12 @@ export class RetryLater extends Error {
   override name = 'RetryLater';
 }
 
+type Settle = (status: FinalStatus, outcome: { code: string; message: string; reference?: string }) => Promise<void>;
+
 export function paymentProcessor(context: PaymentJobContext) {
   const { account, client, payments, log } = context;
-  const resendIsSafe = account.adapter.capabilities.idempotencyKey;
+  const { capabilities } = account.adapter;
+  const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
 
   return async function processPayment(job: Job): Promise<void> {
     const data = paymentJobData.parse(job.data);
@@ -47,7 +51,7 @@ export function paymentProcessor(context: PaymentJobContext) {
       // An error no outcome accounts for (a bug, a Redis failure mid-job). BullMQ retries the job and
       // the ledger makes the retry safe; after the last attempt the row must still end with a status.
       const controlFlow = error instanceof RetryLater || error instanceof RateLimitError;
-      const lastAttempt = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const lastAttempt = error instanceof UnrecoverableError || isLastAttempt(job);
       if (!controlFlow && lastAttempt) {
         await payments.finalize(context.batchKey(data.batchId), data.paymentId, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
       }
@@ -56,13 +60,12 @@ export function paymentProcessor(context: PaymentJobContext) {
   };
 
   async function pay(job: Job, data: PaymentJobData): Promise<void> {
-    const batchKey = context.batchKey(data.batchId);
-    const settle = async (status: FinalStatus, outcome: { code: string; message: string; reference?: string }) => {
-      const recorded = await payments.finalize(batchKey, data.paymentId, { status, ...outcome });
+    const settle: Settle = async (status, outcome) => {
+      const recorded = await payments.finalize(context.batchKey(data.batchId), data.paymentId, { status, ...outcome });
       log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
     };
 
-    const permission = await payments.beginSending(data.paymentId, resendIsSafe);
+    const permission = await payments.beginSending(data.paymentId, doubtResolvable);
     switch (permission) {
       case 'final':
         return;
@@ -70,53 +73,71 @@ export function paymentProcessor(context: PaymentJobContext) {
         // No ledger record means nothing could record the outcome: never pay blind.
         throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
       case 'in-doubt':
-        await settle('unknown', {
+        return settle('unknown', {
           code: 'INTERRUPTED',
           message: 'the worker stopped during the provider call; the payment may have been applied (check with the provider, then stipend resolve)',
         });
-        return;
-      case 'in-doubt-resend':
-        log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an interrupted payment with the same idempotency key');
-        break;
       case 'ready':
+      case 'ready-in-doubt':
         break;
+    }
+
+    const key = await idempotencyKeyFor(data.paymentId);
+    if (typeof key !== 'string') return handle(job, data.paymentId, key, settle);
+    const instruction: PaymentInstruction<Record<string, string>> = { paymentId: data.paymentId, idempotencyKey: key, amountCents: data.amountCents, fields: data.fields };
+
+    if (permission === 'ready-in-doubt' && !capabilities.idempotencyKey && client.lookup) {
+      const found = await client.lookup(instruction);
+      if (found.found === true) return settle('paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
+      if (found.found === 'unknown') return handle(job, data.paymentId, found.outcome, settle);
+      log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
+    } else if (permission === 'ready-in-doubt') {
+      log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
     }
 
     log.debug({ batchId: data.batchId, paymentId: data.paymentId, attempt: job.attemptsMade + 1 }, 'payment sending');
     const outcome: Outcome = await client
-      .pay({ paymentId: data.paymentId, amountCents: data.amountCents, fields: data.fields })
+      .pay(instruction)
       .catch((error: unknown) => ({ kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) }));
+    return handle(job, data.paymentId, outcome, settle);
+  }
 
+  /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */
+  async function idempotencyKeyFor(paymentId: string): Promise<string | Outcome> {
+    if (!client.issueIdempotencyKey) return paymentId;
+    const kept = await payments.keptKey(paymentId);
+    if (kept !== undefined) return kept;
+    const issued = await client.issueIdempotencyKey();
+    if (issued.ok) return payments.keepKey(paymentId, issued.key);
+    // No key could be had, so no payment call was made: whatever went wrong applied nothing.
+    const failure = issued.outcome;
+    return failure.kind === 'retryable' ? failure : { kind: 'retryable', code: failure.code, message: failure.message, throttled: false };
+  }
+
+  async function handle(job: Job, paymentId: string, outcome: Outcome, settle: Settle): Promise<void> {
     switch (outcome.kind) {
       case 'paid':
         return settle('paid', outcome);
       case 'declined':
         return settle('declined', outcome);
       case 'unknown':
-        if (!resendIsSafe) return settle('unknown', outcome);
-        return retryOrFail(job, data.paymentId, outcome, true, settle);
+        if (!doubtResolvable) return settle('unknown', outcome);
+        return retryOrFail(job, paymentId, outcome, true, settle);
       case 'retryable':
         if (outcome.throttled) {
           const wait = outcome.retryAfterMs ?? account.retry.backoffMs;
-          await payments.requeue(data.paymentId, outcome.code, outcome.message, false);
+          await payments.requeue(paymentId, outcome.code, outcome.message, false);
           await context.pauseAccount(wait);
           await context.queue.rateLimit(wait);
           log.warn({ account: account.name, provider: account.provider, waitMs: wait, code: outcome.code }, 'provider asked to slow down; account paused');
           throw Worker.RateLimitError();
         }
-        return retryOrFail(job, data.paymentId, outcome, false, settle);
+        return retryOrFail(job, paymentId, outcome, false, settle);
     }
   }
 
-  async function retryOrFail(
-    job: Job,
-    paymentId: string,
-    outcome: { code: string; message: string },
-    mayHaveApplied: boolean,
-    settle: (status: FinalStatus, outcome: { code: string; message: string }) => Promise<void>,
-  ): Promise<void> {
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (!lastAttempt) {
+  async function retryOrFail(job: Job, paymentId: string, outcome: { code: string; message: string }, mayHaveApplied: boolean, settle: Settle): Promise<void> {
+    if (!isLastAttempt(job)) {
       await payments.requeue(paymentId, outcome.code, outcome.message, mayHaveApplied);
       throw new RetryLater(`${outcome.code}: ${outcome.message}`);
     }
@@ -126,4 +147,8 @@ export function paymentProcessor(context: PaymentJobContext) {
     }
     return settle('failed', { code: outcome.code, message: `${outcome.message} (gave up after ${record?.attempts ?? '?'} calls; nothing was applied)` });
   }
+}
+
+function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }

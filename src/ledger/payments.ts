@@ -38,6 +38,8 @@ export const paymentRecord = z.object({
   message: z.string().optional(),
   /** Set once any call's outcome was unknown: such a row can never end as plain `failed`. */
   may_have_applied: z.literal('1').optional(),
+  /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
+  idem_key: z.string().optional(),
 });
 export type PaymentRecord = z.infer<typeof paymentRecord>;
 
@@ -72,7 +74,8 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       end
       return out`,
   },
-  // ARGV: now, resendAllowed. Returns ready | in-doubt-resend | in-doubt | final | missing.
+  // ARGV: now, doubtResolvable. Returns ready | ready-in-doubt | in-doubt | final | missing.
+  // `sending` found means the last run stopped mid-call: its outcome is in doubt.
   beginSending: {
     numberOfKeys: 1,
     lua: `
@@ -83,13 +86,18 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       if status == 'sending' then
         redis.call('HSET', KEYS[1], 'may_have_applied', '1')
         if ARGV[2] ~= '1' then return 'in-doubt' end
-        redis.call('HSET', KEYS[1], 'sending_at', ARGV[1])
-        redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-        return 'in-doubt-resend'
       end
       redis.call('HSET', KEYS[1], 'status', 'sending', 'sending_at', ARGV[1])
       redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+      if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
       return 'ready'`,
+  },
+  // Keeps the first key offered for a payment and returns the kept one.
+  keepKey: {
+    numberOfKeys: 1,
+    lua: `
+      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[1])
+      return redis.call('HGET', KEYS[1], 'idem_key')`,
   },
   // sending → queued after an outcome that applied nothing (or, with ARGV[3]='1', might have and
   // may safely be resent). ARGV: code, message, mayHaveApplied.
@@ -134,7 +142,8 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
 
 type ScriptRedis = Redis & {
   claimPayments(...args: (string | number)[]): Promise<string[]>;
-  beginSending(key: string, now: string, resendAllowed: string): Promise<string>;
+  beginSending(key: string, now: string, doubtResolvable: string): Promise<string>;
+  keepKey(key: string, idempotencyKey: string): Promise<string>;
   requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
   finalizePayment(paymentKey: string, batchKey: string, status: string, reference: string, code: string, message: string, now: string): Promise<number>;
 };
@@ -147,7 +156,11 @@ function withScripts(redis: Redis): ScriptRedis {
   return r;
 }
 
-export type SendPermission = 'ready' | 'in-doubt-resend' | 'in-doubt' | 'final' | 'missing';
+/**
+ * ready: send. ready-in-doubt: an earlier call may have applied; settle that first (look it up, or
+ * resend with the same key). in-doubt: the same, but the provider offers no way: a person decides.
+ */
+export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing';
 
 /** The ledger's view of payments for one account. */
 export class PaymentLedger {
@@ -178,9 +191,22 @@ export class PaymentLedger {
     return holders.map((holder) => (holder === '' || holder === batchId ? undefined : holder));
   }
 
-  /** Call before every provider call; the answer says whether the call may be made. */
-  async beginSending(paymentId: string, resendAllowed: boolean): Promise<SendPermission> {
-    return (await this.redis.beginSending(this.key(paymentId), now(), resendAllowed ? '1' : '0')) as SendPermission;
+  /**
+   * Call before every provider call; the answer says whether the call may be made. With
+   * `doubtResolvable`, a payment cut off mid-call may be taken up again (ready-in-doubt).
+   */
+  async beginSending(paymentId: string, doubtResolvable: boolean): Promise<SendPermission> {
+    return (await this.redis.beginSending(this.key(paymentId), now(), doubtResolvable ? '1' : '0')) as SendPermission;
+  }
+
+  /** The idempotency key kept for this payment, if it has one yet. */
+  async keptKey(paymentId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key(paymentId), 'idem_key')) ?? undefined;
+  }
+
+  /** Keeps `key` unless the payment already has one; returns the key kept (the first one wins). */
+  async keepKey(paymentId: string, key: string): Promise<string> {
+    return this.redis.keepKey(this.key(paymentId), key);
   }
 
   async requeue(paymentId: string, code: string, message: string, mayHaveApplied: boolean): Promise<void> {

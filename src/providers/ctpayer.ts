@@ -4,7 +4,7 @@ import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
 import { digits, required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
 import type { Outcome } from './outcome.js';
-import type { CheckResult, ClientContext, ProviderAdapter, ProviderClient } from './types.js';
+import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
 
 /**
  * CT Payer: form-encoded POSTs to /<resource>.php, JSON answers with status success|error.
@@ -56,10 +56,10 @@ export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
 export class CtPayerClient implements ProviderClient<CtPayerFields> {
   constructor(private readonly context: ClientContext<CtPayerCredentials>) {}
 
-  async pay(payment: { paymentId: string; amountCents: number; fields: CtPayerFields }): Promise<Outcome> {
+  async pay(payment: PaymentInstruction<CtPayerFields>): Promise<Outcome> {
     const result = await this.call('loadcard', {
       cardId: payment.fields.cardId,
-      internalPaymentId: payment.paymentId,
+      internalPaymentId: payment.idempotencyKey,
       amount: formatDollars(payment.amountCents),
       description: payment.fields.description,
       ...(payment.fields.groupId === undefined ? {} : { groupId: payment.fields.groupId }),

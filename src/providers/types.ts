@@ -7,9 +7,12 @@ export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** What a provider can do, so the rest of the system asks instead of checking a provider's name. */
 export interface Capabilities {
-  /** Resending a payment with the same key never pays twice (CT Payer internalPaymentId). */
+  /**
+   * Resending a payment with the same key never pays twice (CT Payer internalPaymentId, ClientPay
+   * requestId). The client then sends PaymentInstruction.idempotencyKey with every attempt.
+   */
   idempotencyKey: boolean;
-  /** The provider can be asked whether a payment was applied (PT API externalId lookup). */
+  /** The provider can be asked whether a payment was applied (PT API externalId): ProviderClient.lookup. */
   lookup: boolean;
   /** An applied payment can be reversed through the API. */
   reversal: boolean;
@@ -36,10 +39,39 @@ export interface ManifestSpec<Fields> {
 
 /** One payment as the worker hands it to an adapter. */
 export interface PaymentInstruction<Fields> {
-  /** The client's payment id: the idempotency key or external id where the provider takes one. */
+  /** The client's payment id (CT Payer internalPaymentId, PT API externalId). */
   paymentId: string;
+  /**
+   * The key this payment is sent with on every attempt: the payment id, or one the provider issued
+   * (ProviderClient.issueIdempotencyKey), recorded in the ledger before the first call.
+   */
+  idempotencyKey: string;
   amountCents: number;
   fields: Fields;
+}
+
+/** What asking the provider about an earlier, in-doubt payment found. */
+export type LookupResult =
+  | { found: true; reference: string; message: string }
+  | { found: false }
+  /** The question itself got no usable answer; the doubt remains. */
+  | { found: 'unknown'; outcome: Outcome };
+
+/** A key the provider issued for one payment, or why none could be had (nothing was paid). */
+export type IssuedKey = { ok: true; key: string } | { ok: false; outcome: Outcome };
+
+/**
+ * A value every worker process of one account shares through Redis (ClientPay's accessId), renewed
+ * by one process at a time.
+ */
+export interface SharedSession {
+  get(): Promise<string | undefined>;
+  /**
+   * Replaces `stale` (undefined: nothing yet) with `obtain()`'s value, once across all processes:
+   * whoever holds the lock renews; the others wait and get the value it stored. When the stored
+   * value already differs from `stale`, someone renewed it meanwhile and that value is returned.
+   */
+  renew(stale: string | undefined, obtain: () => Promise<string>): Promise<string>;
 }
 
 export interface CheckResult {
@@ -50,6 +82,10 @@ export interface CheckResult {
 
 export interface ProviderClient<Fields> {
   pay(payment: PaymentInstruction<Fields>): Promise<Outcome>;
+  /** Where the provider issues the idempotency key (ClientPay /request-id): a fresh one. */
+  issueIdempotencyKey?(): Promise<IssuedKey>;
+  /** Where `capabilities.lookup`: was this payment applied? Never moves money. */
+  lookup?(payment: PaymentInstruction<Fields>): Promise<LookupResult>;
   /** Prove the credentials work with a call that moves no money. */
   check(): Promise<CheckResult>;
   /** Funding balance in cents, where `capabilities.balance`. */
@@ -60,7 +96,10 @@ export interface ProviderClient<Fields> {
 export interface ClientContext<Credentials> {
   baseUrl: string;
   credentials: Credentials;
+  /** Every request goes through this: the account's shared rate limit applies to all of them. */
   send: HttpSend;
+  /** The account's session shared by all worker processes, for providers that need one. */
+  session: SharedSession;
 }
 
 export interface ProviderAdapter<Fields = Record<string, string | undefined>, Credentials = Record<string, string>> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
 import { required, text } from './field-rules.js';
 import type { Outcome } from './outcome.js';
-import type { CheckResult, ClientContext, ProviderAdapter, ProviderClient } from './types.js';
+import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
 
 /**
  * VirtualRx: JSON `{ServiceName, data}` envelopes to /jsonapi.php with a Bearer token, always
@@ -63,7 +63,7 @@ export const virtualrx: ProviderAdapter<VirtualRxFields, VirtualRxCredentials> =
 class VirtualRxClient implements ProviderClient<VirtualRxFields> {
   constructor(private readonly context: ClientContext<VirtualRxCredentials>) {}
 
-  async pay(payment: { paymentId: string; amountCents: number; fields: VirtualRxFields }): Promise<Outcome> {
+  async pay(payment: PaymentInstruction<VirtualRxFields>): Promise<Outcome> {
     const { baseUrl, credentials: c, send } = this.context;
     const result = await send({
       method: 'POST',

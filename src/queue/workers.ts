@@ -4,9 +4,9 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { PaymentLedger } from '../ledger/payments.js';
 import type { Logger } from '../log.js';
-import { createHttpSender } from '../providers/http.js';
 import { type AccountGate, openAccountGate, openLimiterConnection } from './account-gate.js';
 import { bullPrefix, queueName } from './payment-job.js';
+import { openProviderClient } from './provider-client.js';
 import { connectRedis } from './redis.js';
 
 export interface RunningWorkers {
@@ -26,11 +26,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const limiters = openLimiterConnection(redis);
   for (const account of accounts) {
     const gate = await openAccountGate(redis, limiters.connection, config.prefix, account);
-    const client = account.adapter.createClient({
-      baseUrl: account.baseUrl,
-      credentials: account.credentials,
-      send: createHttpSender({ timeoutMs: account.timeoutMs, gate: gate.gate }),
-    });
+    const client = openProviderClient(redis, config.prefix, account, gate.gate);
     const queue = new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) });
     const processor = paymentProcessor({
       account,

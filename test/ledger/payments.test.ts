@@ -28,8 +28,11 @@ it('allows a call only from queued; a second run finds the first one in doubt', 
   expect(await ledger.get('s1')).toMatchObject({ status: 'sending', attempts: 1, may_have_applied: '1' });
 
   expect(await ledger.beginSending('s2', true)).toBe('ready');
-  expect(await ledger.beginSending('s2', true)).toBe('in-doubt-resend');
+  expect(await ledger.beginSending('s2', true)).toBe('ready-in-doubt');
   expect(await ledger.get('s2')).toMatchObject({ status: 'sending', attempts: 2 });
+  // The doubt stays with the payment: a later, orderly attempt still has to settle it first.
+  await ledger.requeue('s2', 'X', 'retry', false);
+  expect(await ledger.beginSending('s2', true)).toBe('ready-in-doubt');
   expect(await ledger.beginSending('nobody', true)).toBe('missing');
 });
 
@@ -77,4 +80,13 @@ it('settles a payment whose job ended without an outcome: unknown if a call may 
   expect((await ledger.get('a2'))?.status).toBe('failed');
   expect((await ledger.get('a3'))?.status).toBe('unknown');
   expect(await batches.get('b-abandon')).toMatchObject({ final: 3, n_unknown: 2, c_unknown: 400, n_failed: 1, c_failed: 200 });
+});
+
+it('keeps the first idempotency key a payment gets and hands it out on every later attempt', async () => {
+  await ledger.claim('b1', [payment('k1')]);
+  expect(await ledger.keptKey('k1')).toBeUndefined();
+  expect(await ledger.keepKey('k1', 'req-1')).toBe('req-1');
+  expect(await ledger.keepKey('k1', 'req-2')).toBe('req-1');
+  expect(await ledger.keptKey('k1')).toBe('req-1');
+  expect((await ledger.get('k1'))?.idem_key).toBe('req-1');
 });

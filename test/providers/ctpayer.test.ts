@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
-import { createHttpSender } from '../../src/providers/http.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { clientContexts } from '../helpers/client-context.js';
 
 /** The real CT Payer adapter against the CT Payer sandbox over HTTP: every outcome it can reach. */
 
@@ -13,19 +13,24 @@ beforeAll(async () => {
   sandbox = await startSandbox('ctpayer', { port: 0 });
   client = clientWith();
 });
-afterAll(() => sandbox?.close());
+const contexts = clientContexts();
+afterAll(async () => {
+  await sandbox?.close();
+  await contexts.cleanup();
+});
 beforeEach(() => sandbox.reset());
 
 function clientWith(options: { credentials?: CtPayerCredentials; timeoutMs?: number } = {}): CtPayerClient {
-  const send = createHttpSender({ timeoutMs: options.timeoutMs ?? 5000 });
-  return ctpayer.createClient({ baseUrl: sandbox.url, credentials: options.credentials ?? CREDENTIALS, send }) as CtPayerClient;
+  return ctpayer.createClient(contexts.context(sandbox.url, options.credentials ?? CREDENTIALS, options)) as CtPayerClient;
 }
 
 let sequence = 0;
 function pay(fields: Partial<CtPayerFields> = {}, options: { amountCents?: number; paymentId?: string; client?: CtPayerClient } = {}) {
   sequence += 1;
+  const paymentId = options.paymentId ?? `pay-${sequence}`;
   return (options.client ?? client).pay({
-    paymentId: options.paymentId ?? `pay-${sequence}`,
+    paymentId,
+    idempotencyKey: paymentId,
     amountCents: options.amountCents ?? 1250,
     fields: { cardId: '1000000001', description: 'Visit 1 stipend', ...fields },
   });

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../../src/package-root.js';
-import { createHttpSender } from '../../src/providers/http.js';
 import type { ProviderClient } from '../../src/providers/types.js';
 import { virtualrx, type VirtualRxFields } from '../../src/providers/virtualrx.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { clientContexts } from '../helpers/client-context.js';
 
 /** The real VirtualRx adapter against the VirtualRx sandbox over HTTP: every outcome a Payment can reach. */
 
@@ -20,16 +20,21 @@ beforeAll(async () => {
   sandbox = await startSandbox('virtualrx', { port: 0, seed });
   client = clientWith('sandbox-token');
 });
-afterAll(() => sandbox?.close());
+const contexts = clientContexts();
+afterAll(async () => {
+  await sandbox?.close();
+  await contexts.cleanup();
+});
 beforeEach(() => sandbox.reset());
 
 function clientWith(token: string) {
-  return virtualrx.createClient({ baseUrl: sandbox.url, credentials: { token }, send: createHttpSender({ timeoutMs: 5000 }) });
+  return virtualrx.createClient(contexts.context(sandbox.url, { token }));
 }
 
 function pay(fields: Partial<VirtualRxFields> = {}, amountCents = 1250, payer = client) {
   return payer.pay({
     paymentId: 'not-sent-to-virtualrx',
+    idempotencyKey: 'not-sent-to-virtualrx',
     amountCents,
     fields: { CustId: '20230226001', ProgramId: '7311', ClaimReferenceNumber: 'CLM-1', ClientGroupID: 'GRP-1', ReasonDescription: 'Visit 1', ...fields },
   });

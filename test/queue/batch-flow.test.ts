@@ -220,7 +220,7 @@ async function readValues(key: string, type: string): Promise<string> {
     case 'hash': return JSON.stringify(await redis.hgetall(key));
     case 'list': return JSON.stringify(await redis.lrange(key, 0, -1));
     case 'set': return JSON.stringify(await redis.smembers(key));
-    case 'zset': return JSON.stringify(await redis.zrange(key, 0, -1));
+    case 'zset': return JSON.stringify(await redis.zrange(key, '0', '-1'));
     case 'stream': return JSON.stringify(await redis.xrange(key, '-', '+'));
     default: throw new Error(`unexpected key type ${type} at ${key}`);
   }
