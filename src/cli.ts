@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { reportCommand, statusCommand } from './commands/batch.js';
+import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
@@ -43,6 +44,13 @@ program
   .option('--provider <id>', 'only this provider\'s accounts')
   .option('--account <name>', 'only this account')
   .action(async (options) => exit(await workerCommand({ ...options, config: config() })));
+
+program
+  .command('check')
+  .description('prove each configured account\'s credentials with a call that moves no money')
+  .option('--provider <id>', 'only this provider\'s accounts')
+  .option('--account <name>', 'only this account')
+  .action(async (options) => exit(await checkCommand({ ...options, config: config() })));
 
 program
   .command('sandbox')

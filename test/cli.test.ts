@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +118,34 @@ describe('stipend sandbox', () => {
 
     child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+});
+
+describe('stipend check', () => {
+  it('proves each account\'s credentials, never printing them, and exits 1 when one fails', async () => {
+    const ok = await stipend(['--config', stack.configFile, 'check']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ctpayer\/main \(CT Payer, http:\/\/127\.0\.0\.1:\d+\): OK: /m);
+
+    const raw = JSON.parse(await readFile(stack.configFile, 'utf8'));
+    raw.accounts.ctpayer.main.credentials.password = 'wrong-password';
+    const badConfig = join(stack.dir, 'bad-password.json');
+    await writeFile(badConfig, JSON.stringify(raw));
+    const bad = await stipend(['--config', badConfig, 'check', '--provider', 'ctpayer']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^ctpayer\/main .*: FAILED: AUTH_FAILED/m);
+    expect(bad.stdout + bad.stderr).not.toContain('wrong-password');
+  });
+});
+
+describe('stipend demo', () => {
+  it('pays every provider\'s sample manifest through the sandboxes and reconciles', async () => {
+    const out = join(stack.dir, 'demo');
+    const result = await stipend(['demo', '--out', out]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/every paid row matches a payment the sandbox applied, cent for cent/);
+    const reconciled = result.stdout.match(/: matches the report/g) ?? [];
+    expect(reconciled.length).toBe((await import('../src/config/sandbox-accounts.js')).sandboxProviders().length);
   });
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { submitManifest, waitForBatch } from '../api.js';
 import { resolveConfig } from '../config/load.js';
-import { sandboxConfig } from '../config/sandbox-accounts.js';
+import { sandboxConfig, sandboxProviders } from '../config/sandbox-accounts.js';
 import { openContext } from '../context.js';
 import { createLogger } from '../log.js';
 import { formatDollars } from '../money.js';
@@ -25,9 +25,7 @@ export async function demoCommand(options: { out?: string }): Promise<number> {
   const out = options.out ?? 'reports/demo';
   const prefix = `stipend-demo-${randomBytes(3).toString('hex')}`;
   const sandboxes = new Map<string, RunningSandbox>();
-  const base = sandboxConfig();
-  const providers = Object.keys(base.accounts) as (keyof typeof base.accounts)[];
-  for (const provider of providers) sandboxes.set(provider, await startSandbox(provider, { port: 0 }));
+  for (const provider of sandboxProviders()) sandboxes.set(provider, await startSandbox(provider, { port: 0 }));
   const ports = Object.fromEntries([...sandboxes].map(([provider, s]) => [provider, s.port]));
   const config = resolveConfig({ ...sandboxConfig(ports), redis: { prefix } }, 'demo (built-in sandboxes)');
   const context = await openContext(config).catch(async (error: unknown) => {

@@ -1,8 +1,7 @@
-import { loadConfig } from '../config/load.js';
+import { loadConfig, selectAccounts } from '../config/load.js';
 import { openContext } from '../context.js';
 import { createLogger } from '../log.js';
 import { startWorkers } from '../queue/workers.js';
-import { UsageError } from '../errors.js';
 
 /**
  * `stipend worker`: pays queued payments until SIGINT/SIGTERM, then stops taking jobs and lets the
@@ -10,10 +9,7 @@ import { UsageError } from '../errors.js';
  */
 export async function workerCommand(options: { provider?: string; account?: string; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
-  const accounts = config.accounts.filter(
-    (a) => (options.provider === undefined || a.provider === options.provider) && (options.account === undefined || a.name === options.account),
-  );
-  if (accounts.length === 0) throw new UsageError(`no configured account matches --provider ${options.provider ?? '*'} --account ${options.account ?? '*'}`);
+  const accounts = selectAccounts(config, options.provider, options.account);
   const log = createLogger({ name: 'worker' });
   const context = await openContext(config);
   const workers = await startWorkers(context, accounts, log);

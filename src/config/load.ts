@@ -88,6 +88,13 @@ export function findAccount(config: ResolvedConfig, provider: string, name?: str
   return candidates[0]!;
 }
 
+/** The accounts a command applies to: all, or those of --provider and/or --account. */
+export function selectAccounts(config: ResolvedConfig, provider?: string, name?: string): Account[] {
+  const accounts = config.accounts.filter((a) => (provider === undefined || a.provider === provider) && (name === undefined || a.name === name));
+  if (accounts.length === 0) throw new ConfigError(`no configured account matches --provider ${provider ?? '*'} --account ${name ?? '*'} (${config.source})`);
+  return accounts;
+}
+
 function adapterFor(provider: ProviderId, source: string): AnyAdapter {
   try {
     return getAdapter(provider);

@@ -1,4 +1,5 @@
 import { DEFAULT_SANDBOX_PORTS } from '../sandbox/index.js';
+import type { ProviderId } from '../providers/types.js';
 import type { ConfigFile } from './schema.js';
 
 /**
@@ -21,4 +22,9 @@ export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX
       },
     },
   };
+}
+
+/** The providers the built-in configuration has an account for. */
+export function sandboxProviders(): ProviderId[] {
+  return Object.keys(sandboxConfig().accounts) as ProviderId[];
 }

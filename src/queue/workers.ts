@@ -4,9 +4,8 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { PaymentLedger } from '../ledger/payments.js';
 import type { Logger } from '../log.js';
-import { type AccountGate, openAccountGate, openLimiterConnection } from './account-gate.js';
+import { openAccountClients } from './account-clients.js';
 import { bullPrefix, queueName } from './payment-job.js';
-import { openProviderClient } from './provider-client.js';
 import { connectRedis } from './redis.js';
 
 export interface RunningWorkers {
@@ -21,12 +20,9 @@ export interface RunningWorkers {
  */
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
   const { config, redis, keys } = context;
-  const opened: { worker: Worker; queue: Queue; gate: AccountGate; close(): Promise<void> }[] = [];
   const bullConnection = connectRedis(config.redisUrl);
-  const limiters = openLimiterConnection(redis);
-  for (const account of accounts) {
-    const gate = await openAccountGate(redis, limiters.connection, config.prefix, account);
-    const client = openProviderClient(redis, config.prefix, account, gate.gate);
+  const accountClients = await openAccountClients(context, accounts);
+  const running = accountClients.clients.map(({ account, client, gate }) => {
     const queue = new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) });
     const processor = paymentProcessor({
       account,
@@ -46,15 +42,15 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       maxStalledCount: 5,
     });
     worker.on('error', (error) => log.error({ err: error, queue: queueName(account) }, 'worker error'));
-    opened.push({ worker, queue, gate, close: () => client.close() });
     log.info({ provider: account.provider, account: account.name, concurrency: account.concurrency, rateLimit: account.rateLimit }, 'worker started');
-  }
+    return { worker, queue };
+  });
   return {
     accounts,
     close: async () => {
-      await Promise.all(opened.map((o) => o.worker.close()));
-      await Promise.all(opened.map(async (o) => { await o.close(); await o.gate.close(); await o.queue.close(); }));
-      await limiters.close();
+      await Promise.all(running.map((r) => r.worker.close()));
+      await Promise.all(running.map((r) => r.queue.close()));
+      await accountClients.close();
       await bullConnection.quit().catch(() => bullConnection.disconnect());
     },
   };

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Account, type ResolvedConfig, resolveConfig } from '../../src/config/load.js';
+import { sandboxConfig } from '../../src/config/sandbox-accounts.js';
 import type { ConfigFile } from '../../src/config/schema.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
@@ -31,10 +32,11 @@ export interface TestStack {
 
 type AccountOverrides = Partial<Omit<NonNullable<NonNullable<ConfigFile['accounts']['ctpayer']>[string]>, 'baseUrl' | 'credentials'>>;
 
-const CREDENTIALS: Record<string, Record<string, string>> = {
-  ctpayer: { username: 'sandbox', password: 'sandbox-password', apiusername: 'test-suite' },
-  virtualrx: { token: 'sandbox-token' },
-};
+/** The sandbox seeds' credentials, as the built-in configuration has them. */
+function sandboxCredentials(provider: string): Record<string, string> {
+  const accounts = sandboxConfig().accounts as Record<string, { sandbox: { credentials: Record<string, string> } }>;
+  return accounts[provider]!.sandbox.credentials;
+}
 
 export async function startStack(options: { providers: string[]; account?: AccountOverrides; sandbox?: Parameters<typeof startSandbox>[1] }): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
@@ -48,7 +50,7 @@ export async function startStack(options: { providers: string[]; account?: Accou
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,
-        { main: { baseUrl: sandboxes[provider]!.url, credentials: CREDENTIALS[provider]!, retry: { attempts: 3, backoffMs: 50 }, timeoutMs: 3000, ...options.account } },
+        { main: { baseUrl: sandboxes[provider]!.url, credentials: sandboxCredentials(provider), retry: { attempts: 3, backoffMs: 50 }, timeoutMs: 3000, ...options.account } },
       ]),
     ),
   };

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { StipendError } from '../errors.js';
+import { formatDollars } from '../money.js';
+import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { digits, required, text } from './field-rules.js';
+import type { HttpResult } from './http.js';
+import type { Outcome } from './outcome.js';
+import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
+
+/**
+ * ONTRAPORT Payments API: form-encoded POSTs to /payments.php (appid, key, reqType, data), HTTP 200
+ * JSON answers carrying a result_code 1-7. A sale charges the contact's card on file; this program
+ * never sends card details. Not idempotent and no lookup: a sale whose outcome is unknown can only
+ * be settled by a person, so the worker never sends it again.
+ */
+
+// ONTRAPORT documents these ids only by example (contact_id 129278, invoice_id 1, gateway_id 1720,
+// product id "1"): numeric. 1 to 10 digits is our own guard, not a documented limit.
+const id = () => required(digits({ max: 10 }));
+
+const fields = z.object({
+  contact_id: id(),
+  invoice_id: id(),
+  gateway_id: id(),
+  product_id: id(),
+  // A sale has no description field: this is kept in the ledger and report for the client's own
+  // records and is NOT sent to ONTRAPORT. 100 characters is our guard.
+  description: text({ max: 100 }).optional(),
+});
+export type OntraportFields = z.infer<typeof fields>;
+
+const credentials = z.object({ appid: z.string().min(1), key: z.string().min(1) });
+export type OntraportCredentials = z.infer<typeof credentials>;
+
+const idValue = z.union([z.string(), z.number()]).transform(String);
+const saleAnswer = z.looseObject({
+  result_code: idValue,
+  transaction_id: idValue.nullish(),
+  message: z.string().nullish(),
+});
+const listing = z.array(z.looseObject({ id: idValue, name: z.string() }));
+/** A gateway or invoice template as list_gateways / list_invoices name it. */
+export type OntraportListed = z.infer<typeof listing>[number];
+
+/** The documented result codes, as outcomes (CONTRACTS.md "ONTRAPORT"). */
+const RESULT_CODES: Record<string, { kind: Outcome['kind']; meaning: string }> = {
+  '1': { kind: 'paid', meaning: 'Good' },
+  '2': { kind: 'declined', meaning: 'Bad data' },
+  '3': { kind: 'declined', meaning: 'Something wrong with the gateway account' },
+  // "Problem with our api": ONTRAPORT itself failed before charging; nothing applied, retry later.
+  '4': { kind: 'retryable', meaning: 'Problem with our api' },
+  // 5 and 7 come after the charge went to the gateway, which may have applied it.
+  '5': { kind: 'unknown', meaning: 'Problem with the remote gateway api' },
+  '6': { kind: 'declined', meaning: 'Problem with gateway credentials' },
+  '7': { kind: 'unknown', meaning: 'Problem with the connection' },
+};
+
+/** A call that moves no money (list_gateways, list_invoices) got no usable answer. */
+export class OntraportQueryError extends StipendError {
+  constructor(reqType: string, reason: string) {
+    super('ONTRAPORT_QUERY_FAILED', `ONTRAPORT ${reqType}: ${reason}`);
+  }
+}
+
+export const ontraport: ProviderAdapter<OntraportFields, OntraportCredentials> = {
+  id: 'ontraport',
+  name: 'ONTRAPORT',
+  capabilities: { idempotencyKey: false, lookup: false, reversal: false, balance: false },
+  manifest: {
+    columns: [
+      { name: 'contact_id', required: true },
+      { name: 'invoice_id', required: true },
+      { name: 'gateway_id', required: true },
+      { name: 'product_id', required: true },
+      { name: 'description', required: false },
+    ],
+    row: fields,
+    payee: (f) => f.contact_id,
+  },
+  credentials,
+  // The documented limit: 180 requests per minute per ONTRAPORT account.
+  defaultRateLimit: { max: 180, perMs: 60_000, marginMs: 250 },
+  createClient: (context) => new OntraportClient(context),
+};
+
+export class OntraportClient implements ProviderClient<OntraportFields> {
+  constructor(private readonly context: ClientContext<OntraportCredentials>) {}
+
+  async pay(payment: PaymentInstruction<OntraportFields>): Promise<Outcome> {
+    const f = payment.fields;
+    // Ids typed as the documented example has them: contact, invoice and gateway as numbers (at most
+    // 10 digits, so exact), the product id as a string.
+    const data = {
+      contact_id: Number(f.contact_id),
+      invoice_id: Number(f.invoice_id),
+      gateway_id: Number(f.gateway_id),
+      use_card_on_file: 'yes',
+      products: [{ id: f.product_id, quantity: '1', price: formatDollars(payment.amountCents), type: 'single' }],
+    };
+    return saleOutcome(await this.call('sale', { data: JSON.stringify(data) }));
+  }
+
+  async check(): Promise<CheckResult> {
+    try {
+      const gateways = await this.listGateways();
+      return { status: 'ok', detail: `list_gateways answered: ${gateways.length} gateway${gateways.length === 1 ? '' : 's'}` };
+    } catch (error) {
+      if (error instanceof OntraportQueryError) return { status: 'failed', detail: error.message };
+      throw error;
+    }
+  }
+
+  listGateways(): Promise<OntraportListed[]> {
+    return this.list('list_gateways');
+  }
+
+  listInvoices(): Promise<OntraportListed[]> {
+    return this.list('list_invoices');
+  }
+
+  async close(): Promise<void> {}
+
+  private async list(reqType: string): Promise<OntraportListed[]> {
+    const result = await this.call(reqType, {});
+    if (result.kind !== 'response') throw new OntraportQueryError(reqType, result.error);
+    if (result.status !== 200) throw new OntraportQueryError(reqType, `HTTP ${result.status}${result.status === 401 ? ' (appid and key were refused)' : ''}`);
+    const parsed = listing.safeParse(parseJsonBody(result.text));
+    if (!parsed.success) throw new OntraportQueryError(reqType, 'the answer is not a list of {id, name}');
+    return parsed.data.map(({ id: listedId, name }) => ({ id: listedId, name }));
+  }
+
+  private call(reqType: string, params: Record<string, string>): Promise<HttpResult> {
+    const { baseUrl, credentials: c, send } = this.context;
+    return send({
+      method: 'POST',
+      url: `${baseUrl.replace(/\/$/, '')}/payments.php`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ appid: c.appid, key: c.key, reqType, ...params }).toString(),
+    });
+  }
+}
+
+function saleOutcome(result: HttpResult): Outcome {
+  const common = commonOutcome(result);
+  if (common) return common;
+  if (result.kind !== 'response') throw new Error('unreachable');
+  if (result.status === 401) {
+    // Nothing applied; the account's appid/key need fixing, which no retry can do by itself.
+    return { kind: 'retryable', code: 'HTTP_401', message: 'ONTRAPORT rejected the appid and key', throttled: false };
+  }
+  const parsed = saleAnswer.safeParse(parseJsonBody(result.text));
+  if (!parsed.success) return unreadable(result.status);
+  const { result_code: code, transaction_id: reference, message: detail } = parsed.data;
+  const documented = RESULT_CODES[code];
+  if (documented === undefined) {
+    return { kind: 'unknown', code, message: `undocumented result_code ${code}; the payment may have been applied` };
+  }
+  const message = detail ? `${documented.meaning}: ${detail}` : documented.meaning;
+  switch (documented.kind) {
+    case 'paid':
+      return { kind: 'paid', reference: reference ?? '', code, message };
+    case 'retryable':
+      return { kind: 'retryable', code, message, throttled: false };
+    case 'declined':
+    case 'unknown':
+      return { kind: documented.kind, code, message };
+  }
+}

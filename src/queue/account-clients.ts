@@ -1,0 +1,32 @@
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import type { ProviderClient } from '../providers/types.js';
+import { type AccountGate, openAccountGate, openLimiterConnection } from './account-gate.js';
+import { openProviderClient } from './provider-client.js';
+
+export interface AccountClient {
+  account: Account;
+  client: ProviderClient<Record<string, string>>;
+  gate: AccountGate;
+}
+
+/**
+ * Each account's provider client behind the account's shared rate-limit gate: what workers pay
+ * through and what `stipend check` asks. close() ends provider sessions (e.g. PT API logout) first.
+ */
+export async function openAccountClients(context: StipendContext, accounts: Account[]): Promise<{ clients: AccountClient[]; close(): Promise<void> }> {
+  const limiters = openLimiterConnection(context.redis);
+  const clients: AccountClient[] = [];
+  for (const account of accounts) {
+    const gate = await openAccountGate(context.redis, limiters.connection, context.config.prefix, account);
+    clients.push({ account, gate, client: openProviderClient(context.redis, context.config.prefix, account, gate.gate) });
+  }
+  return {
+    clients,
+    close: async () => {
+      await Promise.all(clients.map((c) => c.client.close()));
+      await Promise.all(clients.map((c) => c.gate.close()));
+      await limiters.close();
+    },
+  };
+}
