@@ -17,6 +17,18 @@ export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX
           credentials: { username: 'sandbox', password: 'sandbox-password', apiusername: 'stipend-batch' },
         },
       },
+      ptapi: {
+        sandbox: { baseUrl: url('ptapi'), credentials: { username: 'sandbox', password: 'sandbox-password' } },
+      },
+      ontraport: {
+        sandbox: { baseUrl: url('ontraport'), credentials: { appid: 'sandbox-app', key: 'sandbox-key' } },
+      },
+      clientpay: {
+        sandbox: {
+          baseUrl: url('clientpay'),
+          credentials: { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '1234' },
+        },
+      },
       virtualrx: {
         sandbox: { baseUrl: url('virtualrx'), credentials: { token: 'sandbox-token' } },
       },

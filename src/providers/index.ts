@@ -1,5 +1,8 @@
 import { UsageError } from '../errors.js';
+import { clientpay } from './clientpay.js';
 import { ctpayer } from './ctpayer.js';
+import { ontraport } from './ontraport.js';
+import { ptapi } from './ptapi.js';
 import type { ProviderAdapter, ProviderId } from './types.js';
 import { virtualrx } from './virtualrx.js';
 
@@ -8,7 +11,7 @@ import { virtualrx } from './virtualrx.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyAdapter = ProviderAdapter<any, any>;
 
-const adapters: Partial<Record<ProviderId, AnyAdapter>> = { ctpayer, virtualrx };
+const adapters: Partial<Record<ProviderId, AnyAdapter>> = { clientpay, ctpayer, ontraport, ptapi, virtualrx };
 
 export function providerIds(): ProviderId[] {
   return Object.keys(adapters) as ProviderId[];

@@ -23,8 +23,8 @@ const fields = z.object({
   invoice_id: id(),
   gateway_id: id(),
   product_id: id(),
-  // A sale has no description field: this is kept in the ledger and report for the client's own
-  // records and is NOT sent to ONTRAPORT. 100 characters is our guard.
+  // A sale has no description field: this stays with the payment in the manifest and the ledger
+  // for the client's own records and is NOT sent to ONTRAPORT. 100 characters is our guard.
   description: text({ max: 100 }).optional(),
 });
 export type OntraportFields = z.infer<typeof fields>;
@@ -32,28 +32,30 @@ export type OntraportFields = z.infer<typeof fields>;
 const credentials = z.object({ appid: z.string().min(1), key: z.string().min(1) });
 export type OntraportCredentials = z.infer<typeof credentials>;
 
-const idValue = z.union([z.string(), z.number()]).transform(String);
+// ONTRAPORT writes ids as numbers or strings (its own examples mix them); read either as text.
+const idText = z.union([z.string(), z.number()]).transform(String);
 const saleAnswer = z.looseObject({
-  result_code: idValue,
-  transaction_id: idValue.nullish(),
+  result_code: idText,
+  transaction_id: idText.nullish(),
   message: z.string().nullish(),
 });
-const listing = z.array(z.looseObject({ id: idValue, name: z.string() }));
+// z.object drops whatever else a listed item carries: callers get exactly {id, name}.
+const listing = z.array(z.object({ id: idText, name: z.string() }));
 /** A gateway or invoice template as list_gateways / list_invoices name it. */
 export type OntraportListed = z.infer<typeof listing>[number];
 
 /** The documented result codes, as outcomes (CONTRACTS.md "ONTRAPORT"). */
-const RESULT_CODES: Record<string, { kind: Outcome['kind']; meaning: string }> = {
-  '1': { kind: 'paid', meaning: 'Good' },
-  '2': { kind: 'declined', meaning: 'Bad data' },
-  '3': { kind: 'declined', meaning: 'Something wrong with the gateway account' },
+const RESULT_CODES = new Map<string, { kind: Outcome['kind']; meaning: string }>([
+  ['1', { kind: 'paid', meaning: 'Good' }],
+  ['2', { kind: 'declined', meaning: 'Bad data' }],
+  ['3', { kind: 'declined', meaning: 'Something wrong with the gateway account' }],
   // "Problem with our api": ONTRAPORT itself failed before charging; nothing applied, retry later.
-  '4': { kind: 'retryable', meaning: 'Problem with our api' },
+  ['4', { kind: 'retryable', meaning: 'Problem with our api' }],
   // 5 and 7 come after the charge went to the gateway, which may have applied it.
-  '5': { kind: 'unknown', meaning: 'Problem with the remote gateway api' },
-  '6': { kind: 'declined', meaning: 'Problem with gateway credentials' },
-  '7': { kind: 'unknown', meaning: 'Problem with the connection' },
-};
+  ['5', { kind: 'unknown', meaning: 'Problem with the remote gateway api' }],
+  ['6', { kind: 'declined', meaning: 'Problem with gateway credentials' }],
+  ['7', { kind: 'unknown', meaning: 'Problem with the connection' }],
+]);
 
 /** A call that moves no money (list_gateways, list_invoices) got no usable answer. */
 export class OntraportQueryError extends StipendError {
@@ -126,7 +128,7 @@ export class OntraportClient implements ProviderClient<OntraportFields> {
     if (result.status !== 200) throw new OntraportQueryError(reqType, `HTTP ${result.status}${result.status === 401 ? ' (appid and key were refused)' : ''}`);
     const parsed = listing.safeParse(parseJsonBody(result.text));
     if (!parsed.success) throw new OntraportQueryError(reqType, 'the answer is not a list of {id, name}');
-    return parsed.data.map(({ id: listedId, name }) => ({ id: listedId, name }));
+    return parsed.data;
   }
 
   private call(reqType: string, params: Record<string, string>): Promise<HttpResult> {
@@ -151,7 +153,7 @@ function saleOutcome(result: HttpResult): Outcome {
   const parsed = saleAnswer.safeParse(parseJsonBody(result.text));
   if (!parsed.success) return unreadable(result.status);
   const { result_code: code, transaction_id: reference, message: detail } = parsed.data;
-  const documented = RESULT_CODES[code];
+  const documented = RESULT_CODES.get(code);
   if (documented === undefined) {
     return { kind: 'unknown', code, message: `undocumented result_code ${code}; the payment may have been applied` };
   }
@@ -162,7 +164,8 @@ function saleOutcome(result: HttpResult): Outcome {
     case 'retryable':
       return { kind: 'retryable', code, message, throttled: false };
     case 'declined':
+      return { kind: 'declined', code, message };
     case 'unknown':
-      return { kind: documented.kind, code, message };
+      return { kind: 'unknown', code, message: `${message}; the payment may have been applied` };
   }
 }

@@ -73,6 +73,7 @@ export interface RunningSandbox {
 export interface SandboxRequest {
   method: string;
   path: string;
+  query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -148,6 +149,12 @@ export function firstIssue(error: z.ZodError): { field: string; message: string 
   return { field: issue?.path.join('.') ?? '', message: issue?.message ?? 'is invalid' };
 }
 
+/** A form-encoded body's parameters; an empty parameter counts as absent, a body of another type as empty. */
+export function formParams(request: SandboxRequest): Record<string, string> {
+  if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return {};
+  return Object.fromEntries([...new URLSearchParams(request.body)].filter(([, value]) => value !== ''));
+}
+
 /** The parsed JSON, or undefined when the text is not JSON. */
 export function parseJson(text: string): unknown {
   try {
@@ -185,7 +192,7 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
   const closing = new AbortController();
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+    const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://sandbox');
     const method = req.method ?? '';
     const body = await readBody(req);
     const arrivedAt = Date.now();
@@ -199,7 +206,7 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
       requestLog.push({ at: arrivedAt, path, ...(account === undefined ? {} : { account }), status });
     };
     if (body === undefined) return log(reply(res, tooLarge()));
-    const routed = simulation.route({ method, path, headers: req.headers, body });
+    const routed = simulation.route({ method, path, query, headers: req.headers, body });
     if (!('handle' in routed)) return log(reply(res, routed));
     const call = routed;
     const target = { path, fields: call.fields, payment: call.payment };

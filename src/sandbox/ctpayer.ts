@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatDollars } from '../money.js';
 import {
+  formParams,
   type Answer,
   distinct,
   firstIssue,
@@ -213,11 +214,6 @@ function withActiveCard(account: Account, id: string, run: (card: Card) => Answe
 const transactionId = (journal: Journal) => String(10_000_000 + journal.nextSequence());
 
 /** The form parameters, empty ones left out (an empty optional parameter is an absent one). */
-function formParams(request: SandboxRequest): Params {
-  if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return {};
-  return Object.fromEntries([...new URLSearchParams(request.body)].filter(([, value]) => value !== ''));
-}
-
 export const ctpayerProtocol: Protocol = {
   provider: 'ctpayer',
   open(seed, journal) {

@@ -3,7 +3,10 @@ import { UsageError } from '../errors.js';
 import { fixturePath } from '../package-root.js';
 import type { ProviderId } from '../providers/types.js';
 import { type Protocol, type RunningSandbox, type SandboxOptions, serve } from './core.js';
+import { clientpayProtocol } from './clientpay.js';
 import { ctpayerProtocol } from './ctpayer.js';
+import { ontraportProtocol } from './ontraport.js';
+import { ptapiProtocol } from './ptapi.js';
 import { virtualrxProtocol } from './virtualrx.js';
 
 export type { AppliedTransaction, FaultRule, ReceivedRequest, RunningSandbox, SandboxOptions } from './core.js';
@@ -11,7 +14,7 @@ export type { AppliedTransaction, FaultRule, ReceivedRequest, RunningSandbox, Sa
 /** Where `stipend sandbox` listens, and so where the configuration without a file points. */
 export const DEFAULT_SANDBOX_PORTS = { ctpayer: 4101, ptapi: 4102, ontraport: 4103, clientpay: 4104, virtualrx: 4105 } as const;
 
-const PROTOCOLS: Partial<Record<ProviderId, Protocol>> = { ctpayer: ctpayerProtocol, virtualrx: virtualrxProtocol };
+const PROTOCOLS: Partial<Record<ProviderId, Protocol>> = { clientpay: clientpayProtocol, ctpayer: ctpayerProtocol, ontraport: ontraportProtocol, ptapi: ptapiProtocol, virtualrx: virtualrxProtocol };
 
 /**
  * Starts one provider's sandbox; it listens until close(). Takes any provider id (callers iterate

@@ -42,7 +42,7 @@ it('uses the built-in sandbox accounts without a file, and explains a broken fil
   const dir = await mkdtemp(join(tmpdir(), 'stipend-config-'));
   const builtIn = await loadConfig({ env: {} });
   expect(builtIn.source).toBe('built-in sandbox accounts');
-  expect(builtIn.accounts.map((a) => a.provider).sort()).toEqual(['ctpayer', 'virtualrx']);
+  expect(builtIn.accounts.map((a) => a.provider).sort()).toEqual(['clientpay', 'ctpayer', 'ontraport', 'ptapi', 'virtualrx']);
 
   await writeFile(join(dir, 'bad.json'), '{ "accounts": ');
   await expect(loadConfig({ path: join(dir, 'bad.json'), env: {} })).rejects.toThrow(/is not valid JSON/);

@@ -23,6 +23,12 @@ describe('valid and demo manifests', () => {
     ['ctpayer', 'demo.csv', 10],
     ['virtualrx', 'valid.csv', 10],
     ['virtualrx', 'demo.csv', 10],
+    ['ptapi', 'valid.csv', 10],
+    ['ptapi', 'demo.csv', 10],
+    ['ontraport', 'valid.csv', 12],
+    ['ontraport', 'demo.csv', 10],
+    ['clientpay', 'valid.csv', 12],
+    ['clientpay', 'demo.csv', 10],
   ])('%s/%s has no problems', async (provider, file, rows) => {
     const scan = await scanFixture(provider, file);
     expect(messages(scan)).toEqual({ file: [], rows: [] });
@@ -43,9 +49,15 @@ describe('valid and demo manifests', () => {
       expect(payment.fields.ProgramId).toBe('7311');
       expect(payment.amountCents).toBeLessThanOrEqual(50000);
     }
-    // Each demo has one payment the provider will decline: the canceled card, the suspended customer.
-    expect((await payments('ctpayer', 'demo.csv')).filter((p) => !ctCards.includes(p.payee)).map((p) => p.payee)).toEqual(['1000000022']);
-    expect((await payments('virtualrx', 'demo.csv')).filter((p) => !vrxCustomers.includes(p.payee)).map((p) => p.payee)).toEqual(['20230226021']);
+    // Each demo has one payment the provider will decline: the canceled card, the suspended customer,
+    // the suspended cardholder, the contact without a card on file, the closed payee account.
+    const outsiders = async (provider: string, active: string[]) => (await payments(provider, 'demo.csv')).filter((p) => !active.includes(p.payee)).map((p) => p.payee);
+    const numbered = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(4, '0')}`);
+    expect(await outsiders('ctpayer', ctCards)).toEqual(['1000000022']);
+    expect(await outsiders('virtualrx', vrxCustomers)).toEqual(['20230226021']);
+    expect(await outsiders('ptapi', numbered('CH', 20))).toEqual(['CH0021']);
+    expect(await outsiders('ontraport', active(129001, 20))).toEqual(['129021']);
+    expect(await outsiders('clientpay', numbered('PT-', 20))).toEqual(['PT-0021']);
   });
 
   it('keeps a quoted description with a comma intact', async () => {
@@ -110,6 +122,54 @@ describe('broken manifests show their one mistake', () => {
       [],
       ['line 4, column ClientGroupID: is required and is empty', 'line 6, column amount_cents: "12.50" is not a whole number of cents (digits only, e.g. 1250)'],
     ],
+    ['ptapi', 'broken-amount.csv', [], [
+      'line 3, column amount: "75,00" has a thousands separator or comma; write 1000.00, not 1,000.00',
+      'line 4, column amount: "$75.00" has a currency symbol; write the number only',
+      'line 5, column amount: must be more than zero',
+      'line 6, column amount: "75.005" has more than two decimals',
+    ]],
+    ['ptapi', 'broken-card-number.csv', ['line 3, column cardholderId: looks like a full card number; card numbers never belong in a manifest'], []],
+    ['ptapi', 'broken-duplicate.csv', ['line 5, column payment_id: the same payment as line 3 (payment_id RESP4-V3-0022)'], []],
+    ['ptapi', 'broken-long-description.csv', [], ['line 3, column description: must be at most 100 characters (has 102)']],
+    ['ptapi', 'broken-missing-column.csv', ['line 1: missing required column "programId"'], []],
+    ['ptapi', 'broken-unknown-column.csv', [/^line 1: unknown column "cardholderName"; the columns PT API manifests use are: /], []],
+    ['ptapi', 'broken-mixed.csv', [], [
+      'line 3, column customerId: is required and is empty',
+      'line 5, column amount: "-75.00" has a sign; amounts are positive numbers like 12.50',
+      'line 7, column description: starts with =, + or @ (looks like a spreadsheet formula)',
+    ]],
+    ['ontraport', 'broken-amount.csv', [], [
+      'line 3, column amount: "1,000.00" has a thousands separator or comma; write 1000.00, not 1,000.00',
+      'line 4, column amount: "12.505" has more than two decimals',
+      'line 5, column amount: "$75.00" has a currency symbol; write the number only',
+      'line 6, column amount: must be more than zero',
+    ]],
+    ['ontraport', 'broken-card-number.csv', ['line 3, column contact_id: looks like a full card number; card numbers never belong in a manifest'], []],
+    ['ontraport', 'broken-duplicate.csv', ['line 5, column payment_id: the same payment as line 3 (payment_id DERM44-V4-0022)'], []],
+    ['ontraport', 'broken-long-description.csv', [], ['line 3, column description: must be at most 100 characters (has 104)']],
+    ['ontraport', 'broken-missing-column.csv', ['line 1: missing required column "gateway_id"'], []],
+    ['ontraport', 'broken-unknown-column.csv', [/^line 1: unknown column "card_number"; the columns ONTRAPORT manifests use are: /], []],
+    ['ontraport', 'broken-mixed.csv', [], [
+      'line 4, column contact_id: must be 1 to 10 digits',
+      'line 6, column amount: "1e2" uses exponent notation; write the amount out, like 1000.00',
+      'line 8, column gateway_id: is required and is empty',
+    ]],
+    ['clientpay', 'broken-amount.csv', [], [
+      'line 3, column amount: "$60.00" has a currency symbol; write the number only',
+      'line 4, column amount: "60.005" has more than two decimals',
+      'line 5, column amount: must be more than zero',
+      'line 6, column amount: is required and is empty',
+    ]],
+    ['clientpay', 'broken-card-number.csv', ['line 3, column payeeToken: looks like a full card number; card numbers never belong in a manifest'], []],
+    ['clientpay', 'broken-duplicate.csv', ['line 5, column payment_id: the same payment as line 3 (payment_id DERM404-V4-0032)'], []],
+    ['clientpay', 'broken-long-description.csv', [], ['line 3, column description: must be at most 100 characters (has 104)']],
+    ['clientpay', 'broken-missing-column.csv', ['line 1: missing required column "referenceNumber"'], []],
+    ['clientpay', 'broken-unknown-column.csv', [/^line 1: unknown column "cardholderName"; the columns ClientPay manifests use are: /], []],
+    ['clientpay', 'broken-mixed.csv', [], [
+      'line 4, column referenceNumber: is required and is empty',
+      'line 6, column amount: "1,060.00" has a thousands separator or comma; write 1000.00, not 1,000.00',
+      'line 8, column payeeToken: is required and is empty',
+    ]],
   ] as [string, string, (string | RegExp)[], string[]][])('%s/%s', async (provider, file, fileProblems, rowProblems) => {
     const scan = await scanFixture(provider, file);
     const found = messages(scan);
@@ -120,5 +180,8 @@ describe('broken manifests show their one mistake', () => {
   it('broken-mixed.csv still has valid rows to pay with --allow-partial', async () => {
     expect(await scanFixture('ctpayer', 'broken-mixed.csv')).toMatchObject({ dataRows: 8, validRows: 5, rejectedRows: 3 });
     expect(await scanFixture('virtualrx', 'broken-mixed.csv')).toMatchObject({ dataRows: 6, validRows: 4, rejectedRows: 2 });
+    expect(await scanFixture('ptapi', 'broken-mixed.csv')).toMatchObject({ dataRows: 7, validRows: 4, rejectedRows: 3 });
+    expect(await scanFixture('ontraport', 'broken-mixed.csv')).toMatchObject({ dataRows: 8, validRows: 5, rejectedRows: 3 });
+    expect(await scanFixture('clientpay', 'broken-mixed.csv')).toMatchObject({ dataRows: 8, validRows: 5, rejectedRows: 3 });
   });
 });

@@ -1,0 +1,220 @@
+import { z } from 'zod';
+import { formatDollars } from '../money.js';
+import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { required, text } from './field-rules.js';
+import type { HttpResult } from './http.js';
+import type { Outcome } from './outcome.js';
+import type { CheckResult, ClientContext, IssuedKey, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
+
+/**
+ * ClientPay: JSON POSTs to /v2/…, each carrying the account's accessId. Issuing a new accessId
+ * expires the previous one for everybody, so the accessId lives in the account's shared session
+ * (one value for every worker process) and is only ever replaced through session.renew, which lets
+ * exactly one process ask for a new one. Payments are idempotent on a requestId ClientPay issues:
+ * the worker keeps it in its ledger before the first send, and a resend with the same requestId and
+ * body is answered with the first result instead of paying twice.
+ */
+
+// ClientPay documents no field lengths: 50 characters for identifiers and 100 for the description
+// are our own guards against oversize or pasted-in cells (the same as for VirtualRx).
+const id = () => required(text({ max: 50 }));
+
+const fields = z.object({
+  /** ClientPay's token for the payee: never a card number (the manifest refuses those). */
+  payeeToken: id(),
+  referenceNumber: id(),
+  description: required(text({ max: 100 })),
+});
+export type ClientPayFields = z.infer<typeof fields>;
+
+const credentials = z.object({
+  integratorKey: z.string().min(1),
+  accountKey: z.string().min(1),
+  accountPin: z.string().min(1),
+});
+export type ClientPayCredentials = z.infer<typeof credentials>;
+
+const errorBody = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string().optional() }) });
+// The account may have no current accessId (never issued, or expired): then it is null.
+const currentAccessId = z.looseObject({ accessId: z.string().min(1).nullable() });
+const issuedAccessId = z.looseObject({ accessId: z.string().min(1) });
+const issuedRequestId = z.looseObject({ requestId: z.string().min(1) });
+const validity = z.looseObject({ valid: z.boolean() });
+const paymentResult = z.discriminatedUnion('status', [
+  z.looseObject({ status: z.literal('APPROVED'), transactionId: z.union([z.string(), z.number()]).transform(String) }),
+  z.looseObject({ status: z.literal('DECLINED'), declineReason: z.string().optional() }),
+]);
+
+export const clientpay: ProviderAdapter<ClientPayFields, ClientPayCredentials> = {
+  id: 'clientpay',
+  name: 'ClientPay',
+  capabilities: { idempotencyKey: true, lookup: false, reversal: false, balance: false },
+  manifest: {
+    columns: [
+      { name: 'payeeToken', required: true },
+      { name: 'referenceNumber', required: true },
+      { name: 'description', required: true },
+    ],
+    row: fields,
+    payee: (f) => f.payeeToken,
+  },
+  credentials,
+  // ClientPay documents no rate limit: the same cautious default as the other providers.
+  defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
+  createClient: (context) => new ClientPayClient(context),
+};
+
+/** No accessId could be had, so no call was sent with one; `outcome` (retryable) says why. */
+class AccessIdUnavailableError extends Error {
+  override name = 'AccessIdUnavailableError';
+
+  constructor(readonly outcome: Outcome) {
+    super(`no ClientPay accessId: ${outcome.code}: ${outcome.message}`);
+  }
+}
+
+/** A ClientPay answer read by the contract rules: the 200 body in its expected shape, or the outcome it amounts to. */
+type Reply<T> = { ok: true; body: T } | { ok: false; outcome: Outcome };
+
+class ClientPayClient implements ProviderClient<ClientPayFields> {
+  constructor(private readonly context: ClientContext<ClientPayCredentials>) {}
+
+  async issueIdempotencyKey(): Promise<IssuedKey> {
+    const reply = await this.withAccessId((accessId) => this.post('request-id', { accessId }), issuedRequestId);
+    return reply.ok ? { ok: true, key: reply.body.requestId } : { ok: false, outcome: nothingPaid(reply.outcome, 'get a requestId') };
+  }
+
+  async pay(payment: PaymentInstruction<ClientPayFields>): Promise<Outcome> {
+    const { payeeToken, description, referenceNumber } = payment.fields;
+    const reply = await this.withAccessId(
+      (accessId) =>
+        this.post('payment', { accessId, requestId: payment.idempotencyKey, amount: formatDollars(payment.amountCents), payeeToken, description, referenceNumber }),
+      paymentResult,
+    );
+    if (!reply.ok) return reply.outcome;
+    const result = reply.body;
+    return result.status === 'APPROVED'
+      ? { kind: 'paid', reference: result.transactionId, code: 'APPROVED', message: '' }
+      : { kind: 'declined', code: 'DECLINED', message: result.declineReason ?? '' };
+  }
+
+  /**
+   * Proves the credentials: they yield an accessId that ClientPay says is valid. A shared accessId
+   * that is no longer valid is renewed once, as any call finding it refused would, so a newer one
+   * issued elsewhere does not make working credentials look broken.
+   */
+  async check(): Promise<CheckResult> {
+    try {
+      const accessId = await this.accessId();
+      let answer = await this.validate(accessId);
+      if (answer.ok && !answer.body.valid) answer = await this.validate(await this.context.session.renew(accessId, () => this.newAccessId()));
+      if (!answer.ok) return failedCheck(nothingPaid(answer.outcome, 'validate the accessId'));
+      return answer.body.valid
+        ? { status: 'ok', detail: 'the credentials give an accessId ClientPay validates' }
+        : { status: 'failed', detail: 'ClientPay does not validate the accessId it issued for these credentials' };
+    } catch (error) {
+      if (error instanceof AccessIdUnavailableError) return failedCheck(error.outcome);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Sends a call that carries the accessId and reads its answer. A 401 INVALID_ACCESS_ID means a new
+   * accessId was issued (or this one expired): it is renewed through the shared session, so across
+   * all processes one new accessId is issued however many calls were refused, and the call is sent
+   * once more. A second refusal is read like any answer: retryable, nothing applied.
+   */
+  private async withAccessId<T>(send: (accessId: string) => Promise<HttpResult>, shape: z.ZodType<T>): Promise<Reply<T>> {
+    try {
+      const accessId = await this.accessId();
+      const first = await send(accessId);
+      if (!refusesAccessId(first)) return read(first, shape);
+      return read(await send(await this.context.session.renew(accessId, () => this.newAccessId())), shape);
+    } catch (error) {
+      if (error instanceof AccessIdUnavailableError) return { ok: false, outcome: error.outcome };
+      throw error;
+    }
+  }
+
+  /** The shared accessId; the first process to find none takes the account's current one. */
+  private async accessId(): Promise<string> {
+    const { session } = this.context;
+    return (await session.get()) ?? session.renew(undefined, () => this.currentAccessId());
+  }
+
+  // Asking for the current accessId first matters: a new one would expire it for everyone using it.
+  private async currentAccessId(): Promise<string> {
+    const { accessId } = await this.credentialCall('access-id/current', currentAccessId);
+    return accessId ?? this.newAccessId();
+  }
+
+  private async newAccessId(): Promise<string> {
+    return (await this.credentialCall('access-id/new', issuedAccessId)).accessId;
+  }
+
+  private async credentialCall<T>(path: string, shape: z.ZodType<T>): Promise<T> {
+    const { integratorKey, accountKey, accountPin } = this.context.credentials;
+    const reply = read(await this.post(path, { integratorKey, accountKey, accountPin }), shape);
+    if (!reply.ok) throw new AccessIdUnavailableError(nothingPaid(reply.outcome, 'get an accessId'));
+    return reply.body;
+  }
+
+  private async validate(accessId: string): Promise<Reply<z.infer<typeof validity>>> {
+    return read(await this.post('access-id/validate', { accessId }), validity);
+  }
+
+  private post(path: string, body: Record<string, string>): Promise<HttpResult> {
+    const { baseUrl, send } = this.context;
+    return send({
+      method: 'POST',
+      url: `${baseUrl.replace(/\/$/, '')}/v2/${path}`,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+}
+
+function refusesAccessId(result: HttpResult): boolean {
+  if (result.kind !== 'response' || result.status !== 401) return false;
+  const error = errorBody.safeParse(parseJsonBody(result.text));
+  return error.success && error.data.error.code === 'INVALID_ACCESS_ID';
+}
+
+function read<T>(result: HttpResult, shape: z.ZodType<T>): Reply<T> {
+  const common = commonOutcome(result);
+  if (common) return { ok: false, outcome: common };
+  if (result.kind !== 'response') throw new Error('unreachable');
+  const body = parseJsonBody(result.text);
+  if (result.status === 200) {
+    const parsed = shape.safeParse(body);
+    return parsed.success ? { ok: true, body: parsed.data } : { ok: false, outcome: unreadable(200) };
+  }
+  const error = errorBody.safeParse(body);
+  if (!error.success) return { ok: false, outcome: unreadable(result.status) };
+  return { ok: false, outcome: errorOutcome(result.status, error.data.error.code, error.data.error.message ?? '') };
+}
+
+/** A documented error body: nothing was applied by this call. */
+function errorOutcome(status: number, code: string, message: string): Outcome {
+  // The accessId (still refused after one renewal) or the credentials behind it: a later attempt
+  // starts again from the shared session; fixing credentials is a person's job, as with CT Payer.
+  if (status === 401) return { kind: 'retryable', code, message, throttled: false };
+  // This requestId already executed with another body. Whether this row was paid by it, and with
+  // what, only a person can tell.
+  if (code === 'REQUEST_ID_USED') return { kind: 'unknown', code, message: `${message || code}; the requestId went with another payment, so whether this one was made needs a person to check with ClientPay` };
+  // VALIDATION_ERROR and anything else refused: sending the same again will not help.
+  return { kind: 'declined', code, message };
+}
+
+/** Whatever a call that moves no money ran into, nothing was paid: retryable, keeping any throttling. */
+function nothingPaid(outcome: Outcome, what: string): Outcome {
+  if (outcome.kind === 'retryable') return outcome;
+  const why = outcome.kind === 'declined' ? outcome.message : 'no usable answer';
+  return { kind: 'retryable', code: outcome.code, message: `could not ${what} (${why}); nothing was paid`, throttled: false };
+}
+
+function failedCheck(outcome: Outcome): CheckResult {
+  return { status: 'failed', detail: `${outcome.code}: ${outcome.message}` };
+}
