@@ -7,6 +7,7 @@ import { connectRedis } from '../../src/queue/redis.js';
 import { redisSession } from '../../src/queue/shared-session.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
+import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /**
  * The real ClientPay adapter against the ClientPay sandbox over HTTP: every outcome it can reach,
@@ -171,18 +172,7 @@ describe('retryable (nothing moved)', () => {
 });
 
 describe('unknown (may have moved)', () => {
-  it.each([
-    ['server-error', 'HTTP_500', 0],
-    ['drop-before', 'NO_RESPONSE', 0],
-    ['drop-after', 'NO_RESPONSE', 1],
-    ['garbage', 'HTTP_200_UNREADABLE', 0],
-  ] as const)('%s → %s', async (kind, code, applied) => {
-    const key = await issue();
-    sandbox.setFaults([{ kind }]);
-    expect(await pay(key)).toEqual({ kind: 'unknown', code, message: expect.any(String) });
-    expect(sandbox.transactions()).toHaveLength(applied);
-    expect(balance('PT-0001')).toBe(applied * 1250);
-  });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => { const key = await issue(); return () => pay(key); }, moved: () => balance('PT-0001'), cents: 1250 });
 
   it('no answer within the timeout', async () => {
     const slow = clientWith({ timeoutMs: 100 });

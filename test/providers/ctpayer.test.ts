@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
+import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real CT Payer adapter against the CT Payer sandbox over HTTP: every outcome it can reach. */
 
@@ -105,16 +106,7 @@ describe('retryable (nothing moved)', () => {
 });
 
 describe('unknown (may have moved)', () => {
-  it.each([
-    ['server-error', 'HTTP_500', 0],
-    ['drop-before', 'NO_RESPONSE', 0],
-    ['drop-after', 'NO_RESPONSE', 1],
-    ['garbage', 'HTTP_200_UNREADABLE', 0],
-  ] as const)('%s → %s', async (kind, code, applied) => {
-    sandbox.setFaults([{ kind }]);
-    expect(await pay()).toEqual({ kind: 'unknown', code, message: expect.any(String) });
-    expect(sandbox.transactions()).toHaveLength(applied);
-  });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => client.cardBalanceCents('1000000001'), cents: 1250 });
 
   it('no answer within the timeout', async () => {
     sandbox.setFaults([{ kind: 'latency', latencyMs: 400 }]);

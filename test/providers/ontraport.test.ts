@@ -3,6 +3,7 @@ import { ontraport, type OntraportClient, type OntraportCredentials, type Ontrap
 import type { HttpRequest } from '../../src/providers/http.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
+import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real ONTRAPORT adapter against the ONTRAPORT sandbox over HTTP: every result code and every fault. */
 
@@ -124,17 +125,7 @@ describe('retryable (nothing applied)', () => {
 });
 
 describe('unknown (may have applied)', () => {
-  it.each([
-    ['server-error', 'HTTP_500', 0],
-    ['drop-before', 'NO_RESPONSE', 0],
-    ['drop-after', 'NO_RESPONSE', 1],
-    ['garbage', 'HTTP_200_UNREADABLE', 0],
-  ] as const)('%s → %s', async (kind, code, applied) => {
-    sandbox.setFaults([{ kind }]);
-    expect(await pay()).toEqual({ kind: 'unknown', code, message: expect.any(String) });
-    expect(sandbox.transactions()).toHaveLength(applied);
-    expect(charged(129001)).toBe(applied * 1250);
-  });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => charged(129001), cents: 1250 });
 
   it('no answer within the timeout', async () => {
     sandbox.setFaults([{ kind: 'latency', latencyMs: 400 }]);

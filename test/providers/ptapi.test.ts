@@ -5,6 +5,7 @@ import type { HttpRequest } from '../../src/providers/http.js';
 import { type PtApiClient, type PtApiCredentials, type PtApiFields, ptapi } from '../../src/providers/ptapi.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
+import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real PT API adapter against the PT API sandbox over HTTP: every outcome, the lookup and the login session. */
 
@@ -139,17 +140,7 @@ describe('retryable (nothing moved)', () => {
 });
 
 describe('unknown (may have moved)', () => {
-  it.each([
-    ['server-error', 'HTTP_500', 0],
-    ['drop-before', 'NO_RESPONSE', 0],
-    ['drop-after', 'NO_RESPONSE', 1],
-    ['garbage', 'HTTP_200_UNREADABLE', 0],
-  ] as const)('%s → %s', async (kind, code, applied) => {
-    sandbox.setFaults([{ kind }]);
-    expect(await pay()).toEqual({ kind: 'unknown', code, message: expect.any(String) });
-    expect(sandbox.transactions()).toHaveLength(applied);
-    expect(cardholderBalance('CH0001')).toBe(applied * 1250);
-  });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => cardholderBalance('CH0001'), cents: 1250 });
 
   it('no answer within the timeout', async () => {
     sandbox.setFaults([{ kind: 'latency', latencyMs: 400 }]);

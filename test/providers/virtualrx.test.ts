@@ -5,6 +5,7 @@ import type { ProviderClient } from '../../src/providers/types.js';
 import { virtualrx, type VirtualRxFields } from '../../src/providers/virtualrx.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
+import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real VirtualRx adapter against the VirtualRx sandbox over HTTP: every outcome a Payment can reach. */
 
@@ -108,17 +109,7 @@ describe('retryable (nothing moved)', () => {
 });
 
 describe('unknown (may have moved)', () => {
-  it.each([
-    ['server-error', 'HTTP_500', 0],
-    ['drop-before', 'NO_RESPONSE', 0],
-    ['drop-after', 'NO_RESPONSE', 1],
-    ['garbage', 'HTTP_200_UNREADABLE', 0],
-  ] as const)('%s → %s', async (kind, code, applied) => {
-    sandbox.setFaults([{ kind }]);
-    expect(await pay()).toEqual({ kind: 'unknown', code, message: expect.any(String) });
-    expect(sandbox.transactions()).toHaveLength(applied);
-    expect(balance('20230226001')).toBe(applied * 1250);
-  });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => balance('20230226001'), cents: 1250 });
 });
 
 it('check() is unverifiable and sends nothing', async () => {
