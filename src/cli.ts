@@ -24,14 +24,14 @@ const config = () => program.opts<{ config?: string }>().config;
 program
   .command('validate <file>')
   .description('check a manifest against the provider\'s field rules; pays nothing')
-  .requiredOption('--provider <id>', 'provider: ctpayer, virtualrx')
+  .requiredOption('--provider <id>', 'provider: ctpayer, ptapi, ontraport, clientpay, virtualrx')
   .option('--json', 'machine-readable output')
   .action(async (file: string, options) => exit(await validateCommand(file, options)));
 
 program
   .command('run <file>')
   .description('validate, queue and pay a manifest, wait until every row is final, write the report')
-  .requiredOption('--provider <id>', 'provider: ctpayer, virtualrx')
+  .requiredOption('--provider <id>', 'provider: ctpayer, ptapi, ontraport, clientpay, virtualrx')
   .option('--account <name>', 'provider account (required when the provider has several)')
   .option('--out <dir>', 'report folder (default: reportsDir from the configuration, else ./reports)')
   .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')

@@ -138,6 +138,29 @@ describe('stipend check', () => {
   });
 });
 
+describe('stipend check across providers', () => {
+  it('says OK for every provider whose credentials it can prove, and that VirtualRx offers no way to', async () => {
+    const all = await startStack({ providers: ['ctpayer', 'ptapi', 'ontraport', 'clientpay', 'virtualrx'] });
+    try {
+      const result = await stipend(['--config', all.configFile, 'check']);
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trim().split('\n').map((line) => line.replace(/ \(.*?\): /, ': '));
+      expect(lines).toEqual([
+        expect.stringMatching(/^ctpayer\/main: OK: /),
+        expect.stringMatching(/^ptapi\/main: OK: /),
+        expect.stringMatching(/^ontraport\/main: OK: list_gateways answered: 5 gateways/),
+        expect.stringMatching(/^clientpay\/main: OK: /),
+        expect.stringMatching(/^virtualrx\/main: NOT VERIFIABLE: VirtualRx documents no call that moves no money/),
+      ]);
+      expect(result.stdout).not.toMatch(/sandbox-password|sandbox-key|sandbox-token|1234/);
+      // PT API's session was closed again: a login, then a logout.
+      expect(all.sandboxes.ptapi!.requests().map((r) => r.path)).toEqual(['/users/login', '/users/logout']);
+    } finally {
+      await all.close();
+    }
+  });
+});
+
 describe('stipend demo', () => {
   it('pays every provider\'s sample manifest through the sandboxes and reconciles', async () => {
     const out = join(stack.dir, 'demo');
