@@ -1,6 +1,6 @@
 import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Account } from '../src/config/load.js';
-import type { FinalStatus, PaymentLedger } from '../src/ledger/payments.js';
+import type { FinalStatus, PaymentLedger, PaymentRef } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
 import type { PaymentInstruction, ProviderClient } from '../src/providers/types.js';
@@ -25,7 +25,6 @@ export interface PaymentJobContext {
   account: Account;
   client: ProviderClient<Record<string, string>>;
   payments: PaymentLedger;
-  batchKey: (batchId: string) => string;
   queue: Queue;
   pauseAccount: (ms: number) => Promise<void>;
   log: Logger;
@@ -53,7 +52,7 @@ export function paymentProcessor(context: PaymentJobContext) {
       const controlFlow = error instanceof RetryLater || error instanceof RateLimitError;
       const lastAttempt = error instanceof UnrecoverableError || isLastAttempt(job);
       if (!controlFlow && lastAttempt) {
-        await payments.finalize(context.batchKey(data.batchId), data.paymentId, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
+        await payments.finalize(data, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
       }
       throw error;
     }
@@ -61,11 +60,11 @@ export function paymentProcessor(context: PaymentJobContext) {
 
   async function pay(job: Job, data: PaymentJobData): Promise<void> {
     const settle: Settle = async (status, outcome) => {
-      const recorded = await payments.finalize(context.batchKey(data.batchId), data.paymentId, { status, ...outcome });
+      const recorded = await payments.finalize(data, { status, ...outcome });
       log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
     };
 
-    const permission = await payments.beginSending(data.paymentId, doubtResolvable);
+    const permission = await payments.beginSending(data, doubtResolvable);
     switch (permission) {
       case 'final':
         return;
@@ -82,14 +81,14 @@ export function paymentProcessor(context: PaymentJobContext) {
         break;
     }
 
-    const key = await idempotencyKeyFor(data.paymentId);
-    if (typeof key !== 'string') return handle(job, data.paymentId, key, settle);
+    const key = await idempotencyKeyFor(data);
+    if (typeof key !== 'string') return handle(job, data, key, settle);
     const instruction: PaymentInstruction<Record<string, string>> = { paymentId: data.paymentId, idempotencyKey: key, amountCents: data.amountCents, fields: data.fields };
 
     if (permission === 'ready-in-doubt' && !capabilities.idempotencyKey && client.lookup) {
       const found = await client.lookup(instruction);
       if (found.found === true) return settle('paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
-      if (found.found === 'unknown') return handle(job, data.paymentId, found.outcome, settle);
+      if (found.found === 'unknown') return handle(job, data, found.outcome, settle);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
     } else if (permission === 'ready-in-doubt') {
       log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
@@ -99,22 +98,22 @@ export function paymentProcessor(context: PaymentJobContext) {
     const outcome: Outcome = await client
       .pay(instruction)
       .catch((error: unknown) => ({ kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) }));
-    return handle(job, data.paymentId, outcome, settle);
+    return handle(job, data, outcome, settle);
   }
 
   /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */
-  async function idempotencyKeyFor(paymentId: string): Promise<string | Outcome> {
-    if (!client.issueIdempotencyKey) return paymentId;
-    const kept = await payments.keptKey(paymentId);
+  async function idempotencyKeyFor(ref: PaymentRef): Promise<string | Outcome> {
+    if (!client.issueIdempotencyKey) return ref.paymentId;
+    const kept = await payments.keptKey(ref);
     if (kept !== undefined) return kept;
     const issued = await client.issueIdempotencyKey();
-    if (issued.ok) return payments.keepKey(paymentId, issued.key);
+    if (issued.ok) return payments.keepKey(ref, issued.key);
     // No key could be had, so no payment call was made: whatever went wrong applied nothing.
     const failure = issued.outcome;
     return failure.kind === 'retryable' ? failure : { kind: 'retryable', code: failure.code, message: failure.message, throttled: false };
   }
 
-  async function handle(job: Job, paymentId: string, outcome: Outcome, settle: Settle): Promise<void> {
+  async function handle(job: Job, ref: PaymentRef, outcome: Outcome, settle: Settle): Promise<void> {
     switch (outcome.kind) {
       case 'paid':
         return settle('paid', outcome);
@@ -122,26 +121,26 @@ export function paymentProcessor(context: PaymentJobContext) {
         return settle('declined', outcome);
       case 'unknown':
         if (!doubtResolvable) return settle('unknown', outcome);
-        return retryOrFail(job, paymentId, outcome, true, settle);
+        return retryOrFail(job, ref, outcome, true, settle);
       case 'retryable':
         if (outcome.throttled) {
           const wait = outcome.retryAfterMs ?? account.retry.backoffMs;
-          await payments.requeue(paymentId, outcome.code, outcome.message, false);
+          await payments.requeue(ref, outcome.code, outcome.message, false);
           await context.pauseAccount(wait);
           await context.queue.rateLimit(wait);
           log.warn({ account: account.name, provider: account.provider, waitMs: wait, code: outcome.code }, 'provider asked to slow down; account paused');
           throw Worker.RateLimitError();
         }
-        return retryOrFail(job, paymentId, outcome, false, settle);
+        return retryOrFail(job, ref, outcome, false, settle);
     }
   }
 
-  async function retryOrFail(job: Job, paymentId: string, outcome: { code: string; message: string }, mayHaveApplied: boolean, settle: Settle): Promise<void> {
+  async function retryOrFail(job: Job, ref: PaymentRef, outcome: { code: string; message: string }, mayHaveApplied: boolean, settle: Settle): Promise<void> {
     if (!isLastAttempt(job)) {
-      await payments.requeue(paymentId, outcome.code, outcome.message, mayHaveApplied);
+      await payments.requeue(ref, outcome.code, outcome.message, mayHaveApplied);
       throw new RetryLater(`${outcome.code}: ${outcome.message}`);
     }
-    const record = await payments.get(paymentId);
+    const record = await payments.get(ref);
     if (mayHaveApplied || record?.may_have_applied) {
       return settle('unknown', { code: outcome.code, message: `${outcome.message} (after ${record?.attempts ?? '?'} calls, at least one with an unknown outcome)` });
     }

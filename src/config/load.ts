@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   redisUrl: string;
   prefix: string;
   reportsDir: string;
+  /** config rememberPaymentsDays in ms; undefined: remembered forever. */
+  rememberPaymentsMs: number | undefined;
   accounts: Account[];
 }
 
@@ -69,6 +71,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     redisUrl: config.redis.url ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
     prefix: config.redis.prefix,
     reportsDir: config.reportsDir,
+    rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     accounts,
   };
 }

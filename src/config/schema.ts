@@ -43,6 +43,11 @@ export const configSchema = z.strictObject({
       prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ . or -' }).default('stipend'),
     })
     .default({ prefix: 'stipend' }),
+  /**
+   * How long a settled payment is remembered, so that the same payment in a later manifest is not
+   * paid again (it is reported skipped_duplicate). Unset: forever.
+   */
+  rememberPaymentsDays: z.number().positive().optional(),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),

@@ -11,7 +11,8 @@ import type { LedgerKeys } from './keys.js';
  */
 export const batchRow = z.discriminatedUnion('s', [
   z.object({ s: z.literal('payment'), l: z.number().int(), p: z.string() }),
-  z.object({ s: z.literal('duplicate'), l: z.number().int(), p: z.string(), y: z.string(), a: z.number().int() }),
+  /** h: the batch that holds the payment. */
+  z.object({ s: z.literal('duplicate'), l: z.number().int(), p: z.string(), y: z.string(), a: z.number().int(), h: z.string() }),
   z.object({
     s: z.literal('rejected'),
     l: z.number().int(),

@@ -20,8 +20,21 @@ export class LedgerKeys {
     return `${this.prefix}:batch:${batchId}:rows`;
   }
 
-  /** HASH: one payment, identified by its account and payment id (see ledger/payments.ts). */
-  payment(provider: string, account: string, paymentId: string): string {
-    return `${this.prefix}:pay:${provider}:${account}:${paymentId}`;
+  /** HASH: one payment of one batch (see ledger/payments.ts). */
+  payment(provider: string, account: string, batchId: string, paymentId: string): string {
+    return `${this.paymentPrefix(provider, account)}${batchId}:${paymentId}`;
+  }
+
+  /** What payment(…) keys start with; the ledger's scripts complete it with a batch and payment id. */
+  paymentPrefix(provider: string, account: string): string {
+    return `${this.prefix}:pay:${provider}:${account}:`;
+  }
+
+  /**
+   * STRING: the batch that holds a payment identity (account + payment id), so no other batch pays
+   * it again. The only ledger key that may expire: how long duplicates are remembered.
+   */
+  holder(provider: string, account: string, paymentId: string): string {
+    return `${this.prefix}:holder:${provider}:${account}:${paymentId}`;
   }
 }

@@ -3,15 +3,20 @@ import { z } from 'zod';
 import type { LedgerKeys } from './keys.js';
 
 /**
- * The payment record: one Redis hash per payment identity (account + payment id), written only
- * through the Lua scripts below so that every transition is atomic across worker processes.
+ * The payment record: one Redis hash per payment of a batch, written only through the Lua scripts
+ * below so that every transition is atomic across worker processes.
  *
  *   queued ──▶ sending ──▶ paid | declined | failed | unknown
- *      ▲          │
- *      └──────────┘  retryable (nothing applied): back to queued for the next attempt
+ *      ▲          │                            │        │
+ *      └──────────┘ retryable                  │        └─ resolve: paid, or failed (not paid)
+ *      └───────────────────────────────────────┘ retry (a failed payment, nothing applied)
  *
  * `sending` is written before every provider call. Finding it on a later run means the previous
  * run stopped in the middle of a call: the outcome is in doubt.
+ *
+ * A payment identity (account + payment id) is held by one batch at a time (LedgerKeys.holder): a
+ * later batch with the same payment does not pay it while the holder's payment is paid, in flight
+ * or unknown; it may when that payment failed or was declined (nothing moved).
  */
 
 export const FINAL_STATUSES = ['paid', 'declined', 'failed', 'unknown'] as const;
@@ -30,6 +35,8 @@ export const paymentRecord = z.object({
   amount_cents: count,
   status: paymentStatus,
   attempts: count,
+  /** How many times `stipend retry` sent this payment round again (its job id changes each time). */
+  round: count.default(0),
   submitted_at: z.string(),
   sending_at: z.string().optional(),
   settled_at: z.string().optional(),
@@ -40,8 +47,17 @@ export const paymentRecord = z.object({
   may_have_applied: z.literal('1').optional(),
   /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
   idem_key: z.string().optional(),
+  /** Who settled an unknown payment by hand, and when (`stipend resolve`). */
+  resolved_by: z.string().optional(),
+  resolved_at: z.string().optional(),
 });
 export type PaymentRecord = z.infer<typeof paymentRecord>;
+
+/** A payment of a batch: what every transition is addressed to. */
+export interface PaymentRef {
+  batchId: string;
+  paymentId: string;
+}
 
 export interface NewPayment {
   line: number;
@@ -51,31 +67,55 @@ export interface NewPayment {
 }
 
 const FINAL_SET = `local final = {paid=true, declined=true, failed=true, unknown=true}`;
+// Moves a settled payment's count and cents from one status to another on its batch.
+const RECOUNT = `
+  local function recount(batch, from, to, cents)
+    if from then
+      redis.call('HINCRBY', batch, 'n_' .. from, -1)
+      redis.call('HINCRBY', batch, 'c_' .. from, -cents)
+    end
+    if to then
+      redis.call('HINCRBY', batch, 'n_' .. to, 1)
+      redis.call('HINCRBY', batch, 'c_' .. to, cents)
+    end
+    if from and not to then redis.call('HINCRBY', batch, 'final', -1) end
+    if to and not from then redis.call('HINCRBY', batch, 'final', 1) end
+  end`;
 
 const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
-  // Records each payment unless its identity is already recorded. Returns, per payment, '' when it
-  // was claimed now, else the batch that holds it (the caller's own batch after an interrupted run).
-  // Called with the number of keys first (no numberOfKeys): one key per payment of the chunk.
+  // Claims each payment's identity for the batch and records it. Called with the number of keys
+  // first: per payment its holder key and its record key. ARGV: n, batchId, provider, account, now,
+  // record key prefix, then per payment line, paymentId, payee, cents. Returns, per payment, '' when
+  // this batch holds it, else the batch that does.
   claimPayments: {
     lua: `
       local n = tonumber(ARGV[1])
+      local batch = ARGV[2]
       local out = {}
       for i = 1, n do
-        local b = 5 + (i - 1) * 4
-        local holder = redis.call('HGET', KEYS[i], 'batch_id')
-        if holder then
+        local holderKey, recordKey = KEYS[2 * i - 1], KEYS[2 * i]
+        local b = 6 + (i - 1) * 4
+        local holder = redis.call('GET', holderKey)
+        if holder and holder ~= batch then
+          local status = redis.call('HGET', ARGV[6] .. holder .. ':' .. ARGV[b + 2], 'status')
+          -- Nothing moved for a failed or declined payment (or its record is gone): it may be paid now.
+          if status == 'failed' or status == 'declined' or not status then holder = nil end
+        end
+        if holder and holder ~= batch then
           out[i] = holder
         else
-          redis.call('HSET', KEYS[i], 'batch_id', ARGV[2], 'provider', ARGV[3], 'account', ARGV[4],
-            'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-            'status', 'queued', 'attempts', '0', 'submitted_at', ARGV[5])
+          redis.call('SET', holderKey, batch)
+          if redis.call('EXISTS', recordKey) == 0 then
+            redis.call('HSET', recordKey, 'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
+              'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
+              'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5])
+          end
           out[i] = ''
         end
       end
       return out`,
   },
   // ARGV: now, doubtResolvable. Returns ready | ready-in-doubt | in-doubt | final | missing.
-  // `sending` found means the last run stopped mid-call: its outcome is in doubt.
   beginSending: {
     numberOfKeys: 1,
     lua: `
@@ -112,11 +152,13 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
   // Sets the final status once and counts it on the batch. A later definite answer (paid, declined)
   // may replace an in-doubt unknown: a call that was thought lost can still report back. Status
   // 'abandoned' (the job ended without an outcome) becomes unknown if a call may have applied, else
-  // failed. KEYS: payment, batch. ARGV: status, reference, code, message, now. Returns 1 if recorded.
+  // failed. Once final, the identity is remembered for ARGV[6] ms (empty: forever).
+  // KEYS: payment, batch, holder. ARGV: status, reference, code, message, now, memoryMs, batchId.
   finalizePayment: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `
       ${FINAL_SET}
+      ${RECOUNT}
       local current = redis.call('HGET', KEYS[1], 'status')
       if not current then return 0 end
       local new = ARGV[1]
@@ -128,15 +170,47 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       if final[current] and not upgrade then return 0 end
       local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
       redis.call('HSET', KEYS[1], 'status', new, 'reference', ARGV[2], 'code', ARGV[3], 'message', ARGV[4], 'settled_at', ARGV[5])
-      if upgrade then
-        redis.call('HINCRBY', KEYS[2], 'n_' .. current, -1)
-        redis.call('HINCRBY', KEYS[2], 'c_' .. current, -cents)
-      else
-        redis.call('HINCRBY', KEYS[2], 'final', 1)
-      end
-      redis.call('HINCRBY', KEYS[2], 'n_' .. new, 1)
-      redis.call('HINCRBY', KEYS[2], 'c_' .. new, cents)
+      recount(KEYS[2], upgrade and current or nil, new, cents)
+      if ARGV[6] ~= '' and redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('PEXPIRE', KEYS[3], ARGV[6]) end
       return 1`,
+  },
+  // A person settles an unknown payment: paid (with the provider's reference) or not paid, which
+  // makes it a failed payment that `retry` may send again. KEYS: payment, batch.
+  // ARGV: paid|not-paid, reference, by, now. Returns 'ok' or the payment's status.
+  resolvePayment: {
+    numberOfKeys: 2,
+    lua: `
+      ${RECOUNT}
+      local current = redis.call('HGET', KEYS[1], 'status')
+      if current ~= 'unknown' then return current or 'missing' end
+      local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
+      local new = ARGV[1] == 'paid' and 'paid' or 'failed'
+      local message = ARGV[1] == 'paid' and ('settled by hand as paid by ' .. ARGV[3]) or ('settled by hand as not paid by ' .. ARGV[3])
+      redis.call('HSET', KEYS[1], 'status', new, 'code', ARGV[1] == 'paid' and 'RESOLVED_PAID' or 'RESOLVED_NOT_PAID',
+        'message', message, 'resolved_by', ARGV[3], 'resolved_at', ARGV[4], 'settled_at', ARGV[4])
+      if ARGV[1] == 'paid' then redis.call('HSET', KEYS[1], 'reference', ARGV[2]) end
+      -- The person checked with the provider: nothing is in doubt any more.
+      redis.call('HDEL', KEYS[1], 'may_have_applied')
+      recount(KEYS[2], 'unknown', new, cents)
+      return 'ok'`,
+  },
+  // A failed payment (nothing applied) goes round again: queued, under a new round number, if its
+  // batch still holds the identity. KEYS: payment, batch, holder. ARGV: batchId.
+  // Returns the new round, or the status / 'held:<batch>' that prevents it.
+  retryPayment: {
+    numberOfKeys: 3,
+    lua: `
+      ${RECOUNT}
+      local current = redis.call('HGET', KEYS[1], 'status')
+      if current ~= 'failed' then return current or 'missing' end
+      local holder = redis.call('GET', KEYS[3])
+      if holder and holder ~= ARGV[1] then return 'held:' .. holder end
+      redis.call('SET', KEYS[3], ARGV[1])
+      local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
+      redis.call('HSET', KEYS[1], 'status', 'queued')
+      redis.call('HDEL', KEYS[1], 'settled_at')
+      recount(KEYS[2], 'failed', nil, cents)
+      return tostring(redis.call('HINCRBY', KEYS[1], 'round', 1))`,
   },
 };
 
@@ -145,7 +219,9 @@ type ScriptRedis = Redis & {
   beginSending(key: string, now: string, doubtResolvable: string): Promise<string>;
   keepKey(key: string, idempotencyKey: string): Promise<string>;
   requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
-  finalizePayment(paymentKey: string, batchKey: string, status: string, reference: string, code: string, message: string, now: string): Promise<number>;
+  finalizePayment(...args: string[]): Promise<number>;
+  resolvePayment(...args: string[]): Promise<string>;
+  retryPayment(...args: string[]): Promise<string>;
 };
 
 function withScripts(redis: Redis): ScriptRedis {
@@ -162,7 +238,7 @@ function withScripts(redis: Redis): ScriptRedis {
  */
 export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing';
 
-/** The ledger's view of payments for one account. */
+/** The ledger's view of the payments of one account. */
 export class PaymentLedger {
   private readonly redis: ScriptRedis;
 
@@ -171,56 +247,76 @@ export class PaymentLedger {
     private readonly keys: LedgerKeys,
     private readonly provider: string,
     private readonly account: string,
+    /** How long a settled payment's identity is remembered against re-drops; undefined: forever. */
+    private readonly memoryMs?: number,
   ) {
     this.redis = withScripts(redis);
   }
 
-  key(paymentId: string): string {
-    return this.keys.payment(this.provider, this.account, paymentId);
+  key(ref: PaymentRef): string {
+    return this.keys.payment(this.provider, this.account, ref.batchId, ref.paymentId);
   }
 
-  /** Returns, per payment, undefined when claimed for this batch, else the batch already holding it. */
+  /** Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that does. */
   async claim(batchId: string, payments: NewPayment[]): Promise<(string | undefined)[]> {
     if (payments.length === 0) return [];
+    const keys = payments.flatMap((p) => [this.holderKey(p.paymentId), this.key({ batchId, paymentId: p.paymentId })]);
     const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents]);
-    const holders = await this.redis.claimPayments(
-      payments.length,
-      ...payments.map((p) => this.key(p.paymentId)),
-      payments.length, batchId, this.provider, this.account, now(), ...args,
-    );
-    return holders.map((holder) => (holder === '' || holder === batchId ? undefined : holder));
+    const prefix = this.keys.paymentPrefix(this.provider, this.account);
+    const holders = await this.redis.claimPayments(keys.length, ...keys, payments.length, batchId, this.provider, this.account, now(), prefix, ...args);
+    return holders.map((holder) => (holder === '' ? undefined : holder));
   }
 
   /**
    * Call before every provider call; the answer says whether the call may be made. With
    * `doubtResolvable`, a payment cut off mid-call may be taken up again (ready-in-doubt).
    */
-  async beginSending(paymentId: string, doubtResolvable: boolean): Promise<SendPermission> {
-    return (await this.redis.beginSending(this.key(paymentId), now(), doubtResolvable ? '1' : '0')) as SendPermission;
+  async beginSending(ref: PaymentRef, doubtResolvable: boolean): Promise<SendPermission> {
+    return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0')) as SendPermission;
   }
 
   /** The idempotency key kept for this payment, if it has one yet. */
-  async keptKey(paymentId: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.key(paymentId), 'idem_key')) ?? undefined;
+  async keptKey(ref: PaymentRef): Promise<string | undefined> {
+    return (await this.redis.hget(this.key(ref), 'idem_key')) ?? undefined;
   }
 
   /** Keeps `key` unless the payment already has one; returns the key kept (the first one wins). */
-  async keepKey(paymentId: string, key: string): Promise<string> {
-    return this.redis.keepKey(this.key(paymentId), key);
+  async keepKey(ref: PaymentRef, key: string): Promise<string> {
+    return this.redis.keepKey(this.key(ref), key);
   }
 
-  async requeue(paymentId: string, code: string, message: string, mayHaveApplied: boolean): Promise<void> {
-    await this.redis.requeuePayment(this.key(paymentId), code, message, mayHaveApplied ? '1' : '0');
+  async requeue(ref: PaymentRef, code: string, message: string, mayHaveApplied: boolean): Promise<void> {
+    await this.redis.requeuePayment(this.key(ref), code, message, mayHaveApplied ? '1' : '0');
   }
 
   /** `abandoned`: the job ended without an outcome; unknown if a call may have applied, else failed. */
-  async finalize(batchKey: string, paymentId: string, result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string }): Promise<boolean> {
-    const recorded = await this.redis.finalizePayment(this.key(paymentId), batchKey, result.status, result.reference ?? '', result.code, result.message, now());
+  async finalize(ref: PaymentRef, result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string }): Promise<boolean> {
+    const recorded = await this.redis.finalizePayment(
+      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId),
+      result.status, result.reference ?? '', result.code, result.message, now(), this.memoryMs === undefined ? '' : String(this.memoryMs), ref.batchId,
+    );
     return recorded === 1;
   }
 
-  async get(paymentId: string): Promise<PaymentRecord | undefined> {
-    return parsePaymentRecord(await this.redis.hgetall(this.key(paymentId)));
+  /** A person's verdict on an unknown payment. Returns undefined when done, else why not. */
+  async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, by: string): Promise<string | undefined> {
+    const answer = await this.redis.resolvePayment(this.key(ref), this.keys.batch(ref.batchId), 'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', by, now());
+    return answer === 'ok' ? undefined : `it is ${answer}, not unknown`;
+  }
+
+  /** Sends a failed payment round again. Returns the new round, or why it cannot go. */
+  async retry(ref: PaymentRef): Promise<{ round: number } | { refused: string }> {
+    const answer = await this.redis.retryPayment(this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), ref.batchId);
+    if (/^\d+$/.test(answer)) return { round: Number(answer) };
+    return { refused: answer.startsWith('held:') ? `batch ${answer.slice(5)} now holds this payment` : `it is ${answer}, not failed` };
+  }
+
+  async get(ref: PaymentRef): Promise<PaymentRecord | undefined> {
+    return parsePaymentRecord(await this.redis.hgetall(this.key(ref)));
+  }
+
+  private holderKey(paymentId: string): string {
+    return this.keys.holder(this.provider, this.account, paymentId);
   }
 }
 

@@ -15,7 +15,7 @@ const CHUNK = 500;
  * are added. The batch record itself must already exist.
  */
 export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>): Promise<void> {
-  const payments = new PaymentLedger(context.redis, context.keys, account.provider, account.name);
+  const payments = new PaymentLedger(context.redis, context.keys, account.provider, account.name, context.config.rememberPaymentsMs);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   const jobOptions = {
     attempts: account.retry.attempts,
@@ -67,8 +67,9 @@ async function enqueueChunk(
       continue;
     }
     const { payment } = row;
-    if (holderOf.get(payment) !== undefined) {
-      entries.push({ s: 'duplicate', l: row.line, p: payment.paymentId, y: payment.payee, a: payment.amountCents });
+    const holder = holderOf.get(payment);
+    if (holder !== undefined) {
+      entries.push({ s: 'duplicate', l: row.line, p: payment.paymentId, y: payment.payee, a: payment.amountCents, h: holder });
       continue;
     }
     entries.push({ s: 'payment', l: row.line, p: payment.paymentId });
@@ -76,7 +77,7 @@ async function enqueueChunk(
     jobs.push({
       name: PAYMENT_JOB,
       data: { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) },
-      opts: { ...jobOptions, jobId: paymentJobId(payment.paymentId) },
+      opts: { ...jobOptions, jobId: paymentJobId(batchId, payment.paymentId) },
     });
   }
   await context.rows.append(batchId, entries);

@@ -21,9 +21,12 @@ export function queueName(account: Pick<Account, 'provider' | 'name'>): string {
   return `pay.${account.provider}.${account.name}`;
 }
 
-/** The job id is the payment's identity within its account's queue: adding it twice adds one job. */
-export function paymentJobId(paymentId: string): string {
-  return `pay-${paymentId}`;
+/**
+ * The job id is the payment's identity in its account's queue (its batch and payment id): adding it
+ * twice adds one job. A payment sent round again by `stipend retry` gets a new round number.
+ */
+export function paymentJobId(batchId: string, paymentId: string, round = 0): string {
+  return `${batchId}.${paymentId}${round === 0 ? '' : `.round${round}`}`;
 }
 
 export function bullPrefix(prefix: string): string {

@@ -82,10 +82,11 @@ export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)
 }
 
 async function reportLines(context: StipendContext, batch: BatchRecord, page: BatchRow[]): Promise<ReportLine[]> {
-  const key = (paymentId: string) => context.keys.payment(batch.provider, batch.account, paymentId);
-  const lookups = page.filter((row) => row.s !== 'rejected');
+  // A payment row's own record, or for a duplicate the record of the batch that holds the payment.
+  const key = (row: BatchRow & { p: string }) => context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p);
+  const lookups = page.filter((row): row is Exclude<BatchRow, { s: 'rejected' }> => row.s !== 'rejected');
   const pipeline = context.redis.pipeline();
-  for (const row of lookups) pipeline.hgetall(key(row.p!));
+  for (const row of lookups) pipeline.hgetall(key(row));
   const results = (await pipeline.exec()) ?? [];
   const records = new Map(lookups.map((row, i) => [row, parsePaymentRecord((results[i]?.[1] ?? {}) as Record<string, string>)]));
 
@@ -96,7 +97,7 @@ async function reportLines(context: StipendContext, batch: BatchRecord, page: Ba
     }
     const record = records.get(row);
     if (row.s === 'duplicate') {
-      const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : 'another batch';
+      const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
       return line({
         ...base, payment_id: row.p, payee: row.y, cents: row.a, status: 'skipped_duplicate',
         reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again`,

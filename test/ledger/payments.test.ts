@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
-import { PaymentLedger } from '../../src/ledger/payments.js';
+import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { testRedis } from '../helpers/redis.js';
 
 const { redis, keys, cleanup } = testRedis();
@@ -8,85 +8,145 @@ afterAll(cleanup);
 const batches = new BatchLedger(redis, keys);
 const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
 const payment = (paymentId: string, amountCents = 1250) => ({ line: 2, paymentId, payee: '1000000001', amountCents });
+const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });
 
-async function newBatch(batchId: string) {
-  await batches.create({ batchId, provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: 'x', rowsTotal: 1 });
+async function newBatch(batchId: string, ...paymentIds: [string, number][]) {
+  await batches.create({ batchId, provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: 'x', rowsTotal: paymentIds.length });
+  const holders = await ledger.claim(batchId, paymentIds.map(([id, cents]) => payment(id, cents)));
   await batches.markEnqueued(batchId);
+  return holders;
 }
 
-it('claims a payment once: another batch finds it held, the same batch may claim it again', async () => {
+it('lets one batch hold a payment: another batch finds it held, the same batch may claim it again', async () => {
   expect(await ledger.claim('b1', [payment('p1'), payment('p2')])).toEqual([undefined, undefined]);
   expect(await ledger.claim('b2', [payment('p1'), payment('p3')])).toEqual(['b1', undefined]);
   expect(await ledger.claim('b1', [payment('p1')])).toEqual([undefined]);
-  expect(await ledger.get('p1')).toMatchObject({ batch_id: 'b1', status: 'queued', amount_cents: 1250, attempts: 0 });
+  expect(await ledger.get(ref('b1', 'p1'))).toMatchObject({ batch_id: 'b1', status: 'queued', amount_cents: 1250, attempts: 0, round: 0 });
+  expect(await ledger.get(ref('b2', 'p1'))).toBeUndefined();
 });
 
 it('allows a call only from queued; a second run finds the first one in doubt', async () => {
   await ledger.claim('b1', [payment('s1'), payment('s2')]);
-  expect(await ledger.beginSending('s1', false)).toBe('ready');
-  expect(await ledger.beginSending('s1', false)).toBe('in-doubt');
-  expect(await ledger.get('s1')).toMatchObject({ status: 'sending', attempts: 1, may_have_applied: '1' });
+  expect(await ledger.beginSending(ref('b1', 's1'), false)).toBe('ready');
+  expect(await ledger.beginSending(ref('b1', 's1'), false)).toBe('in-doubt');
+  expect(await ledger.get(ref('b1', 's1'))).toMatchObject({ status: 'sending', attempts: 1, may_have_applied: '1' });
 
-  expect(await ledger.beginSending('s2', true)).toBe('ready');
-  expect(await ledger.beginSending('s2', true)).toBe('ready-in-doubt');
-  expect(await ledger.get('s2')).toMatchObject({ status: 'sending', attempts: 2 });
+  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready');
+  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready-in-doubt');
+  expect(await ledger.get(ref('b1', 's2'))).toMatchObject({ status: 'sending', attempts: 2 });
   // The doubt stays with the payment: a later, orderly attempt still has to settle it first.
-  await ledger.requeue('s2', 'X', 'retry', false);
-  expect(await ledger.beginSending('s2', true)).toBe('ready-in-doubt');
-  expect(await ledger.beginSending('nobody', true)).toBe('missing');
+  await ledger.requeue(ref('b1', 's2'), 'X', 'retry', false);
+  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready-in-doubt');
+  expect(await ledger.beginSending(ref('b1', 'nobody'), true)).toBe('missing');
 });
 
 it('records a final status once and counts it on the batch once', async () => {
-  await newBatch('b-final');
-  await ledger.claim('b-final', [payment('f1', 500), payment('f2', 700)]);
-  for (const id of ['f1', 'f2']) await ledger.beginSending(id, false);
-  expect(await ledger.finalize(keys.batch('b-final'), 'f1', { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe(true);
-  expect(await ledger.finalize(keys.batch('b-final'), 'f1', { status: 'failed', code: 'X', message: 'late' })).toBe(false);
-  expect(await ledger.finalize(keys.batch('b-final'), 'f2', { status: 'declined', code: 'CARD_NOT_ACTIVE', message: '' })).toBe(true);
-  expect(await ledger.beginSending('f1', true)).toBe('final');
-  const batch = await batches.get('b-final');
-  expect(batch).toMatchObject({ final: 2, n_paid: 1, c_paid: 500, n_declined: 1, c_declined: 700, n_failed: 0 });
-  expect(await ledger.get('f1')).toMatchObject({ status: 'paid', reference: 'T1' });
+  await newBatch('b-final', ['f1', 500], ['f2', 700]);
+  for (const id of ['f1', 'f2']) await ledger.beginSending(ref('b-final', id), false);
+  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe(true);
+  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'failed', code: 'X', message: 'late' })).toBe(false);
+  expect(await ledger.finalize(ref('b-final', 'f2'), { status: 'declined', code: 'CARD_NOT_ACTIVE', message: '' })).toBe(true);
+  expect(await ledger.beginSending(ref('b-final', 'f1'), true)).toBe('final');
+  expect(await batches.get('b-final')).toMatchObject({ final: 2, n_paid: 1, c_paid: 500, n_declined: 1, c_declined: 700, n_failed: 0 });
+  expect(await ledger.get(ref('b-final', 'f1'))).toMatchObject({ status: 'paid', reference: 'T1' });
 });
 
 it('lets a definite answer replace an unknown, moving the batch counts with it', async () => {
-  await newBatch('b-upgrade');
-  await ledger.claim('b-upgrade', [payment('u1', 900)]);
-  await ledger.beginSending('u1', false);
-  await ledger.finalize(keys.batch('b-upgrade'), 'u1', { status: 'unknown', code: 'NO_RESPONSE', message: '' });
-  expect(await ledger.finalize(keys.batch('b-upgrade'), 'u1', { status: 'paid', reference: 'T9', code: 'success', message: '' })).toBe(true);
-  expect(await ledger.finalize(keys.batch('b-upgrade'), 'u1', { status: 'unknown', code: 'X', message: '' })).toBe(false);
+  await newBatch('b-upgrade', ['u1', 900]);
+  await ledger.beginSending(ref('b-upgrade', 'u1'), false);
+  await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
+  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'paid', reference: 'T9', code: 'success', message: '' })).toBe(true);
+  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'unknown', code: 'X', message: '' })).toBe(false);
   expect(await batches.get('b-upgrade')).toMatchObject({ final: 1, n_paid: 1, c_paid: 900, n_unknown: 0, c_unknown: 0 });
 });
 
 it('requeues only a payment that is being sent, remembering an unknown outcome', async () => {
   await ledger.claim('b1', [payment('r1')]);
-  await ledger.requeue('r1', 'X', 'not sending', false);
-  expect((await ledger.get('r1'))?.status).toBe('queued');
-  await ledger.beginSending('r1', true);
-  await ledger.requeue('r1', 'NO_RESPONSE', 'lost', true);
-  expect(await ledger.get('r1')).toMatchObject({ status: 'queued', code: 'NO_RESPONSE', may_have_applied: '1' });
+  await ledger.requeue(ref('b1', 'r1'), 'X', 'not sending', false);
+  expect((await ledger.get(ref('b1', 'r1')))?.status).toBe('queued');
+  await ledger.beginSending(ref('b1', 'r1'), true);
+  await ledger.requeue(ref('b1', 'r1'), 'NO_RESPONSE', 'lost', true);
+  expect(await ledger.get(ref('b1', 'r1'))).toMatchObject({ status: 'queued', code: 'NO_RESPONSE', may_have_applied: '1' });
 });
 
 it('settles a payment whose job ended without an outcome: unknown if a call may have applied, else failed', async () => {
-  await newBatch('b-abandon');
-  await ledger.claim('b-abandon', [payment('a1', 100), payment('a2', 200), payment('a3', 300)]);
-  await ledger.beginSending('a1', false); // cut off during the call
-  await ledger.beginSending('a3', true);
-  await ledger.requeue('a3', 'NO_RESPONSE', 'lost', true); // an earlier call's outcome was unknown
-  const abandon = (id: string) => ledger.finalize(keys.batch('b-abandon'), id, { status: 'abandoned', code: 'INTERNAL_ERROR', message: 'x' });
+  await newBatch('b-abandon', ['a1', 100], ['a2', 200], ['a3', 300]);
+  await ledger.beginSending(ref('b-abandon', 'a1'), false); // cut off during the call
+  await ledger.beginSending(ref('b-abandon', 'a3'), true);
+  await ledger.requeue(ref('b-abandon', 'a3'), 'NO_RESPONSE', 'lost', true); // an earlier call's outcome was unknown
+  const abandon = (id: string) => ledger.finalize(ref('b-abandon', id), { status: 'abandoned', code: 'INTERNAL_ERROR', message: 'x' });
   expect(await Promise.all(['a1', 'a2', 'a3'].map(abandon))).toEqual([true, true, true]);
-  expect((await ledger.get('a1'))?.status).toBe('unknown');
-  expect((await ledger.get('a2'))?.status).toBe('failed');
-  expect((await ledger.get('a3'))?.status).toBe('unknown');
+  expect((await ledger.get(ref('b-abandon', 'a1')))?.status).toBe('unknown');
+  expect((await ledger.get(ref('b-abandon', 'a2')))?.status).toBe('failed');
+  expect((await ledger.get(ref('b-abandon', 'a3')))?.status).toBe('unknown');
   expect(await batches.get('b-abandon')).toMatchObject({ final: 3, n_unknown: 2, c_unknown: 400, n_failed: 1, c_failed: 200 });
 });
 
 it('keeps the first idempotency key a payment gets and hands it out on every later attempt', async () => {
   await ledger.claim('b1', [payment('k1')]);
-  expect(await ledger.keptKey('k1')).toBeUndefined();
-  expect(await ledger.keepKey('k1', 'req-1')).toBe('req-1');
-  expect(await ledger.keepKey('k1', 'req-2')).toBe('req-1');
-  expect(await ledger.keptKey('k1')).toBe('req-1');
-  expect((await ledger.get('k1'))?.idem_key).toBe('req-1');
+  expect(await ledger.keptKey(ref('b1', 'k1'))).toBeUndefined();
+  expect(await ledger.keepKey(ref('b1', 'k1'), 'req-1')).toBe('req-1');
+  expect(await ledger.keepKey(ref('b1', 'k1'), 'req-2')).toBe('req-1');
+  expect(await ledger.keptKey(ref('b1', 'k1'))).toBe('req-1');
+});
+
+it('lets a later batch pay a payment only if nothing moved the first time (failed or declined)', async () => {
+  await newBatch('b-first', ['h-paid', 100], ['h-failed', 100], ['h-declined', 100], ['h-unknown', 100], ['h-flight', 100]);
+  const settle = async (id: string, status: 'paid' | 'failed' | 'declined' | 'unknown') => {
+    await ledger.beginSending(ref('b-first', id), false);
+    await ledger.finalize(ref('b-first', id), { status, code: 'X', message: '' });
+  };
+  await settle('h-paid', 'paid');
+  await settle('h-failed', 'failed');
+  await settle('h-declined', 'declined');
+  await settle('h-unknown', 'unknown');
+  await ledger.beginSending(ref('b-first', 'h-flight'), false);
+  const ids = ['h-paid', 'h-failed', 'h-declined', 'h-unknown', 'h-flight'];
+  expect(await ledger.claim('b-second', ids.map((id) => payment(id)))).toEqual(['b-first', undefined, undefined, 'b-first', 'b-first']);
+  // The first batch's records are untouched: its report still says what happened then.
+  expect((await ledger.get(ref('b-first', 'h-failed')))?.status).toBe('failed');
+  expect((await ledger.get(ref('b-second', 'h-failed')))?.status).toBe('queued');
+});
+
+it('forgets a settled payment after the configured memory, and never one still in flight', async () => {
+  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short', 150);
+  await batches.create({ batchId: 'b-mem', provider: 'ctpayer', account: 'short', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
+  await shortMemory.claim('b-mem', [payment('m-paid'), payment('m-flight')]);
+  await shortMemory.beginSending(ref('b-mem', 'm-paid'), false);
+  await shortMemory.finalize(ref('b-mem', 'm-paid'), { status: 'paid', reference: 'T', code: 'success', message: '' });
+  await shortMemory.beginSending(ref('b-mem', 'm-flight'), false);
+  expect(await shortMemory.claim('b-later', [payment('m-paid'), payment('m-flight')])).toEqual(['b-mem', 'b-mem']);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(await shortMemory.claim('b-later', [payment('m-paid'), payment('m-flight')])).toEqual([undefined, 'b-mem']);
+});
+
+it('lets a person settle an unknown payment, once, and moves the batch counts', async () => {
+  await newBatch('b-resolve', ['x-paid', 400], ['x-not', 600], ['x-done', 100]);
+  for (const id of ['x-paid', 'x-not']) {
+    await ledger.beginSending(ref('b-resolve', id), false);
+    await ledger.finalize(ref('b-resolve', id), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
+  }
+  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { paid: 'TX-77' }, 'alice')).toBeUndefined();
+  expect(await ledger.resolve(ref('b-resolve', 'x-not'), { notPaid: true }, 'bob')).toBeUndefined();
+  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { notPaid: true }, 'bob')).toBe('it is paid, not unknown');
+  expect(await ledger.resolve(ref('b-resolve', 'x-done'), { paid: 'T' }, 'bob')).toBe('it is queued, not unknown');
+  expect(await ledger.get(ref('b-resolve', 'x-paid'))).toMatchObject({ status: 'paid', reference: 'TX-77', code: 'RESOLVED_PAID', resolved_by: 'alice' });
+  expect(await ledger.get(ref('b-resolve', 'x-not'))).toMatchObject({ status: 'failed', code: 'RESOLVED_NOT_PAID', resolved_by: 'bob' });
+  expect((await ledger.get(ref('b-resolve', 'x-not')))?.may_have_applied).toBeUndefined();
+  expect(await batches.get('b-resolve')).toMatchObject({ final: 2, n_unknown: 0, n_paid: 1, c_paid: 400, n_failed: 1, c_failed: 600 });
+});
+
+it('sends a failed payment round again, never an unknown one, and not if another batch took it over', async () => {
+  await newBatch('b-retry', ['y-failed', 300], ['y-unknown', 500], ['y-taken', 700]);
+  for (const [id, status] of [['y-failed', 'failed'], ['y-unknown', 'unknown'], ['y-taken', 'failed']] as const) {
+    await ledger.beginSending(ref('b-retry', id), false);
+    await ledger.finalize(ref('b-retry', id), { status, code: 'X', message: '' });
+  }
+  expect(await ledger.claim('b-other', [payment('y-taken')])).toEqual([undefined]);
+  expect(await ledger.retry(ref('b-retry', 'y-failed'))).toEqual({ round: 1 });
+  expect(await ledger.retry(ref('b-retry', 'y-failed'))).toEqual({ refused: 'it is queued, not failed' });
+  expect(await ledger.retry(ref('b-retry', 'y-unknown'))).toEqual({ refused: 'it is unknown, not failed' });
+  expect(await ledger.retry(ref('b-retry', 'y-taken'))).toEqual({ refused: 'batch b-other now holds this payment' });
+  expect(await ledger.get(ref('b-retry', 'y-failed'))).toMatchObject({ status: 'queued', round: 1 });
+  expect(await batches.get('b-retry')).toMatchObject({ final: 2, n_failed: 1, c_failed: 700, n_unknown: 1 });
 });

@@ -166,13 +166,14 @@ describe('a payment found `sending` (its worker died mid-call)', () => {
     const account = stack.account(provider);
     const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
     await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100 }]);
-    expect(await ledger.beginSending(paymentId, false)).toBe('ready');
+    const ref = { batchId: 'crashed-batch', paymentId };
+    expect(await ledger.beginSending(ref, false)).toBe('ready');
     // The worker "died" here. BullMQ hands the job to a worker again:
     const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
-    await queue.add(PAYMENT_JOB, { batchId: 'crashed-batch', paymentId, amountCents: 100, fields }, { jobId: paymentJobId(paymentId) });
+    await queue.add(PAYMENT_JOB, { batchId: 'crashed-batch', paymentId, amountCents: 100, fields }, { jobId: paymentJobId('crashed-batch', paymentId) });
     await queue.close();
     for (;;) {
-      const record = await ledger.get(paymentId);
+      const record = await ledger.get(ref);
       if (record && ['paid', 'declined', 'failed', 'unknown'].includes(record.status)) return record;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -18,14 +18,15 @@ it('SIGTERM lets the payments in flight finish before the worker exits', async (
   if (!result.accepted) throw new Error('manifest rejected');
 
   const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'ctpayer', 'main');
-  while ((await ledger.get('slow-1'))?.status !== 'sending' || (await ledger.get('slow-2'))?.status !== 'sending') {
+  const status = async (paymentId: string) => (await ledger.get({ batchId: result.batchId, paymentId }))?.status;
+  while ((await status('slow-1')) !== 'sending' || (await status('slow-2')) !== 'sending') {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   expect(await worker.stop('SIGTERM')).toBe(0);
 
   // Both calls completed and were recorded before the process left.
-  expect((await ledger.get('slow-1'))?.status).toBe('paid');
-  expect((await ledger.get('slow-2'))?.status).toBe('paid');
+  expect(await status('slow-1')).toBe('paid');
+  expect(await status('slow-2')).toBe('paid');
   expect((await waitForBatch(stack.context, result.batchId)).n_paid).toBe(2);
   expect(stack.sandboxes.ctpayer!.transactions()).toHaveLength(2);
 });

@@ -91,11 +91,12 @@ describe('ClientPay', () => {
     stack.sandboxes.clientpay!.setFaults([{ kind: 'drop-after', times: 1, match: { payeeToken: 'PT-0005' } }]);
     const rows = await pay('clientpay', [HEADER, `${u}-1,PT-0005,REF-5,Visit 2 stipend,33.00`]);
     expect(rows.get(`${u}-1`)).toMatchObject({ status: 'paid', attempts: '2' });
+    const batchId = rows.get(`${u}-1`)!.batch_id!;
     const applied = stack.sandboxes.clientpay!.transactions().filter((t) => t.payee === 'PT-0005');
     expect(applied).toHaveLength(1);
     // The requestId the ledger kept before the first call is the one the sandbox applied.
     const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'clientpay', 'main');
-    expect((await ledger.get(`${u}-1`))?.idem_key).toBe(applied[0]!.key);
+    expect((await ledger.get({ batchId, paymentId: `${u}-1` }))?.idem_key).toBe(applied[0]!.key);
   });
 });
 
