@@ -1,12 +1,15 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Account } from './config/load.js';
+import { Queue } from 'bullmq';
+import { type Account, findAccount } from './config/load.js';
 import type { StipendContext } from './context.js';
 import { UsageError } from './errors.js';
 import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
+import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { enqueueRows } from './queue/enqueue.js';
+import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
 /**
  * The programmatic API behind the CLI: validate a manifest, submit it as a batch, wait for it.
@@ -70,4 +73,62 @@ export async function waitForBatch(
     options.signal?.throwIfAborted();
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
   }
+}
+
+/** The account a recorded batch was paid through, from the current configuration. */
+export function accountOf(context: StipendContext, batch: BatchRecord): Account {
+  return findAccount(context.config, batch.provider, batch.account);
+}
+
+/**
+ * A person settles an `unknown` payment after checking with the provider: paid (with its
+ * reference), or not paid (it becomes `failed`, which `retryFailed` may send again).
+ */
+export async function resolvePayment(
+  context: StipendContext,
+  ref: PaymentRef,
+  verdict: { paid: string } | { notPaid: true },
+  by: string,
+): Promise<PaymentRecord> {
+  const batch = await context.batches.get(ref.batchId);
+  const ledger = context.payments(accountOf(context, batch));
+  if (!(await ledger.get(ref))) throw new UsageError(`batch ${ref.batchId} has no payment ${ref.paymentId}`);
+  const refused = await ledger.resolve(ref, verdict, by);
+  if (refused) throw new UsageError(`payment ${ref.paymentId} cannot be resolved: ${refused}`);
+  return (await ledger.get(ref))!;
+}
+
+/**
+ * Sends a batch's `failed` payments (nothing was applied) round again; never `unknown` ones. A
+ * payment that a later batch now holds stays as it is.
+ */
+export async function retryFailed(context: StipendContext, batchId: string): Promise<{ account: Account; retried: number; refused: string[] }> {
+  const batch = await context.batches.get(batchId);
+  const account = accountOf(context, batch);
+  const ledger = context.payments(account);
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  let retried = 0;
+  const refused: string[] = [];
+  try {
+    for await (const page of context.rows.pages(batchId)) {
+      const jobs = [];
+      for (const row of page) {
+        if (row.s !== 'payment') continue;
+        const ref = { batchId, paymentId: row.p };
+        const record = await ledger.get(ref);
+        if (record?.status !== 'failed') continue;
+        const outcome = await ledger.retry(ref);
+        if ('refused' in outcome) {
+          refused.push(`${row.p}: ${outcome.refused}`);
+          continue;
+        }
+        jobs.push(paymentJob(account, { batchId, paymentId: row.p, amountCents: record.amount_cents, fields: record.fields }, outcome.round));
+      }
+      if (jobs.length > 0) await queue.addBulk(jobs);
+      retried += jobs.length;
+    }
+  } finally {
+    await queue.close();
+  }
+  return { account, retried, refused };
 }

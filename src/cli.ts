@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { resolveCommand, retryCommand } from './commands/settle.js';
 import { validateCommand } from './commands/validate.js';
 import { workerCommand } from './commands/worker.js';
 import { StipendError } from './errors.js';
@@ -70,6 +71,21 @@ program
   .description('write a batch\'s reconciliation report from the ledger')
   .option('--out <dir>', 'report folder')
   .action(async (batchId: string, options) => exit(await reportCommand(batchId, { ...options, config: config() })));
+
+program
+  .command('resolve <batchId> <paymentId>')
+  .description('settle an unknown payment after checking with the provider')
+  .option('--paid <reference>', 'it was paid: the provider\'s reference')
+  .option('--not-paid', 'it was not paid (it can then be paid again with stipend retry)')
+  .requiredOption('--by <name>', 'who checked and settles it (recorded)')
+  .action(async (batchId: string, paymentId: string, options) => exit(await resolveCommand(batchId, paymentId, { ...options, config: config() })));
+
+program
+  .command('retry <batchId>')
+  .description('send a batch\'s failed payments (nothing applied) again, then wait and write the report; never unknown ones')
+  .option('--out <dir>', 'report folder')
+  .option('--with-worker', 'also run a worker in this process')
+  .action(async (batchId: string, options) => exit(await retryCommand(batchId, { ...options, config: config() })));
 
 program
   .command('demo')

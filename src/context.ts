@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { ResolvedConfig } from './config/load.js';
+import type { Account, ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
 import { BatchLedger } from './ledger/batches.js';
 import { LedgerKeys } from './ledger/keys.js';
+import { PaymentLedger } from './ledger/payments.js';
 import { assertRedisReachable, connectRedis } from './queue/redis.js';
 
 /** What every command needs: the configuration and one Redis connection for the ledger. */
@@ -12,6 +13,8 @@ export interface StipendContext {
   keys: LedgerKeys;
   batches: BatchLedger;
   rows: BatchRows;
+  /** The payment ledger of one account. */
+  payments(account: Pick<Account, 'provider' | 'name'>): PaymentLedger;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export async function openContext(config: ResolvedConfig): Promise<StipendContex
     keys,
     batches: new BatchLedger(redis, keys),
     rows: new BatchRows(redis, keys),
+    payments: (account) => new PaymentLedger(redis, keys, account.provider, account.name, config.rememberPaymentsMs),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

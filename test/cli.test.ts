@@ -54,6 +54,8 @@ describe('stipend validate', () => {
       { args: ['status', 'nope'], env: { REDIS_URL: 'redis://127.0.0.1:1' }, message: /Redis is not reachable at redis:\/\/127\.0\.0\.1:1/ },
       { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
       { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
+      { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say either --paid <reference> or --not-paid/ },
+      { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
     ];
     for (const c of cases) {
       const result = await stipend(c.args, c.env);

@@ -45,6 +45,8 @@ export const paymentRecord = z.object({
   message: z.string().optional(),
   /** Set once any call's outcome was unknown: such a row can never end as plain `failed`. */
   may_have_applied: z.literal('1').optional(),
+  /** The provider fields as validated from the manifest (JSON): what a retry sends again. */
+  fields: z.string().transform((json) => JSON.parse(json) as Record<string, string>),
   /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
   idem_key: z.string().optional(),
   /** Who settled an unknown payment by hand, and when (`stipend resolve`). */
@@ -64,6 +66,8 @@ export interface NewPayment {
   paymentId: string;
   payee: string;
   amountCents: number;
+  /** The provider fields to send: never credentials; never card numbers (the manifest refuses them). */
+  fields: Record<string, string>;
 }
 
 const FINAL_SET = `local final = {paid=true, declined=true, failed=true, unknown=true}`;
@@ -85,8 +89,8 @@ const RECOUNT = `
 const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
   // Claims each payment's identity for the batch and records it. Called with the number of keys
   // first: per payment its holder key and its record key. ARGV: n, batchId, provider, account, now,
-  // record key prefix, then per payment line, paymentId, payee, cents. Returns, per payment, '' when
-  // this batch holds it, else the batch that does.
+  // record key prefix, then per payment line, paymentId, payee, cents, fields. Returns, per payment,
+  // '' when this batch holds it, else the batch that does.
   claimPayments: {
     lua: `
       local n = tonumber(ARGV[1])
@@ -94,7 +98,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       local out = {}
       for i = 1, n do
         local holderKey, recordKey = KEYS[2 * i - 1], KEYS[2 * i]
-        local b = 6 + (i - 1) * 4
+        local b = 6 + (i - 1) * 5
         local holder = redis.call('GET', holderKey)
         if holder and holder ~= batch then
           local status = redis.call('HGET', ARGV[6] .. holder .. ':' .. ARGV[b + 2], 'status')
@@ -108,7 +112,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
           if redis.call('EXISTS', recordKey) == 0 then
             redis.call('HSET', recordKey, 'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
               'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-              'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5])
+              'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5])
           end
           out[i] = ''
         end
@@ -261,7 +265,7 @@ export class PaymentLedger {
   async claim(batchId: string, payments: NewPayment[]): Promise<(string | undefined)[]> {
     if (payments.length === 0) return [];
     const keys = payments.flatMap((p) => [this.holderKey(p.paymentId), this.key({ batchId, paymentId: p.paymentId })]);
-    const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents]);
+    const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields)]);
     const prefix = this.keys.paymentPrefix(this.provider, this.account);
     const holders = await this.redis.claimPayments(keys.length, ...keys, payments.length, batchId, this.provider, this.account, now(), prefix, ...args);
     return holders.map((holder) => (holder === '' ? undefined : holder));

@@ -2,9 +2,9 @@ import { Queue } from 'bullmq';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
-import { type NewPayment, PaymentLedger } from '../ledger/payments.js';
+import type { NewPayment, PaymentLedger } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
-import { PAYMENT_JOB, type PaymentJobData, bullPrefix, paymentJobId, queueName } from './payment-job.js';
+import { bullPrefix, paymentJob, queueName } from './payment-job.js';
 
 const CHUNK = 500;
 
@@ -15,19 +15,12 @@ const CHUNK = 500;
  * are added. The batch record itself must already exist.
  */
 export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>): Promise<void> {
-  const payments = new PaymentLedger(context.redis, context.keys, account.provider, account.name, context.config.rememberPaymentsMs);
+  const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
-  const jobOptions = {
-    attempts: account.retry.attempts,
-    backoff: { type: 'exponential', delay: account.retry.backoffMs },
-    // The ledger is the durable record; finished jobs are kept a while for the dashboard only.
-    removeOnComplete: { age: 24 * 3600 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
   try {
     let chunk: ManifestRow[] = [];
     const flush = async () => {
-      await enqueueChunk(context, payments, queue, jobOptions, batchId, chunk);
+      await enqueueChunk(context, account, payments, queue, batchId, chunk);
       chunk = [];
     };
     for await (const row of rows) {
@@ -40,21 +33,14 @@ export async function enqueueRows(context: StipendContext, account: Account, bat
   }
 }
 
-async function enqueueChunk(
-  context: StipendContext,
-  payments: PaymentLedger,
-  queue: Queue,
-  jobOptions: object,
-  batchId: string,
-  chunk: ManifestRow[],
-): Promise<void> {
+async function enqueueChunk(context: StipendContext, account: Account, payments: PaymentLedger, queue: Queue, batchId: string, chunk: ManifestRow[]): Promise<void> {
   if (chunk.length === 0) return;
   const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
   const holders = await payments.claim(batchId, valid.map(toNewPayment));
   const holderOf = new Map(valid.map((payment, i) => [payment, holders[i]]));
 
   const entries: BatchRow[] = [];
-  const jobs: { name: string; data: PaymentJobData; opts: object }[] = [];
+  const jobs: ReturnType<typeof paymentJob>[] = [];
   let acceptedCents = 0;
   for (const row of chunk) {
     if (!row.ok) {
@@ -74,11 +60,7 @@ async function enqueueChunk(
     }
     entries.push({ s: 'payment', l: row.line, p: payment.paymentId });
     acceptedCents += payment.amountCents;
-    jobs.push({
-      name: PAYMENT_JOB,
-      data: { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) },
-      opts: { ...jobOptions, jobId: paymentJobId(batchId, payment.paymentId) },
-    });
+    jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) }));
   }
   await context.rows.append(batchId, entries);
   await context.batches.addCounts(batchId, {
@@ -91,7 +73,7 @@ async function enqueueChunk(
 }
 
 function toNewPayment(payment: ValidatedPayment): NewPayment {
-  return { line: payment.line, paymentId: payment.paymentId, payee: payment.payee, amountCents: payment.amountCents };
+  return { line: payment.line, paymentId: payment.paymentId, payee: payment.payee, amountCents: payment.amountCents, fields: definedFields(payment) };
 }
 
 function definedFields(payment: ValidatedPayment): Record<string, string> {

@@ -29,6 +29,22 @@ export function paymentJobId(batchId: string, paymentId: string, round = 0): str
   return `${batchId}.${paymentId}${round === 0 ? '' : `.round${round}`}`;
 }
 
+/** A payment's job: its data, and options from the account's retry policy. */
+export function paymentJob(account: Account, data: PaymentJobData, round = 0) {
+  return {
+    name: PAYMENT_JOB,
+    data,
+    opts: {
+      jobId: paymentJobId(data.batchId, data.paymentId, round),
+      attempts: account.retry.attempts,
+      backoff: { type: 'exponential', delay: account.retry.backoffMs },
+      // The ledger is the durable record; finished jobs are kept a while for the dashboard only.
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  };
+}
+
 export function bullPrefix(prefix: string): string {
   return `${prefix}:bull`;
 }

@@ -2,7 +2,6 @@ import { Queue, Worker } from 'bullmq';
 import { paymentProcessor } from '../../jobs/pay.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { PaymentLedger } from '../ledger/payments.js';
 import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
 import { bullPrefix, queueName } from './payment-job.js';
@@ -19,7 +18,7 @@ export interface RunningWorkers {
  * process, share the account's rate limit through the gate in Redis.
  */
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
-  const { config, redis, keys } = context;
+  const { config } = context;
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts);
   const running = accountClients.clients.map(({ account, client, gate }) => {
@@ -27,7 +26,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     const processor = paymentProcessor({
       account,
       client,
-      payments: new PaymentLedger(redis, keys, account.provider, account.name, config.rememberPaymentsMs),
+      payments: context.payments(account),
       queue,
       pauseAccount: gate.pause,
       log: log.child({ provider: account.provider, account: account.name }),

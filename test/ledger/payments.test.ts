@@ -7,7 +7,7 @@ const { redis, keys, cleanup } = testRedis();
 afterAll(cleanup);
 const batches = new BatchLedger(redis, keys);
 const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
-const payment = (paymentId: string, amountCents = 1250) => ({ line: 2, paymentId, payee: '1000000001', amountCents });
+const payment = (paymentId: string, amountCents = 1250) => ({ line: 2, paymentId, payee: '1000000001', amountCents, fields: { cardId: '1000000001', description: 'Visit 1' } });
 const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });
 
 async function newBatch(batchId: string, ...paymentIds: [string, number][]) {
@@ -21,7 +21,7 @@ it('lets one batch hold a payment: another batch finds it held, the same batch m
   expect(await ledger.claim('b1', [payment('p1'), payment('p2')])).toEqual([undefined, undefined]);
   expect(await ledger.claim('b2', [payment('p1'), payment('p3')])).toEqual(['b1', undefined]);
   expect(await ledger.claim('b1', [payment('p1')])).toEqual([undefined]);
-  expect(await ledger.get(ref('b1', 'p1'))).toMatchObject({ batch_id: 'b1', status: 'queued', amount_cents: 1250, attempts: 0, round: 0 });
+  expect(await ledger.get(ref('b1', 'p1'))).toMatchObject({ batch_id: 'b1', status: 'queued', amount_cents: 1250, attempts: 0, round: 0, fields: { cardId: '1000000001', description: 'Visit 1' } });
   expect(await ledger.get(ref('b2', 'p1'))).toBeUndefined();
 });
 

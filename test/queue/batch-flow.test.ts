@@ -165,7 +165,7 @@ describe('a payment found `sending` (its worker died mid-call)', () => {
   async function rerun(provider: string, paymentId: string, fields: Record<string, string>) {
     const account = stack.account(provider);
     const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
-    await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100 }]);
+    await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100, fields }]);
     const ref = { batchId: 'crashed-batch', paymentId };
     expect(await ledger.beginSending(ref, false)).toBe('ready');
     // The worker "died" here. BullMQ hands the job to a worker again:

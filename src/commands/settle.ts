@@ -1,0 +1,43 @@
+import { resolvePayment, retryFailed } from '../api.js';
+import { loadConfig } from '../config/load.js';
+import { openContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import { followBatch } from './follow-batch.js';
+
+/** `stipend resolve`: a person's verdict on an `unknown` payment, recorded with who and when. */
+export async function resolveCommand(
+  batchId: string,
+  paymentId: string,
+  options: { paid?: string; notPaid?: boolean; by: string; config?: string },
+): Promise<number> {
+  if ((options.paid === undefined) === (options.notPaid !== true)) throw new UsageError('say either --paid <reference> or --not-paid');
+  const context = await openContext(await loadConfig({ path: options.config }));
+  try {
+    const verdict = options.paid !== undefined ? { paid: options.paid } : ({ notPaid: true } as const);
+    const record = await resolvePayment(context, { batchId, paymentId }, verdict, options.by);
+    process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.message}${record.reference ? ` (reference ${record.reference})` : ''}\n`);
+    if (record.status === 'failed') process.stdout.write(`it can be paid again with: stipend retry ${batchId}\n`);
+    return 0;
+  } finally {
+    await context.close();
+  }
+}
+
+/** `stipend retry`: sends a batch's failed payments round again, then follows the batch like `run`. */
+export async function retryCommand(batchId: string, options: { out?: string; withWorker?: boolean; config?: string }): Promise<number> {
+  const context = await openContext(await loadConfig({ path: options.config }));
+  let workers: RunningWorkers | undefined;
+  try {
+    const { account, retried, refused } = await retryFailed(context, batchId);
+    for (const reason of refused) process.stdout.write(`not retried: ${reason}\n`);
+    process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again\n`);
+    if (retried === 0) return 0;
+    if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
+    return await followBatch(context, account, batchId, { out: options.out, workerInProcess: workers !== undefined });
+  } finally {
+    await workers?.close();
+    await context.close();
+  }
+}
