@@ -8,6 +8,8 @@ import { UsageError } from './errors.js';
 import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
+import { formatDollars } from './money.js';
+import { openAccountClients } from './queue/account-clients.js';
 import { enqueueRows } from './queue/enqueue.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
@@ -17,7 +19,8 @@ import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
  */
 
 export type SubmitResult =
-  | { accepted: false; scan: ManifestScan }
+  /** refusal: why a valid manifest was not queued (e.g. the funding account holds too little). */
+  | { accepted: false; scan: ManifestScan; refusal?: string }
   | { accepted: true; batchId: string; scan: ManifestScan };
 
 /** A manifest is accepted when it has no file-level problem and, unless partial, no row problem. */
@@ -42,6 +45,8 @@ export async function submitManifest(
     const { adapter } = options.account;
     const scan = await scanManifest(snapshot, adapter);
     if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
+    const refusal = await fundingShortfall(context, options.account, scan.validCents);
+    if (refusal !== undefined) return { accepted: false, scan, refusal };
 
     const batchId = newBatchId();
     await context.batches.create({
@@ -57,6 +62,25 @@ export async function submitManifest(
     return { accepted: true, batchId, scan };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
+ * than it holds is refused before anything is queued. A balance that cannot be read refuses too:
+ * nothing has moved yet, and the batch can simply be submitted again.
+ */
+async function fundingShortfall(context: StipendContext, account: Account, totalCents: number): Promise<string | undefined> {
+  if (!account.adapter.capabilities.balance) return undefined;
+  const opened = await openAccountClients(context, [account]);
+  try {
+    const balance = await opened.clients[0]!.client.fundingBalanceCents!();
+    if (totalCents <= balance) return undefined;
+    return `the batch totals $${formatDollars(totalCents)} but the ${account.adapter.name} funding account (${account.name}) holds $${formatDollars(balance)}`;
+  } catch (error) {
+    return `could not read the ${account.adapter.name} funding balance (${error instanceof Error ? error.message : String(error)})`;
+  } finally {
+    await opened.close();
   }
 }
 

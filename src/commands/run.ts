@@ -26,7 +26,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     const result = await submitManifest(context, { file, account, allowPartial: options.allowPartial });
     if (!result.accepted) {
       printProblems(result.scan, (line) => process.stdout.write(`${line}\n`));
-      process.stdout.write(`rejected: ${describeScan(result.scan)}; nothing was queued\n`);
+      process.stdout.write(`rejected: ${result.refusal ?? describeScan(result.scan)}; nothing was queued\n`);
       return 1;
     }
     process.stdout.write(`batch ${result.batchId}: ${describeScan(result.scan)}\n`);
