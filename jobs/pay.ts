@@ -1,6 +1,6 @@
-import { type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Account } from '../src/config/load.js';
-import type { FinalStatus, PaymentLedger, PaymentRef } from '../src/ledger/payments.js';
+import { FINAL_STATUSES, type FinalStatus, type PaymentLedger, type PaymentRef, type SendPermission } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
 import type { PaymentInstruction, ProviderClient } from '../src/providers/types.js';
@@ -35,6 +35,17 @@ export class RetryLater extends Error {
   override name = 'RetryLater';
 }
 
+/** The ledger would not let the request go (the payment was settled or taken up meanwhile). */
+class NotSent extends Error {
+  override name = 'NotSent';
+  constructor(readonly permission: SendPermission) {
+    super(`not sent: the ledger says ${permission}`);
+  }
+}
+
+// How long after a call's timeout its run may still be recording it.
+const IN_FLIGHT_SLACK_MS = 5000;
+
 type Settle = (status: FinalStatus, outcome: { code: string; message: string; reference?: string }) => Promise<void>;
 
 export function paymentProcessor(context: PaymentJobContext) {
@@ -42,14 +53,14 @@ export function paymentProcessor(context: PaymentJobContext) {
   const { capabilities } = account.adapter;
   const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
 
-  return async function processPayment(job: Job): Promise<void> {
+  return async function processPayment(job: Job, token?: string): Promise<void> {
     const data = paymentJobData.parse(job.data);
     try {
-      await pay(job, data);
+      await pay(job, data, token);
     } catch (error) {
       // An error no outcome accounts for (a bug, a Redis failure mid-job). BullMQ retries the job and
       // the ledger makes the retry safe; after the last attempt the row must still end with a status.
-      const controlFlow = error instanceof RetryLater || error instanceof RateLimitError;
+      const controlFlow = error instanceof RetryLater || error instanceof RateLimitError || error instanceof DelayedError;
       const lastAttempt = error instanceof UnrecoverableError || isLastAttempt(job);
       if (!controlFlow && lastAttempt) {
         await payments.finalize(data, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
@@ -58,46 +69,67 @@ export function paymentProcessor(context: PaymentJobContext) {
     }
   };
 
-  async function pay(job: Job, data: PaymentJobData): Promise<void> {
+  async function pay(job: Job, data: PaymentJobData, token: string | undefined): Promise<void> {
     const settle: Settle = async (status, outcome) => {
       const recorded = await payments.finalize(data, { status, ...outcome });
       log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
     };
 
-    const permission = await payments.beginSending(data, doubtResolvable);
-    switch (permission) {
-      case 'final':
-        return;
-      case 'missing':
-        // No ledger record means nothing could record the outcome: never pay blind.
-        throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
-      case 'in-doubt':
+    const record = await payments.get(data);
+    // No ledger record means nothing could record the outcome: never pay blind.
+    if (!record) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
+    if ((FINAL_STATUSES as readonly string[]).includes(record.status)) return;
+    if (record.status === 'sending') {
+      // An earlier run of this job recorded a call. If that call may still be under way (its run lost
+      // its lock but lives on), wait until it cannot be: a call never outlives the account's timeout.
+      const stillPossible = Date.parse(record.sending_at ?? '') + account.timeoutMs + IN_FLIGHT_SLACK_MS - Date.now();
+      if (stillPossible > 0 && token !== undefined) {
+        await job.moveToDelayed(Date.now() + stillPossible, token);
+        throw new DelayedError();
+      }
+      if (!doubtResolvable) {
         return settle('unknown', {
           code: 'INTERRUPTED',
           message: 'the worker stopped during the provider call; the payment may have been applied (check with the provider, then stipend resolve)',
         });
-      case 'ready':
-      case 'ready-in-doubt':
-        break;
+      }
     }
+    const inDoubt = record.status === 'sending' || record.may_have_applied === '1';
 
     const key = await idempotencyKeyFor(data);
     if (typeof key !== 'string') return handle(job, data, key, settle);
-    const instruction: PaymentInstruction<Record<string, string>> = { paymentId: data.paymentId, idempotencyKey: key, amountCents: data.amountCents, fields: data.fields };
+    let marked: SendPermission | undefined;
+    const instruction: PaymentInstruction<Record<string, string>> = {
+      paymentId: data.paymentId,
+      idempotencyKey: key,
+      amountCents: data.amountCents,
+      fields: data.fields,
+      // Recorded once the request is about to leave (after the rate limit's wait), once per attempt:
+      // a request repeated within the attempt (PT API after a 401) was refused, so applied nothing.
+      beforeSend: async () => {
+        marked ??= await payments.beginSending(data, doubtResolvable);
+        if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
+      },
+    };
 
-    if (permission === 'ready-in-doubt' && !capabilities.idempotencyKey && client.lookup) {
+    if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
       const found = await client.lookup(instruction);
       if (found.found === true) return settle('paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
       if (found.found === 'unknown') return handle(job, data, found.outcome, settle);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
-    } else if (permission === 'ready-in-doubt') {
+    } else if (inDoubt) {
       log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
     }
 
     log.debug({ batchId: data.batchId, paymentId: data.paymentId, attempt: job.attemptsMade + 1 }, 'payment sending');
-    const outcome: Outcome = await client
-      .pay(instruction)
-      .catch((error: unknown) => ({ kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) }));
+    let outcome: Outcome;
+    try {
+      outcome = await client.pay(instruction);
+    } catch (error) {
+      // Another run got there first (the ledger refused to mark the payment sending): nothing sent.
+      if (error instanceof NotSent) return;
+      outcome = { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
+    }
     return handle(job, data, outcome, settle);
   }
 

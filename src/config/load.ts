@@ -27,6 +27,7 @@ export interface ResolvedConfig {
   reportsDir: string;
   /** config rememberPaymentsDays in ms; undefined: remembered forever. */
   rememberPaymentsMs: number | undefined;
+  lockDurationMs: number;
   accounts: Account[];
 }
 
@@ -72,6 +73,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     prefix: config.redis.prefix,
     reportsDir: config.reportsDir,
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
+    lockDurationMs: config.workers.lockDurationMs,
     accounts,
   };
 }

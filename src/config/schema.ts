@@ -48,6 +48,15 @@ export const configSchema = z.strictObject({
    * paid again (it is reported skipped_duplicate). Unset: forever.
    */
   rememberPaymentsDays: z.number().positive().optional(),
+  workers: z
+    .strictObject({
+      /**
+       * How long a job stays with a worker that stops renewing it (a killed process) before another
+       * worker takes it up. Shorter recovers faster; it must exceed a stall of the event loop.
+       */
+      lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
+    })
+    .default({ lockDurationMs: 30_000 }),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),

@@ -174,6 +174,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       if final[current] and not upgrade then return 0 end
       local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
       redis.call('HSET', KEYS[1], 'status', new, 'reference', ARGV[2], 'code', ARGV[3], 'message', ARGV[4], 'settled_at', ARGV[5])
+      if new == 'unknown' then redis.call('HSET', KEYS[1], 'may_have_applied', '1') end
       recount(KEYS[2], upgrade and current or nil, new, cents)
       if ARGV[6] ~= '' and redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('PEXPIRE', KEYS[3], ARGV[6]) end
       return 1`,

@@ -88,7 +88,7 @@ class ClientPayClient implements ProviderClient<ClientPayFields> {
     const { payeeToken, description, referenceNumber } = payment.fields;
     const reply = await this.withAccessId(
       (accessId) =>
-        this.post('payment', { accessId, requestId: payment.idempotencyKey, amount: formatDollars(payment.amountCents), payeeToken, description, referenceNumber }),
+        this.post('payment', { accessId, requestId: payment.idempotencyKey, amount: formatDollars(payment.amountCents), payeeToken, description, referenceNumber }, payment.beforeSend),
       paymentResult,
     );
     if (!reply.ok) return reply.outcome;
@@ -165,13 +165,14 @@ class ClientPayClient implements ProviderClient<ClientPayFields> {
     return read(await this.post('access-id/validate', { accessId }), validity);
   }
 
-  private post(path: string, body: Record<string, string>): Promise<HttpResult> {
+  private post(path: string, body: Record<string, string>, beforeSend?: () => Promise<void>): Promise<HttpResult> {
     const { baseUrl, send } = this.context;
     return send({
       method: 'POST',
       url: `${baseUrl.replace(/\/$/, '')}/v2/${path}`,
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
+      ...(beforeSend ? { beforeSend } : {}),
     });
   }
 }

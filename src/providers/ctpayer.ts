@@ -57,13 +57,17 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
   constructor(private readonly context: ClientContext<CtPayerCredentials>) {}
 
   async pay(payment: PaymentInstruction<CtPayerFields>): Promise<Outcome> {
-    const result = await this.call('loadcard', {
-      cardId: payment.fields.cardId,
-      internalPaymentId: payment.idempotencyKey,
-      amount: formatDollars(payment.amountCents),
-      description: payment.fields.description,
-      ...(payment.fields.groupId === undefined ? {} : { groupId: payment.fields.groupId }),
-    });
+    const result = await this.call(
+      'loadcard',
+      {
+        cardId: payment.fields.cardId,
+        internalPaymentId: payment.idempotencyKey,
+        amount: formatDollars(payment.amountCents),
+        description: payment.fields.description,
+        ...(payment.fields.groupId === undefined ? {} : { groupId: payment.fields.groupId }),
+      },
+      payment.beforeSend,
+    );
     return loadOutcome(result);
   }
 
@@ -105,7 +109,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return { ok: false, reason: error.success ? `${error.data.errorCode}: ${error.data.message ?? ''}`.trim() : `HTTP ${result.status}` };
   }
 
-  private call(resource: string, params: Record<string, string>): Promise<HttpResult> {
+  private call(resource: string, params: Record<string, string>, beforeSend?: () => Promise<void>): Promise<HttpResult> {
     const { baseUrl, credentials: c, send } = this.context;
     const body = new URLSearchParams({ username: c.username, password: c.password, apiusername: c.apiusername, ...params });
     return send({
@@ -113,6 +117,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
       url: `${baseUrl.replace(/\/$/, '')}/${resource}.php`,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: body.toString(),
+      ...(beforeSend ? { beforeSend } : {}),
     });
   }
 }

@@ -8,6 +8,11 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /**
+   * Runs after the account's gate lets the request go and right before it leaves (see
+   * PaymentInstruction.beforeSend). If it throws, nothing is sent and send() rejects with its error.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 export type HttpResult =
@@ -27,7 +32,11 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 
 export function createHttpSender(options: { timeoutMs: number; gate?: RequestGate }): HttpSend {
   const gate: RequestGate = options.gate ?? ((send) => send());
-  return (request) => gate(() => exchange(request, options.timeoutMs));
+  return (request) =>
+    gate(async () => {
+      await request.beforeSend?.();
+      return exchange(request, options.timeoutMs);
+    });
 }
 
 async function exchange(request: HttpRequest, timeoutMs: number): Promise<HttpResult> {

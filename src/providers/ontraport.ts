@@ -99,7 +99,7 @@ export class OntraportClient implements ProviderClient<OntraportFields> {
       use_card_on_file: 'yes',
       products: [{ id: f.product_id, quantity: '1', price: formatDollars(payment.amountCents), type: 'single' }],
     };
-    return saleOutcome(await this.call('sale', { data: JSON.stringify(data) }));
+    return saleOutcome(await this.call('sale', { data: JSON.stringify(data) }, payment.beforeSend));
   }
 
   async check(): Promise<CheckResult> {
@@ -131,13 +131,14 @@ export class OntraportClient implements ProviderClient<OntraportFields> {
     return parsed.data;
   }
 
-  private call(reqType: string, params: Record<string, string>): Promise<HttpResult> {
+  private call(reqType: string, params: Record<string, string>, beforeSend?: () => Promise<void>): Promise<HttpResult> {
     const { baseUrl, credentials: c, send } = this.context;
     return send({
       method: 'POST',
       url: `${baseUrl.replace(/\/$/, '')}/payments.php`,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ appid: c.appid, key: c.key, reqType, ...params }).toString(),
+      ...(beforeSend ? { beforeSend } : {}),
     });
   }
 }

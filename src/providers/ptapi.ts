@@ -131,13 +131,8 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
 
   async pay(payment: PaymentInstruction<PtApiFields>): Promise<Outcome> {
     const { cardholderId, customerId, programId, description } = payment.fields;
-    const exchange = await this.authorized('POST', `/cardholders/${encodeURIComponent(cardholderId)}/loads`, {
-      amount: payment.amountCents,
-      customerId,
-      programId,
-      description,
-      externalId: payment.paymentId,
-    });
+    const body = { amount: payment.amountCents, customerId, programId, description, externalId: payment.paymentId };
+    const exchange = await this.authorized('POST', `/cardholders/${encodeURIComponent(cardholderId)}/loads`, body, payment.beforeSend);
     return loadOutcome(exchange);
   }
 
@@ -177,15 +172,15 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
   }
 
   /** A call with the bearer token. A 401 gets one fresh login and one repeat, never more. */
-  private async authorized(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Exchange> {
+  private async authorized(method: 'GET' | 'POST', path: string, body?: unknown, beforeSend?: () => Promise<void>): Promise<Exchange> {
     const first = await this.tokens.token();
     if (!first.ok) return { kind: 'no-login', outcome: first.outcome };
-    const result = await this.send(method, path, first.token, body);
+    const result = await this.send(method, path, first.token, body, beforeSend);
     if (result.kind !== 'response' || result.status !== 401) return result;
     // A 401 applied nothing, so repeating the call is safe, even a load.
     const second = await this.tokens.token(first.token);
     if (!second.ok) return { kind: 'no-login', outcome: second.outcome };
-    return this.send(method, path, second.token, body);
+    return this.send(method, path, second.token, body, beforeSend);
   }
 
   private async read<T>(path: string, schema: z.ZodType<T>): Promise<Read<T>> {
@@ -213,7 +208,7 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
     return loginResult(await this.send('POST', '/users/login', undefined, { username, password }), sentAt);
   }
 
-  private send(method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown): Promise<HttpResult> {
+  private send(method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown, beforeSend?: () => Promise<void>): Promise<HttpResult> {
     const { baseUrl, send } = this.context;
     return send({
       method,
@@ -224,6 +219,7 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
         ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(beforeSend ? { beforeSend } : {}),
     });
   }
 }

@@ -48,6 +48,12 @@ export interface PaymentInstruction<Fields> {
   idempotencyKey: string;
   amountCents: number;
   fields: Fields;
+  /**
+   * The adapter passes this with the one request that can move money (HttpRequest.beforeSend), and
+   * with no other: the worker records that the payment is being sent only once it really is, after
+   * any wait for the rate limit, a login or a key.
+   */
+  beforeSend?: () => Promise<void>;
 }
 
 /** What asking the provider about an earlier, in-doubt payment found. */

@@ -70,6 +70,7 @@ class VirtualRxClient implements ProviderClient<VirtualRxFields> {
       url: `${baseUrl.replace(/\/$/, '')}/jsonapi.php`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${c.token}` },
       body: JSON.stringify({ ServiceName: 'Payment', data: { ...payment.fields, Amount: String(payment.amountCents) } }),
+      ...(payment.beforeSend ? { beforeSend: payment.beforeSend } : {}),
     });
     const common = commonOutcome(result);
     if (common) return common;

@@ -35,8 +35,10 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       connection: bullConnection,
       prefix: bullPrefix(config.prefix),
       concurrency: account.concurrency,
-      // A job whose worker died is picked up again after its lock expires; the ledger makes the
+      // A job whose worker died is picked up again once its lock expires; the ledger makes the
       // re-run safe, so allow several before BullMQ gives up on it.
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.lockDurationMs,
       maxStalledCount: 5,
     });
     worker.on('error', (error) => log.error({ err: error, queue: queueName(account) }, 'worker error'));

@@ -38,7 +38,12 @@ function sandboxCredentials(provider: string): Record<string, string> {
   return accounts[provider]!.sandbox.credentials;
 }
 
-export async function startStack(options: { providers: string[]; account?: AccountOverrides; sandbox?: Parameters<typeof startSandbox>[1] }): Promise<TestStack> {
+export async function startStack(options: {
+  providers: string[];
+  account?: AccountOverrides;
+  sandbox?: Parameters<typeof startSandbox>[1];
+  lockDurationMs?: number;
+}): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
   const dir = await mkdtemp(join(tmpdir(), 'stipend-test-'));
   const sandboxes: Record<string, RunningSandbox> = {};
@@ -47,6 +52,7 @@ export async function startStack(options: { providers: string[]; account?: Accou
   }
   const raw = {
     redis: { prefix },
+    ...(options.lockDurationMs === undefined ? {} : { workers: { lockDurationMs: options.lockDurationMs } }),
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,

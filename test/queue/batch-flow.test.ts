@@ -168,7 +168,8 @@ describe('a payment found `sending` (its worker died mid-call)', () => {
     await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100, fields }]);
     const ref = { batchId: 'crashed-batch', paymentId };
     expect(await ledger.beginSending(ref, false)).toBe('ready');
-    // The worker "died" here. BullMQ hands the job to a worker again:
+    // The worker "died" here, a while ago (longer than any call can take). BullMQ hands the job on:
+    await stack.context.redis.hset(ledger.key(ref), 'sending_at', new Date(Date.now() - 60_000).toISOString());
     const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
     await queue.add(PAYMENT_JOB, { batchId: 'crashed-batch', paymentId, amountCents: 100, fields }, { jobId: paymentJobId('crashed-batch', paymentId) });
     await queue.close();
@@ -226,3 +227,27 @@ async function readValues(key: string, type: string): Promise<string> {
     default: throw new Error(`unexpected key type ${type} at ${key}`);
   }
 }
+
+describe('a payment whose earlier run may still be calling (its lock lapsed, its process lives)', () => {
+  it('waits until that call must have ended before deciding, and then settles it', async () => {
+    const account = stack.account('virtualrx');
+    const ledger = stack.context.payments(account);
+    const ref = { batchId: 'stale-lock', paymentId: `${unique()}-s` };
+    const fields = { CustId: '20230226009', ProgramId: '7311', ClaimReferenceNumber: 'CLM-S', ClientGroupID: 'GRP-1' };
+    await ledger.claim(ref.batchId, [{ line: 2, paymentId: ref.paymentId, payee: 'x', amountCents: 100, fields }]);
+    await ledger.beginSending(ref, false); // just now: the call could still be under way
+    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    await queue.add(PAYMENT_JOB, { ...ref, amountCents: 100, fields }, { jobId: paymentJobId(ref.batchId, ref.paymentId) });
+    await queue.close();
+
+    // The account's calls time out after 3 s: for a while the job waits, and decides nothing.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await ledger.get(ref))?.status).toBe('sending');
+    for (let i = 0; (await ledger.get(ref))?.status === 'sending'; i++) {
+      if (i > 200) throw new Error('never settled');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await ledger.get(ref)).toMatchObject({ status: 'unknown', code: 'INTERRUPTED' });
+    expect(stack.sandboxes.virtualrx!.requests()).toHaveLength(0);
+  });
+});

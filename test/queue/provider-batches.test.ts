@@ -59,7 +59,8 @@ describe('PT API', () => {
     const u = unique();
     stack.sandboxes.ptapi!.setFaults([{ kind: 'drop-after', times: 1, match: { externalId: `${u}-1` } }]);
     const rows = await pay('ptapi', [HEADER, `${u}-1,CH0003,C200,PR300,Visit 2 stipend,40.00`]);
-    expect(rows.get(`${u}-1`)).toMatchObject({ status: 'paid', provider_code: 'FOUND_BY_LOOKUP', attempts: '2' });
+    // One call could move money (the lost one); the lookup that settled it could not.
+    expect(rows.get(`${u}-1`)).toMatchObject({ status: 'paid', provider_code: 'FOUND_BY_LOOKUP', attempts: '1' });
     const loads = stack.sandboxes.ptapi!.transactions().filter((t) => t.payee === 'CH0003');
     expect(loads).toHaveLength(1);
     expect(rows.get(`${u}-1`)!.provider_reference).toBe(loads[0]!.id);
