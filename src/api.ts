@@ -45,19 +45,17 @@ export async function submitManifest(
     const { adapter } = options.account;
     const scan = await scanManifest(snapshot, adapter);
     if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
-    const refusal = await fundingShortfall(context, options.account, scan.validCents);
-    if (refusal !== undefined) return { accepted: false, scan, refusal };
-
-    const batchId = newBatchId();
-    await context.batches.create({
-      batchId,
-      provider: options.account.provider,
-      account: options.account.name,
-      source: basename(options.file),
-      sha256: scan.sha256,
-      rowsTotal: scan.dataRows,
-    });
-    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter));
+    const { provider, name } = options.account;
+    // The same file again while its batch's enqueue was cut short (a crash): finish that batch.
+    const interrupted = await context.batches.interruptedFor(provider, name, scan.sha256);
+    let batchId = interrupted?.batch_id;
+    if (batchId === undefined) {
+      const refusal = await fundingShortfall(context, options.account, scan.validCents);
+      if (refusal !== undefined) return { accepted: false, scan, refusal };
+      batchId = newBatchId();
+      await context.batches.create({ batchId, provider, account: name, source: basename(options.file), sha256: scan.sha256, rowsTotal: scan.dataRows });
+    }
+    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter), interrupted?.enqueued_line ?? 0);
     await context.batches.markEnqueued(batchId);
     return { accepted: true, batchId, scan };
   } finally {

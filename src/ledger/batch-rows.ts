@@ -32,10 +32,6 @@ export class BatchRows {
     private readonly keys: LedgerKeys,
   ) {}
 
-  async append(batchId: string, rows: BatchRow[]): Promise<void> {
-    if (rows.length > 0) await this.redis.rpush(this.keys.batchRows(batchId), ...rows.map((r) => JSON.stringify(r)));
-  }
-
   /** Pages through the rows without loading the whole batch. */
   async *pages(batchId: string): AsyncGenerator<BatchRow[]> {
     for (let start = 0; ; start += PAGE) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BatchNotFoundError } from '../errors.js';
+import type { BatchRow } from './batch-rows.js';
 import type { LedgerKeys } from './keys.js';
 import { FINAL_STATUSES, type FinalStatus } from './payments.js';
 
@@ -29,6 +30,8 @@ export const batchRecord = z.object({
   duplicates: count,
   /** Accepted payments with a final status. */
   final: count,
+  /** The last manifest line whose row is recorded and queued: where an interrupted enqueue resumes. */
+  enqueued_line: count,
   ...Object.fromEntries(FINAL_STATUSES.flatMap((s) => [[`n_${s}`, count], [`c_${s}`, count]])),
 });
 export type BatchRecord = z.infer<typeof batchRecord> & Record<`n_${FinalStatus}` | `c_${FinalStatus}`, number>;
@@ -59,17 +62,37 @@ export class BatchLedger {
         rows_total: batch.rowsTotal,
       })
       .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
+      .set(this.keys.batchOfFile(batch.provider, batch.account, batch.sha256), batch.batchId)
       .exec();
   }
 
-  async addCounts(batchId: string, counts: { accepted: number; acceptedCents: number; rejected: number; duplicates: number }): Promise<void> {
+  /** The batch made from this file whose enqueue was cut short, if any: it resumes instead of a new one. */
+  async interruptedFor(provider: string, account: string, sha256: string): Promise<BatchRecord | undefined> {
+    const batchId = await this.redis.get(this.keys.batchOfFile(provider, account, sha256));
+    if (batchId === null) return undefined;
+    const batch = await this.get(batchId).catch(() => undefined);
+    return batch?.state === 'enqueuing' ? batch : undefined;
+  }
+
+  /**
+   * Records a chunk of rows, its counts and the enqueue's progress together (MULTI): after a crash
+   * the batch's rows and counts agree, and the enqueue resumes after `lastLine`.
+   */
+  async recordChunk(
+    batchId: string,
+    rows: BatchRow[],
+    counts: { accepted: number; acceptedCents: number; rejected: number; duplicates: number },
+    lastLine: number,
+  ): Promise<void> {
     const key = this.keys.batch(batchId);
-    await this.redis
-      .multi()
+    const multi = this.redis.multi();
+    if (rows.length > 0) multi.rpush(this.keys.batchRows(batchId), ...rows.map((r) => JSON.stringify(r)));
+    await multi
       .hincrby(key, 'accepted', counts.accepted)
       .hincrby(key, 'accepted_cents', counts.acceptedCents)
       .hincrby(key, 'rejected', counts.rejected)
       .hincrby(key, 'duplicates', counts.duplicates)
+      .hset(key, 'enqueued_line', lastLine)
       .exec();
   }
 

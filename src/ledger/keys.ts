@@ -15,6 +15,11 @@ export class LedgerKeys {
     return `${this.prefix}:batch:${batchId}`;
   }
 
+  /** STRING: the latest batch made from a file (by its SHA-256) for an account, to resume its enqueue. */
+  batchOfFile(provider: string, account: string, sha256: string): string {
+    return `${this.prefix}:batch-of-file:${provider}:${account}:${sha256}`;
+  }
+
   /** LIST: one JSON entry per manifest row, in file order (see ledger/batch-rows.ts). */
   batchRows(batchId: string): string {
     return `${this.prefix}:batch:${batchId}:rows`;

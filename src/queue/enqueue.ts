@@ -9,12 +9,13 @@ import { bullPrefix, paymentJob, queueName } from './payment-job.js';
 const CHUNK = 500;
 
 /**
- * Records and queues the rows of an accepted manifest, a chunk at a time (memory stays flat):
- * each payment is first claimed in the ledger (a payment another batch already holds is listed as
- * a duplicate, never queued again), then the chunk's rows are appended to the batch, then its jobs
- * are added. The batch record itself must already exist.
+ * Records and queues the rows of an accepted manifest, a chunk at a time (memory stays flat). Per
+ * chunk: its payments are claimed in the ledger (one another batch holds is listed as a duplicate,
+ * never queued again), their jobs are added, then the chunk's rows, counts and the progress are
+ * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
+ * resumes after `afterLine` without a row twice. The batch record itself must already exist.
  */
-export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>): Promise<void> {
+export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>, afterLine = 0): Promise<void> {
   const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   try {
@@ -24,6 +25,7 @@ export async function enqueueRows(context: StipendContext, account: Account, bat
       chunk = [];
     };
     for await (const row of rows) {
+      if (row.line <= afterLine) continue;
       chunk.push(row);
       if (chunk.length >= CHUNK) await flush();
     }
@@ -62,14 +64,14 @@ async function enqueueChunk(context: StipendContext, account: Account, payments:
     acceptedCents += payment.amountCents;
     jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) }));
   }
-  await context.rows.append(batchId, entries);
-  await context.batches.addCounts(batchId, {
+  if (jobs.length > 0) await queue.addBulk(jobs);
+  const counts = {
     accepted: jobs.length,
     acceptedCents,
     rejected: entries.filter((e) => e.s === 'rejected').length,
     duplicates: entries.filter((e) => e.s === 'duplicate').length,
-  });
-  if (jobs.length > 0) await queue.addBulk(jobs);
+  };
+  await context.batches.recordChunk(batchId, entries, counts, chunk.at(-1)!.line);
 }
 
 function toNewPayment(payment: ValidatedPayment): NewPayment {
