@@ -28,6 +28,7 @@ export interface ResolvedConfig {
   /** config rememberPaymentsDays in ms; undefined: remembered forever. */
   rememberPaymentsMs: number | undefined;
   lockDurationMs: number;
+  sweepIntervalMs: number;
   accounts: Account[];
 }
 
@@ -74,6 +75,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     reportsDir: config.reportsDir,
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
+    sweepIntervalMs: config.workers.sweepIntervalMs,
     accounts,
   };
 }

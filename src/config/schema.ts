@@ -55,8 +55,10 @@ export const configSchema = z.strictObject({
        * worker takes it up. Shorter recovers faster; it must exceed a stall of the event loop.
        */
       lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
+      /** How often a worker looks for payments whose job ended without a final status. */
+      sweepIntervalMs: z.number().int().min(200).max(3_600_000).default(60_000),
     })
-    .default({ lockDurationMs: 30_000 }),
+    .default({ lockDurationMs: 30_000, sweepIntervalMs: 60_000 }),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),

@@ -62,6 +62,7 @@ export class BatchLedger {
         rows_total: batch.rowsTotal,
       })
       .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
+      .sadd(this.keys.openBatches(), batch.batchId)
       .set(this.keys.batchOfFile(batch.provider, batch.account, batch.sha256), batch.batchId)
       .exec();
   }
@@ -94,6 +95,14 @@ export class BatchLedger {
       .hincrby(key, 'duplicates', counts.duplicates)
       .hset(key, 'enqueued_line', lastLine)
       .exec();
+  }
+
+  async openBatchIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.openBatches());
+  }
+
+  async markSettled(batchId: string): Promise<void> {
+    await this.redis.srem(this.keys.openBatches(), batchId);
   }
 
   async markEnqueued(batchId: string): Promise<void> {

@@ -10,6 +10,11 @@ export class LedgerKeys {
     return `${this.prefix}:batches`;
   }
 
+  /** SET: batches not yet known to be settled, which the sweeper looks after (queue/sweeper.ts). */
+  openBatches(): string {
+    return `${this.prefix}:batches:open`;
+  }
+
   /** HASH: the batch's provenance and its running counts (see ledger/batches.ts). */
   batch(batchId: string): string {
     return `${this.prefix}:batch:${batchId}`;

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
 import { bullPrefix, queueName } from './payment-job.js';
 import { connectRedis } from './redis.js';
+import { startSweeper } from './sweeper.js';
 
 export interface RunningWorkers {
   accounts: Account[];
@@ -43,11 +44,13 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     });
     worker.on('error', (error) => log.error({ err: error, queue: queueName(account) }, 'worker error'));
     log.info({ provider: account.provider, account: account.name, concurrency: account.concurrency, rateLimit: account.rateLimit }, 'worker started');
-    return { worker, queue };
+    return { account, worker, queue };
   });
+  const sweeper = startSweeper(context, new Map(running.map((r) => [r.account, r.queue])), log.child({ sweeper: true }));
   return {
     accounts,
     close: async () => {
+      await sweeper.stop();
       await Promise.all(running.map((r) => r.worker.close()));
       await Promise.all(running.map((r) => r.queue.close()));
       await accountClients.close();

@@ -42,7 +42,7 @@ export async function startStack(options: {
   providers: string[];
   account?: AccountOverrides;
   sandbox?: Parameters<typeof startSandbox>[1];
-  lockDurationMs?: number;
+  workers?: { lockDurationMs?: number; sweepIntervalMs?: number };
 }): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
   const dir = await mkdtemp(join(tmpdir(), 'stipend-test-'));
@@ -52,7 +52,7 @@ export async function startStack(options: {
   }
   const raw = {
     redis: { prefix },
-    ...(options.lockDurationMs === undefined ? {} : { workers: { lockDurationMs: options.lockDurationMs } }),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,

@@ -14,7 +14,7 @@ beforeAll(async () => {
   stack = await startStack({
     providers: ['virtualrx'],
     account: { rateLimit: { max: 2, perMs: 1000, marginMs: 0 }, concurrency: 6 },
-    lockDurationMs: 2000,
+    workers: { lockDurationMs: 2000 },
   });
 });
 afterAll(() => stack?.close());
