@@ -33,7 +33,7 @@ it('adds back the job of a payment that has none, and settles one whose job fail
   await queue.add(job.name, job.data, job.opts);
   const connection = stack.context.redis.duplicate();
   const breaker = new Worker(queueName(account), async () => { throw new Error('job stalled more than allowable limit'); }, { connection, prefix: bullPrefix(stack.prefix) });
-  while ((await queue.getJobCounts()).failed < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (((await queue.getJobCounts()).failed ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
   await breaker.close();
   await connection.quit();
   await queue.close();
