@@ -2,6 +2,7 @@ import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import type { Account } from '../config/load.js';
 import type { RequestGate } from '../providers/http.js';
+import { quiet } from './redis.js';
 
 /**
  * Every HTTP request to a provider account passes this gate, in every worker process on every
@@ -32,7 +33,7 @@ export function spacingMs(limit: { max: number; perMs: number; marginMs: number 
  * connection, because Bottleneck closes the client it was given when it disconnects.
  */
 export function openLimiterConnection(redis: Redis): { connection: Bottleneck.IORedisConnection; close(): Promise<void> } {
-  const connection = new Bottleneck.IORedisConnection({ client: redis.duplicate(), Redis });
+  const connection = new Bottleneck.IORedisConnection({ client: quiet(redis.duplicate()), Redis });
   connection.on('error', () => {}); // connection trouble surfaces on the next schedule() call instead
   return { connection, close: () => connection.disconnect(true) };
 }

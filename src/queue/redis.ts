@@ -6,7 +6,17 @@ import { RedisUnavailableError } from '../errors.js';
  * for workers: a command waits for Redis to come back instead of failing a payment half-way.
  */
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, ...options });
+  return quiet(new Redis(url, { maxRetriesPerRequest: null, ...options }));
+}
+
+/**
+ * While Redis is away, ioredis reconnects by itself and commands wait for it; without a listener it
+ * would also print every failed reconnect. Workers report connection trouble through BullMQ's
+ * `error` events instead.
+ */
+export function quiet(redis: Redis): Redis {
+  redis.on('error', () => {});
+  return redis;
 }
 
 /** Fails fast, with one clear line, when nothing answers at the URL. */

@@ -43,6 +43,8 @@ export async function startStack(options: {
   account?: AccountOverrides;
   sandbox?: Parameters<typeof startSandbox>[1];
   workers?: { lockDurationMs?: number; sweepIntervalMs?: number };
+  /** Another Redis than the shared one (a test's own server). */
+  redisUrl?: string;
 }): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
   const dir = await mkdtemp(join(tmpdir(), 'stipend-test-'));
@@ -51,7 +53,7 @@ export async function startStack(options: {
     sandboxes[provider] = await startSandbox(provider as 'ctpayer', { port: 0, ...options.sandbox });
   }
   const raw = {
-    redis: { prefix },
+    redis: { prefix, ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }) },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
