@@ -18,6 +18,9 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
           `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, created ${batch.created_at}`,
           `${batch.rows_total} rows; ${batch.accepted} payments requested ($${formatDollars(batch.accepted_cents)})`,
           `${isSettled(batch) ? 'complete' : 'in progress'}: ${describeBatch(batch)}`,
+          ...(batch.state === 'enqueuing'
+            ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest`]
+            : []),
         ].join('\n') + '\n',
       );
     }
