@@ -119,7 +119,8 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       end
       return out`,
   },
-  // ARGV: now, doubtResolvable. Returns ready | ready-in-doubt | in-doubt | final | missing.
+  // ARGV: now, doubtResolvable, idempotency key. Returns ready | ready-in-doubt | in-doubt | final |
+  // missing. The key the call is sent with is recorded with it.
   beginSending: {
     numberOfKeys: 1,
     lua: `
@@ -132,6 +133,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
         if ARGV[2] ~= '1' then return 'in-doubt' end
       end
       redis.call('HSET', KEYS[1], 'status', 'sending', 'sending_at', ARGV[1])
+      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[3])
       redis.call('HINCRBY', KEYS[1], 'attempts', 1)
       if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
       return 'ready'`,
@@ -221,7 +223,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
 
 type ScriptRedis = Redis & {
   claimPayments(...args: (string | number)[]): Promise<string[]>;
-  beginSending(key: string, now: string, doubtResolvable: string): Promise<string>;
+  beginSending(key: string, now: string, doubtResolvable: string, idempotencyKey: string): Promise<string>;
   keepKey(key: string, idempotencyKey: string): Promise<string>;
   requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
   finalizePayment(...args: string[]): Promise<number>;
@@ -273,11 +275,12 @@ export class PaymentLedger {
   }
 
   /**
-   * Call before every provider call; the answer says whether the call may be made. With
-   * `doubtResolvable`, a payment cut off mid-call may be taken up again (ready-in-doubt).
+   * Call right before every request that can move money; the answer says whether it may go. With
+   * `doubtResolvable`, a payment cut off mid-call may be taken up again (ready-in-doubt). The key
+   * the request carries is recorded (a key kept earlier stays).
    */
-  async beginSending(ref: PaymentRef, doubtResolvable: boolean): Promise<SendPermission> {
-    return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0')) as SendPermission;
+  async beginSending(ref: PaymentRef, doubtResolvable: boolean, idempotencyKey = ref.paymentId): Promise<SendPermission> {
+    return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey)) as SendPermission;
   }
 
   /** The idempotency key kept for this payment, if it has one yet. */

@@ -313,6 +313,8 @@ function react(fault: AnswerFault | undefined, call: Call): Answer | undefined {
       return call.retryLater(fault.retryAfterSeconds ?? 1);
     case 'throttle':
       return refusal(429, 'too many requests; nothing was applied', fault.retryAfterSeconds ?? 1);
+    case 'unavailable':
+      return refusal(503, 'temporarily unavailable; nothing was applied', fault.retryAfterSeconds ?? 1);
     case 'server-error':
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: 'Internal Server Error' };
     case 'garbage':

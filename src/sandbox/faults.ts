@@ -2,7 +2,12 @@ import { z } from 'zod';
 
 export const faultRuleSchema = z
   .strictObject({
-    kind: z.enum(['retryable', 'throttle', 'server-error', 'drop-before', 'drop-after', 'latency', 'garbage']),
+    /**
+     * retryable: the provider's own "retry later" answer; throttle: HTTP 429; unavailable: HTTP 503
+     * (both with Retry-After, nothing applied); server-error: HTTP 500; garbage: an unreadable 200;
+     * drop-before / drop-after: the connection closes without an answer, before or after applying.
+     */
+    kind: z.enum(['retryable', 'throttle', 'unavailable', 'server-error', 'drop-before', 'drop-after', 'latency', 'garbage']),
     /** Probability 0..1 per matching request, default 1. */
     rate: z.number().min(0).max(1).optional(),
     /** Apply to at most this many matching requests, then the rule is spent. */
@@ -13,7 +18,7 @@ export const faultRuleSchema = z
     paths: z.array(z.string().startsWith('/')).optional(),
     /** For 'latency': the delay before the request is handled (other rules still apply). */
     latencyMs: z.number().int().nonnegative().optional(),
-    /** For 'throttle', and 'retryable' where the provider answers it with an HTTP status; default 1. */
+    /** For 'throttle', 'unavailable', and 'retryable' where the provider answers it with an HTTP status; default 1. */
     retryAfterSeconds: z.number().int().nonnegative().optional(),
   })
   .refine((rule) => rule.kind !== 'latency' || rule.latencyMs !== undefined, {

@@ -150,3 +150,9 @@ it('sends a failed payment round again, never an unknown one, and not if another
   expect(await ledger.get(ref('b-retry', 'y-failed'))).toMatchObject({ status: 'queued', round: 1 });
   expect(await batches.get('b-retry')).toMatchObject({ final: 2, n_failed: 1, c_failed: 700, n_unknown: 1 });
 });
+
+it('records the idempotency key a payment is sent with', async () => {
+  await ledger.claim('b1', [payment('key-1')]);
+  await ledger.beginSending(ref('b1', 'key-1'), true, 'key-1');
+  expect((await ledger.get(ref('b1', 'key-1')))?.idem_key).toBe('key-1');
+});

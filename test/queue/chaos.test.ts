@@ -9,8 +9,8 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 /**
  * The promise finance teams buy, under fire: 2,000 payments across all five sandboxes while three
  * worker processes are killed with SIGKILL at random moments and restarted, and every sandbox
- * answers some requests with retry-later errors, 429/503 with Retry-After, and dropped connections
- * (before and after applying the payment). At the end every row is final, nothing was applied
+ * answers some requests with its retry-later error, 503 and 429 with Retry-After, and dropped
+ * connections (before and after applying the payment). At the end every row is final, nothing was applied
  * twice, every paid row is one applied payment, and `unknown` is left only where the provider can
  * neither be asked nor safely resent (VirtualRx, ONTRAPORT) and the call really was cut off.
  */
@@ -37,7 +37,8 @@ beforeAll(async () => {
   });
   for (const sandbox of Object.values(stack.sandboxes)) {
     sandbox.setFaults([
-      { kind: 'retryable', rate: 0.04, retryAfterSeconds: 1 },
+      { kind: 'retryable', rate: 0.03, retryAfterSeconds: 1 },
+      { kind: 'unavailable', rate: 0.01, retryAfterSeconds: 1 },
       { kind: 'throttle', rate: 0.01, retryAfterSeconds: 1 },
       { kind: 'drop-before', rate: 0.02 },
       { kind: 'drop-after', rate: 0.02 },

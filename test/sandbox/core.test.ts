@@ -120,10 +120,11 @@ describe('faults', () => {
     expect(sandbox.requests().map((r) => r.status)).toEqual([0]);
   });
 
-  it('answers throttle, retryable, server-error and garbage without applying anything', async () => {
+  it('answers throttle, retryable, unavailable, server-error and garbage without applying anything', async () => {
     sandbox.setFaults([
       { kind: 'throttle', times: 1, retryAfterSeconds: 7 },
       { kind: 'retryable', times: 1, retryAfterSeconds: 4 },
+      { kind: 'unavailable', times: 1, retryAfterSeconds: 5 },
       { kind: 'server-error', times: 1 },
       { kind: 'garbage', times: 1 },
     ]);
@@ -131,6 +132,8 @@ describe('faults', () => {
     expect([throttled.status, throttled.headers.get('retry-after')]).toEqual([429, '7']);
     const unavailable = await load('2000000001');
     expect([unavailable.status, unavailable.headers.get('retry-after')]).toEqual([503, '4']);
+    const down = await load('2000000001');
+    expect([down.status, down.headers.get('retry-after')]).toEqual([503, '5']);
     const failed = await load('2000000001');
     expect(failed.status).toBe(500);
     const failedText = await failed.text();
@@ -140,7 +143,7 @@ describe('faults', () => {
     const garbageText = await garbage.text();
     expect(() => JSON.parse(garbageText)).toThrow();
     expect(sandbox.transactions()).toEqual([]);
-    // Every rule is spent: the fifth load goes through.
+    // Every rule is spent: the sixth load goes through.
     expect((await load('2000000001')).status).toBe(200);
     expect(sandbox.transactions()).toHaveLength(1);
   });
