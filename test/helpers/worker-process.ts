@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+// Workers still running when the test process ends (a test that failed or timed out before stopping
+// them) are killed with it, so none lives on writing to Redis.
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+
 /** A `stipend worker` in its own process, as an operator would run it. */
 export interface WorkerProcess {
   child: ChildProcess;
@@ -33,7 +40,11 @@ export async function spawnWorker(configFile: string, args: string[] = []): Prom
       }
     }
   });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  spawned.add(child);
+  const exited = once(child, 'exit').then(([code]) => {
+    spawned.delete(child);
+    return code as number | null;
+  });
   // Ready once every account's worker has started.
   const deadline = Date.now() + 20_000;
   while (!logs.some((l) => l.msg === 'worker started')) {
