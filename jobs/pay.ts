@@ -107,7 +107,8 @@ export function paymentProcessor(context: PaymentJobContext) {
       // Recorded once the request is about to leave (after the rate limit's wait), once per attempt:
       // a request repeated within the attempt (PT API after a 401) was refused, so applied nothing.
       beforeSend: async () => {
-        marked ??= await payments.beginSending(data, doubtResolvable, key);
+        if (marked !== undefined) return payments.touchSending(data);
+        marked = await payments.beginSending(data, doubtResolvable, key);
         if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
       },
     };

@@ -138,6 +138,13 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
       return 'ready'`,
   },
+  // A call may be under way until timeoutMs after sending_at: a repeat within an attempt moves it on.
+  touchSending: {
+    numberOfKeys: 1,
+    lua: `
+      if redis.call('HGET', KEYS[1], 'status') == 'sending' then redis.call('HSET', KEYS[1], 'sending_at', ARGV[1]) end
+      return 1`,
+  },
   // Keeps the first key offered for a payment and returns the kept one.
   keepKey: {
     numberOfKeys: 1,
@@ -225,6 +232,7 @@ type ScriptRedis = Redis & {
   claimPayments(...args: (string | number)[]): Promise<string[]>;
   beginSending(key: string, now: string, doubtResolvable: string, idempotencyKey: string): Promise<string>;
   keepKey(key: string, idempotencyKey: string): Promise<string>;
+  touchSending(key: string, now: string): Promise<number>;
   requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
   finalizePayment(...args: string[]): Promise<number>;
   resolvePayment(...args: string[]): Promise<string>;
@@ -281,6 +289,11 @@ export class PaymentLedger {
    */
   async beginSending(ref: PaymentRef, doubtResolvable: boolean, idempotencyKey = ref.paymentId): Promise<SendPermission> {
     return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey)) as SendPermission;
+  }
+
+  /** A request repeated within the same attempt (after a refusal that applied nothing) is leaving now. */
+  async touchSending(ref: PaymentRef): Promise<void> {
+    await this.redis.touchSending(this.key(ref), now());
   }
 
   /** The idempotency key kept for this payment, if it has one yet. */

@@ -156,3 +156,16 @@ it('records the idempotency key a payment is sent with', async () => {
   await ledger.beginSending(ref('b1', 'key-1'), true, 'key-1');
   expect((await ledger.get(ref('b1', 'key-1')))?.idem_key).toBe('key-1');
 });
+
+it('moves sending_at on when a request is repeated within its attempt, and only while sending', async () => {
+  await ledger.claim('b1', [payment('touch-1')]);
+  await ledger.beginSending(ref('b1', 'touch-1'), true);
+  await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
+  await ledger.touchSending(ref('b1', 'touch-1'));
+  const touched = (await ledger.get(ref('b1', 'touch-1')))!.sending_at!;
+  expect(Date.now() - Date.parse(touched)).toBeLessThan(5000);
+  await ledger.finalize(ref('b1', 'touch-1'), { status: 'paid', reference: 'T', code: 'x', message: '' });
+  await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
+  await ledger.touchSending(ref('b1', 'touch-1'));
+  expect((await ledger.get(ref('b1', 'touch-1')))!.sending_at).toBe('2000-01-01T00:00:00.000Z');
+});
