@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { reportCommand, statusCommand } from './commands/batch.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
@@ -7,6 +7,7 @@ import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { resolveCommand, retryCommand } from './commands/settle.js';
 import { validateCommand } from './commands/validate.js';
+import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
 import { StipendError } from './errors.js';
 
@@ -38,6 +39,14 @@ program
   .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')
   .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
   .action(async (file: string, options) => exit(await runCommand(file, { ...options, config: config() })));
+
+program
+  .command('watch <root>')
+  .description('pay manifests dropped into <root>/inbox/<provider>/<account>/ (archive/, rejected/, duplicates/, outbox/ beside it)')
+  .addOption(new Option('--stable-ms <ms>', 'a file is complete once its size is stable this long').default('2000').argParser(positiveInteger))
+  .addOption(new Option('--concurrency <n>', 'files processed at once').default('4').argParser(positiveInteger))
+  .option('--with-worker', 'also run workers for every account in this process')
+  .action(async (root: string, options) => exit(await watchCommand(root, { ...options, config: config() })));
 
 program
   .command('worker')
@@ -92,6 +101,11 @@ program
   .description('pay the sample manifests through the built-in sandboxes (needs only Redis)')
   .option('--out <dir>', 'report folder', 'reports/demo')
   .action(async (options) => exit(await demoCommand(options)));
+
+function positiveInteger(value: string): string {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a whole number above zero');
+  return value;
+}
 
 function exit(code: number): void {
   process.exitCode = code;

@@ -67,11 +67,15 @@ export class BatchLedger {
       .exec();
   }
 
+  /** The latest batch made from this exact file (by SHA-256) for the account, if any. */
+  async ofFile(provider: string, account: string, sha256: string): Promise<BatchRecord | undefined> {
+    const batchId = await this.redis.get(this.keys.batchOfFile(provider, account, sha256));
+    return batchId === null ? undefined : this.get(batchId).catch(() => undefined);
+  }
+
   /** The batch made from this file whose enqueue was cut short, if any: it resumes instead of a new one. */
   async interruptedFor(provider: string, account: string, sha256: string): Promise<BatchRecord | undefined> {
-    const batchId = await this.redis.get(this.keys.batchOfFile(provider, account, sha256));
-    if (batchId === null) return undefined;
-    const batch = await this.get(batchId).catch(() => undefined);
+    const batch = await this.ofFile(provider, account, sha256);
     return batch?.state === 'enqueuing' ? batch : undefined;
   }
 

@@ -2,5 +2,6 @@
 export { ManifestContentError, ManifestFileError } from './errors.js';
 export { formatProblem, type Problem } from './problems.js';
 export { manifestRows } from './rows.js';
+export { sha256File } from './sha256-file.js';
 export { type ManifestScan, scanManifest } from './scan.js';
 export type { ManifestRow, ValidatedPayment } from './validate-row.js';

@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedSession } from '../providers/types.js';
+import { tryLock } from './redis-lock.js';
 
 const LOCK_MS = 15_000;
 const POLL_MS = 50;
-
-// Deletes the lock only if this process still holds it.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
  * A session value (e.g. ClientPay's accessId) shared by every worker process of an account. Renewal
@@ -22,8 +19,8 @@ export function redisSession(redis: Redis, key: string): SharedSession {
       for (;;) {
         const current = (await redis.get(key)) ?? undefined;
         if (current !== undefined && current !== stale) return current;
-        const token = randomBytes(8).toString('hex');
-        if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX')) {
+        const lock = await tryLock(redis, lockKey, LOCK_MS);
+        if (lock) {
           try {
             const now = (await redis.get(key)) ?? undefined;
             if (now !== undefined && now !== stale) return now;
@@ -31,7 +28,7 @@ export function redisSession(redis: Redis, key: string): SharedSession {
             await redis.set(key, fresh);
             return fresh;
           } finally {
-            await redis.eval(RELEASE, 1, lockKey, token);
+            await lock.release();
           }
         }
         if (Date.now() > deadline) throw new Error(`gave up waiting for another process to renew the session at ${key}`);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
@@ -6,6 +5,7 @@ import { isSettled } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 import type { Logger } from '../log.js';
 import { paymentJob, paymentJobId } from './payment-job.js';
+import { tryLock } from './redis-lock.js';
 
 /**
  * Never lose a row: BullMQ can end a job without our processor giving the payment a final status
@@ -28,8 +28,8 @@ export function startSweeper(context: StipendContext, queues: Map<Account, Queue
   }, config.sweepIntervalMs);
 
   async function sweepOnce(): Promise<void> {
-    const token = randomBytes(8).toString('hex');
-    if (!(await redis.set(lockKey, token, 'PX', config.sweepIntervalMs * 2, 'NX'))) return;
+    const lock = await tryLock(redis, lockKey, config.sweepIntervalMs * 2);
+    if (!lock) return;
     try {
       for (const batchId of await batches.openBatchIds()) {
         const batch = await batches.get(batchId).catch(() => undefined);
@@ -46,7 +46,7 @@ export function startSweeper(context: StipendContext, queues: Map<Account, Queue
     } catch (error) {
       log.error({ err: error }, 'sweep failed; the next one tries again');
     } finally {
-      if ((await redis.get(lockKey)) === token) await redis.del(lockKey);
+      await lock.release();
     }
   }
 

@@ -1,0 +1,89 @@
+import { mkdir, readdir, rename } from 'node:fs/promises';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { type Account, findAccount, type ResolvedConfig } from '../config/load.js';
+import { StipendError } from '../errors.js';
+
+/**
+ * The drop folder's layout. A file is dropped into inbox/<provider>/<account>/ (or
+ * inbox/<provider>/ when the provider has one account), claimed by moving it into processing/, and
+ * ends in archive/ (paid; its report in outbox/), rejected/ (with <name>.errors.csv) or
+ * duplicates/ (with <name>.duplicate.txt). Every stage keeps the provider/account folders.
+ */
+export const STAGES = ['inbox', 'processing', 'archive', 'rejected', 'duplicates', 'outbox'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** A manifest file somewhere in the drop folder, and the account it is for. */
+export interface DroppedFile {
+  /** Path below the stage folder: <provider>/<account>/<name>. */
+  relativePath: string;
+  account: Account;
+}
+
+export class DropFolderError extends StipendError {
+  constructor(message: string) {
+    super('DROP_FOLDER', message);
+  }
+}
+
+export class DropFolder {
+  constructor(
+    readonly root: string,
+    private readonly config: ResolvedConfig,
+  ) {}
+
+  async prepare(): Promise<void> {
+    for (const stage of STAGES) await mkdir(join(this.root, stage), { recursive: true });
+    for (const account of this.config.accounts) await mkdir(join(this.root, 'inbox', account.provider, account.name), { recursive: true });
+  }
+
+  path(stage: Stage, relativePath: string): string {
+    return join(this.root, stage, relativePath);
+  }
+
+  /** What a path in the inbox is for: inbox/<provider>/<name> or inbox/<provider>/<account>/<name>. */
+  inboxFile(path: string): DroppedFile {
+    const parts = relative(join(this.root, 'inbox'), path).split(sep);
+    const [provider, accountName] = parts.length === 3 ? [parts[0]!, parts[1]] : [parts[0]!, undefined];
+    if (parts.length < 2 || parts.length > 3) throw new DropFolderError(`${path} is not in inbox/<provider>/ or inbox/<provider>/<account>/`);
+    const account = findAccount(this.config, provider, accountName);
+    // Claimed names carry the claim time, so two drops of one name never meet in processing/.
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18);
+    return { account, relativePath: join(account.provider, account.name, `${stamp}-${basename(path)}`) };
+  }
+
+  /** Moves a dropped file into processing/; false when another watcher took it first. */
+  async claim(inboxPath: string, file: DroppedFile): Promise<boolean> {
+    const target = this.path('processing', file.relativePath);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await rename(inboxPath, target);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  async move(from: Stage, to: Stage, relativePath: string): Promise<string> {
+    const target = this.path(to, relativePath);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.path(from, relativePath), target);
+    return target;
+  }
+
+  /** Files left in processing/ (a watcher stopped or crashed while they were under way). */
+  async leftInProcessing(): Promise<DroppedFile[]> {
+    const found: DroppedFile[] = [];
+    for (const account of this.config.accounts) {
+      const dir = this.path('processing', join(account.provider, account.name));
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) if (isManifestName(name)) found.push({ account, relativePath: join(account.provider, account.name, name) });
+    }
+    return found;
+  }
+}
+
+/** A finished manifest: *.csv. A file still being written under a temporary name is not one yet. */
+export function isManifestName(name: string): boolean {
+  return /\.csv$/i.test(name) && !name.startsWith('.');
+}
