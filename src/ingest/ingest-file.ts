@@ -1,0 +1,76 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { type SubmitResult, submitManifest, waitForBatch } from '../api.js';
+import type { StipendContext } from '../context.js';
+import type { Logger } from '../log.js';
+import { formatProblem, sha256File } from '../manifest/index.js';
+import { tryLock } from '../queue/redis-lock.js';
+import { writeReconciliation } from '../reports/reconciliation.js';
+import { safeCell } from '../reports/safe-cell.js';
+import type { DropFolder, DroppedFile } from './drop-folder.js';
+
+/**
+ * One claimed file in processing/, taken to its end, the same for the watcher and scheduled runs:
+ * duplicates/ (the same file was paid before), rejected/ (with its errors), or paid, its report in
+ * outbox/ and the file in archive/. Worked on under a lease in Redis, so no two processes take the
+ * same file. `fresh`: claimed from the inbox just now; else left in processing/ by an earlier run,
+ * whose batch is followed (or its interrupted enqueue finished), never submitted twice.
+ */
+export async function ingestFile(
+  context: StipendContext,
+  folder: DropFolder,
+  file: DroppedFile,
+  options: { fresh: boolean; leaseMs: number; signal: AbortSignal; log: Logger },
+): Promise<void> {
+  const { fresh } = options;
+  const { account, relativePath } = file;
+  const lease = await tryLock(context.redis, `${context.config.prefix}:watch:${relativePath}`, options.leaseMs);
+  if (!lease) return; // another process is working on it
+  const renewal = setInterval(() => void lease.renew(), options.leaseMs / 3);
+  try {
+    const path = folder.path('processing', relativePath);
+    const earlier = await context.batches.ofFile(account.provider, account.name, await sha256File(path));
+    if (fresh && earlier) {
+      const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.\n`;
+      await folder.move('processing', 'duplicates', relativePath);
+      await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, note);
+      options.log.info({ file: relativePath, batchId: earlier.batch_id }, 'dropped file was paid before: moved to duplicates/');
+      return;
+    }
+    // A file an earlier run had already queued in full is followed, not submitted again.
+    let batchId = !fresh && earlier?.state === 'enqueued' ? earlier.batch_id : undefined;
+    if (batchId === undefined) {
+      const result = await submitManifest(context, { file: path, account });
+      if (!result.accepted) {
+        await folder.move('processing', 'rejected', relativePath);
+        await writeFile(`${folder.path('rejected', relativePath)}.errors.csv`, errorsCsv(result));
+        options.log.info({ file: relativePath }, 'dropped file rejected: moved to rejected/ with its errors');
+        return;
+      }
+      batchId = result.batchId;
+    }
+    options.log.info({ file: relativePath, batchId }, 'dropped file queued; waiting for its payments');
+    await waitForBatch(context, batchId, { signal: options.signal, pollMs: 500 });
+    await writeReconciliation(context, batchId, folder.path('outbox', dirname(relativePath)));
+    await folder.move('processing', 'archive', relativePath);
+    options.log.info({ file: relativePath, batchId }, 'dropped file paid: archived, report in outbox/');
+  } finally {
+    clearInterval(renewal);
+    await lease.release();
+  }
+}
+
+/** A message as formatProblem shows it (control characters escaped), without its line and column. */
+function oneLine(message: string): string {
+  return formatProblem({ line: 0, message }).replace(/^line 0: /, '');
+}
+
+/** rejected/<name>.errors.csv: one line per problem (line, column, problem), formula-safe. */
+function errorsCsv(result: Extract<SubmitResult, { accepted: false }>): string {
+  const { scan, refusal } = result;
+  const rows = [...scan.fileProblems, ...scan.rowProblems].map((p) => ({ line: p.line, column: p.column ?? '', problem: oneLine(p.message) }));
+  if (refusal) rows.push({ line: 0, column: '', problem: `refused: ${refusal}` });
+  if (scan.rowProblemCount > scan.rowProblems.length) rows.push({ line: 0, column: '', problem: `… and ${scan.rowProblemCount - scan.rowProblems.length} more row problems` });
+  return stringify(rows, { header: true, columns: ['line', 'column', 'problem'], cast: { string: safeCell } });
+}
