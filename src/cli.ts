@@ -5,6 +5,7 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
+import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
 import { resolveCommand, retryCommand } from './commands/settle.js';
 import { validateCommand } from './commands/validate.js';
 import { watchCommand } from './commands/watch.js';
@@ -47,6 +48,24 @@ program
   .addOption(new Option('--concurrency <n>', 'files processed at once').default('4').argParser(positiveInteger))
   .option('--with-worker', 'also run workers for every account in this process')
   .action(async (root: string, options) => exit(await watchCommand(root, { ...options, config: config() })));
+
+const schedule = program.command('schedule').description('scheduled runs that pay what waits in a drop folder (run by the workers)');
+schedule
+  .command('add <name>')
+  .description('create or replace a schedule')
+  .requiredOption('--cron <pattern>', 'when to run, e.g. "0 6 * * *" (06:00 every day)')
+  .requiredOption('--dir <folder>', 'a drop folder root: files wait in <folder>/inbox/<provider>/<account>/')
+  .requiredOption('--provider <id>', 'provider: ctpayer, ptapi, ontraport, clientpay, virtualrx')
+  .option('--account <name>', 'provider account (required when the provider has several)')
+  .action(async (name: string, options) => exit(await scheduleAddCommand(name, { ...options, config: config() })));
+schedule
+  .command('list')
+  .description('the schedules and when each runs next')
+  .action(async () => exit(await scheduleListCommand({ config: config() })));
+schedule
+  .command('remove <name>')
+  .description('remove a schedule')
+  .action(async (name: string) => exit(await scheduleRemoveCommand(name, { config: config() })));
 
 program
   .command('worker')

@@ -71,6 +71,18 @@ export class DropFolder {
     return target;
   }
 
+  /** Complete manifests waiting in an account's inbox folder (and its provider's, when it is the only account). */
+  async waitingInInbox(account: Account): Promise<string[]> {
+    const dirs = [this.path('inbox', join(account.provider, account.name))];
+    if (this.config.accounts.filter((a) => a.provider === account.provider).length === 1) dirs.push(this.path('inbox', account.provider));
+    const found: string[] = [];
+    for (const dir of dirs) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      found.push(...names.filter(isManifestName).map((name) => join(dir, name)));
+    }
+    return found;
+  }
+
   /** Files left in processing/ (a watcher stopped or crashed while they were under way). */
   async leftInProcessing(): Promise<DroppedFile[]> {
     const found: DroppedFile[] = [];

@@ -1,7 +1,9 @@
 import { Queue, Worker } from 'bullmq';
 import { paymentProcessor } from '../../jobs/pay.js';
+import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
+import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
 import { bullPrefix, queueName } from './payment-job.js';
@@ -47,9 +49,20 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     return { account, worker, queue };
   });
   const sweeper = startSweeper(context, new Map(running.map((r) => [r.account, r.queue])), log.child({ sweeper: true }));
+  // Scheduled runs: any worker process takes the next one.
+  const stopping = new AbortController();
+  const scheduled = new Worker(SCHEDULES_QUEUE, scheduledRunProcessor(context, stopping.signal, log.child({ schedules: true })), {
+    connection: bullConnection,
+    prefix: bullPrefix(config.prefix),
+    concurrency: 2,
+    lockDuration: config.lockDurationMs,
+  });
+  scheduled.on('error', (error) => log.error({ err: error, queue: SCHEDULES_QUEUE }, 'worker error'));
   return {
     accounts,
     close: async () => {
+      stopping.abort();
+      await scheduled.close();
       await sweeper.stop();
       await Promise.all(running.map((r) => r.worker.close()));
       await Promise.all(running.map((r) => r.queue.close()));

@@ -1,0 +1,18 @@
+import type { Job } from 'bullmq';
+import type { StipendContext } from '../src/context.js';
+import { runScheduledIngest, scheduledRunData } from '../src/ingest/schedules.js';
+import type { Logger } from '../src/log.js';
+
+/**
+ * The `scheduled-run` job, created by a schedule's job scheduler: ingest what waits in the
+ * schedule's folder, as the watcher does, and wait until it is paid. Stopping the worker stops the
+ * wait; the files stay in processing/ and the next run takes them up.
+ */
+export function scheduledRunProcessor(context: StipendContext, stopping: AbortSignal, log: Logger) {
+  return async function processScheduledRun(job: Job): Promise<{ files: number }> {
+    const run = scheduledRunData.parse(job.data);
+    const files = await runScheduledIngest(context, run, { leaseMs: 60_000, signal: stopping, log });
+    log.info({ schedule: job.repeatJobKey ?? job.name, dir: run.dir, files }, 'scheduled run done');
+    return { files };
+  };
+}
