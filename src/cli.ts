@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { reportCommand, statusCommand } from './commands/batch.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
@@ -114,6 +115,15 @@ program
   .option('--out <dir>', 'report folder')
   .option('--with-worker', 'also run a worker in this process')
   .action(async (batchId: string, options) => exit(await retryCommand(batchId, { ...options, config: config() })));
+
+program
+  .command('export')
+  .description('payments settled between two dates (UTC) across batches, with totals per group, as CSV')
+  .requiredOption('--from <date>', 'first day, e.g. 2026-11-01')
+  .requiredOption('--to <date>', 'last day, included')
+  .option('--group-by <field>', 'provider, account, groupId or batch', 'provider')
+  .option('--out <file>', 'the payments file; the totals go beside it as <name>.totals.csv')
+  .action(async (options) => exit(await exportCommand({ ...options, config: config() })));
 
 program
   .command('demo')

@@ -55,6 +55,8 @@ describe('stipend validate', () => {
       { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
       { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
       { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say either --paid <reference> or --not-paid/ },
+      { args: ['--config', stack.configFile, 'export', '--from', '2026-13-01', '--to', '2026-11-30'], message: /--from: is not a real date/ },
+      { args: ['--config', stack.configFile, 'export', '--from', '2026-11-01', '--to', '2026-11-30', '--group-by', 'site'], message: /--group-by: / },
       { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
     ];
     for (const c of cases) {

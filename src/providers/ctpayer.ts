@@ -47,6 +47,7 @@ export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
     ],
     row: fields,
     payee: (f) => f.cardId,
+    group: (f) => f.groupId,
   },
   credentials,
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },

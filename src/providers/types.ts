@@ -35,6 +35,8 @@ export interface ManifestSpec<Fields> {
   row: z.ZodType<Fields>;
   /** Who receives the money, as shown in reports (a card id or customer id; never a card number). */
   payee(fields: Fields): string;
+  /** The provider's group of similar payments, where it has one (finance exports group by it). */
+  group?(fields: Fields): string | undefined;
 }
 
 /** One payment as the worker hands it to an adapter. */

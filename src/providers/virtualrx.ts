@@ -54,6 +54,7 @@ export const virtualrx: ProviderAdapter<VirtualRxFields, VirtualRxCredentials> =
     ],
     row: fields,
     payee: (f) => f.CustId,
+    group: (f) => f.ClientGroupID,
   },
   credentials,
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },

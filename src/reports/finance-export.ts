@@ -1,0 +1,91 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
+import { z } from 'zod';
+import type { StipendContext } from '../context.js';
+import { FINAL_STATUSES, parsePaymentRecord, type PaymentRecord } from '../ledger/payments.js';
+import { formatDollars } from '../money.js';
+import { getAdapter } from '../providers/index.js';
+import { safeCell } from './safe-cell.js';
+
+export const GROUPINGS = ['provider', 'account', 'groupId', 'batch'] as const;
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date like 2026-11-01' }).refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), { error: 'is not a real date' });
+export const exportOptions = z.object({
+  from: day,
+  to: day,
+  groupBy: z.enum(GROUPINGS).default('provider'),
+  out: z.string().min(1),
+});
+export type ExportOptions = z.input<typeof exportOptions>;
+
+const ROW_COLUMNS = ['settled_at', 'batch_id', 'line', 'payment_id', 'provider', 'account', 'group_id', 'payee', 'amount_cents', 'amount', 'status', 'provider_reference', 'resolved_by'] as const;
+const TOTAL_COLUMNS = ['group_by', 'group', 'status', 'payments', 'amount_cents', 'amount'] as const;
+
+export interface ExportTotal {
+  group: string;
+  status: string;
+  payments: number;
+  cents: number;
+}
+
+/**
+ * A finance export from the ledger: every payment settled between two dates (UTC, both days
+ * included) across batches, row by row in `out`, and the totals per group and status in
+ * `<out without .csv>.totals.csv`. Rows are streamed, so memory stays flat over many batches.
+ */
+export async function writeFinanceExport(context: StipendContext, input: ExportOptions): Promise<{ rowsFile: string; totalsFile: string; totals: ExportTotal[] }> {
+  const options = exportOptions.parse(input);
+  const fromMs = Date.parse(`${options.from}T00:00:00Z`);
+  const untilMs = Date.parse(`${options.to}T00:00:00Z`) + 86_400_000;
+  const totals = new Map<string, ExportTotal>();
+  await mkdir(dirname(options.out), { recursive: true });
+  const rows = stringify({ header: true, columns: [...ROW_COLUMNS], cast: { string: safeCell } });
+  const written = pipeline(rows, createWriteStream(options.out));
+
+  // A payment settles after its batch is created, so batches created after the period cannot hold one.
+  for (const batchId of await context.redis.zrangebyscore(context.keys.batches(), '-inf', untilMs)) {
+    const batch = await context.batches.get(batchId);
+    const groupOf = getAdapter(batch.provider).manifest.group;
+    for await (const page of context.rows.pages(batchId)) {
+      const owned = page.filter((row) => row.s === 'payment');
+      const read = context.redis.pipeline();
+      for (const row of owned) read.hgetall(context.keys.payment(batch.provider, batch.account, batchId, row.p));
+      for (const [, hash] of (await read.exec()) ?? []) {
+        const record = parsePaymentRecord(hash as Record<string, string>);
+        if (!record || !inPeriod(record, fromMs, untilMs)) continue;
+        const groupId = groupOf?.(record.fields) ?? '';
+        const group = { provider: record.provider, account: `${record.provider}/${record.account}`, groupId, batch: batchId }[options.groupBy];
+        const key = `${group}\u0000${record.status}`;
+        const total = totals.get(key) ?? { group, status: record.status, payments: 0, cents: 0 };
+        total.payments += 1;
+        total.cents += record.amount_cents;
+        totals.set(key, total);
+        const line = {
+          settled_at: record.settled_at ?? '', batch_id: batchId, line: record.line, payment_id: record.payment_id, provider: record.provider,
+          account: record.account, group_id: groupId, payee: record.payee, amount_cents: record.amount_cents, amount: formatDollars(record.amount_cents),
+          status: record.status, provider_reference: record.reference ?? '', resolved_by: record.resolved_by ?? '',
+        };
+        if (!rows.write(line)) await once(rows, 'drain');
+      }
+    }
+  }
+  rows.end();
+  await written;
+
+  const sorted = [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.status.localeCompare(b.status));
+  const totalsFile = options.out.replace(/\.csv$/i, '') + '.totals.csv';
+  const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatDollars(t.cents) }));
+  await writeFile(totalsFile, stringifySync(totalRows, { header: true, columns: [...TOTAL_COLUMNS], cast: { string: safeCell } }));
+  return { rowsFile: options.out, totalsFile, totals: sorted };
+}
+
+function inPeriod(record: PaymentRecord, fromMs: number, untilMs: number): boolean {
+  if (!(FINAL_STATUSES as readonly string[]).includes(record.status) || record.settled_at === undefined) return false;
+  const settled = Date.parse(record.settled_at);
+  return settled >= fromMs && settled < untilMs;
+}
