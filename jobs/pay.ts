@@ -110,6 +110,7 @@ export function paymentProcessor(context: PaymentJobContext) {
         if (marked !== undefined) return payments.touchSending(data);
         marked = await payments.beginSending(data, doubtResolvable, key);
         if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
+        log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
       },
     };
 
@@ -122,7 +123,6 @@ export function paymentProcessor(context: PaymentJobContext) {
       log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
     }
 
-    log.debug({ batchId: data.batchId, paymentId: data.paymentId, attempt: job.attemptsMade + 1 }, 'payment sending');
     let outcome: Outcome;
     try {
       outcome = await client.pay(instruction);
@@ -159,6 +159,7 @@ export function paymentProcessor(context: PaymentJobContext) {
         if (outcome.throttled) {
           const wait = outcome.retryAfterMs ?? account.retry.backoffMs;
           await payments.requeue(ref, outcome.code, outcome.message, false);
+          log.info({ batchId: ref.batchId, paymentId: ref.paymentId, status: 'queued', code: outcome.code }, 'payment queued again after a throttle');
           await context.pauseAccount(wait);
           await context.queue.rateLimit(wait);
           log.warn({ account: account.name, provider: account.provider, waitMs: wait, code: outcome.code }, 'provider asked to slow down; account paused');
@@ -171,6 +172,7 @@ export function paymentProcessor(context: PaymentJobContext) {
   async function retryOrFail(job: Job, ref: PaymentRef, outcome: { code: string; message: string }, mayHaveApplied: boolean, settle: Settle): Promise<void> {
     if (!isLastAttempt(job)) {
       await payments.requeue(ref, outcome.code, outcome.message, mayHaveApplied);
+      log.info({ batchId: ref.batchId, paymentId: ref.paymentId, status: 'queued', code: outcome.code, mayHaveApplied }, 'payment queued again for a later attempt');
       throw new RetryLater(`${outcome.code}: ${outcome.message}`);
     }
     const record = await payments.get(ref);

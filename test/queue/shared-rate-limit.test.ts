@@ -36,4 +36,10 @@ it('two worker processes together never exceed the limit and still use it', asyn
   expect(busiest).toBeLessThanOrEqual(LIMIT.max);
   // …and both processes did part of the work.
   for (const worker of workers) expect(worker.logs.filter((l) => l.msg === 'payment settled').length).toBeGreaterThan(0);
+  // The logs trace every payment's state changes, and never hold the account's credentials.
+  const logs = workers.flatMap((w) => w.logs);
+  for (const state of ['sending', 'paid']) {
+    expect(new Set(logs.filter((l) => l.status === state).map((l) => l.paymentId)).size, state).toBe(30);
+  }
+  expect(JSON.stringify(logs)).not.toContain('sandbox-password');
 });
