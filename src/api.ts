@@ -8,8 +8,9 @@ import { UsageError } from './errors.js';
 import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
-import { formatDollars } from './money.js';
+import { formatDollars, parseBalanceDollars } from './money.js';
 import { openAccountClients } from './queue/account-clients.js';
+import { spacingMs } from './queue/account-gate.js';
 import { enqueueRows } from './queue/enqueue.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
@@ -34,7 +35,7 @@ export function isAcceptable(scan: ManifestScan, allowPartial: boolean): boolean
  */
 export async function submitManifest(
   context: StipendContext,
-  options: { file: string; account: Account; allowPartial?: boolean },
+  options: { file: string; account: Account; allowPartial?: boolean; submittedBy?: string },
 ): Promise<SubmitResult> {
   const dir = await mkdtemp(join(tmpdir(), 'stipend-'));
   const snapshot = join(dir, 'manifest.csv');
@@ -53,10 +54,15 @@ export async function submitManifest(
       const refusal = await fundingShortfall(context, options.account, scan.validCents);
       if (refusal !== undefined) return { accepted: false, scan, refusal };
       batchId = newBatchId();
-      await context.batches.create({ batchId, provider, account: name, source: basename(options.file), sha256: scan.sha256, rowsTotal: scan.dataRows });
+      await context.batches.create({
+        batchId, provider, account: name, source: basename(options.file), sha256: scan.sha256, rowsTotal: scan.dataRows,
+        ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
+      });
     }
-    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter), interrupted?.enqueued_line ?? 0);
-    await context.batches.markEnqueued(batchId);
+    // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
+    const approval = needsApproval(options.account, scan.validCents);
+    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, addJobs: !approval });
+    await (approval ? context.batches.markAwaitingApproval(batchId) : context.batches.markEnqueued(batchId));
     return { accepted: true, batchId, scan };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -126,6 +132,7 @@ export async function resolvePayment(
  */
 export async function retryFailed(context: StipendContext, batchId: string): Promise<{ account: Account; retried: number; refused: string[] }> {
   const batch = await context.batches.get(batchId);
+  if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
@@ -153,4 +160,77 @@ export async function retryFailed(context: StipendContext, batchId: string): Pro
     await queue.close();
   }
   return { account, retried, refused };
+}
+
+/** The account's maker-checker rule applied to a batch's total. */
+function needsApproval(account: Account, totalCents: number): boolean {
+  if (account.approval === undefined) return false;
+  return account.approval === 'always' || totalCents > (parseBalanceDollars(account.approval.above) ?? 0);
+}
+
+/** What a checker sees before approving: the total, the rows, the funding balance, how long paying takes. */
+export async function approvalSummary(context: StipendContext, batch: BatchRecord): Promise<string> {
+  const account = accountOf(context, batch);
+  const lines = [
+    `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, submitted by ${batch.submitted_by ?? 'unknown'} at ${batch.created_at}`,
+    `${batch.accepted} payments, $${formatDollars(batch.accepted_cents)} in all (${batch.rows_total} rows: ${batch.rejected} rejected, ${batch.duplicates} already paid elsewhere)`,
+  ];
+  if (account.adapter.capabilities.balance) {
+    const opened = await openAccountClients(context, [account]);
+    try {
+      const balance = await opened.clients[0]!.client.fundingBalanceCents!();
+      lines.push(`funding balance: $${formatDollars(balance)}${balance < batch.accepted_cents ? ' — NOT ENOUGH for this batch' : ''}`);
+    } catch (error) {
+      lines.push(`funding balance: could not be read (${error instanceof Error ? error.message : String(error)})`);
+    } finally {
+      await opened.close();
+    }
+  }
+  const seconds = Math.ceil((batch.accepted * spacingMs(account.rateLimit)) / 1000);
+  lines.push(`estimated time to pay at the account's rate limit: ${seconds < 120 ? `${seconds} s` : `${Math.ceil(seconds / 60)} min`}`);
+  return lines.join('\n');
+}
+
+/** Maker-checker: someone other than the submitter releases a batch; its payments are queued. */
+export async function approveBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
+  const batch = await context.batches.get(batchId);
+  if (batch.state !== 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}, not awaiting approval`);
+  if (batch.submitted_by !== undefined && batch.submitted_by.toLowerCase() === by.toLowerCase()) {
+    throw new UsageError(`${by} submitted batch ${batchId}; someone else must approve it`);
+  }
+  const account = accountOf(context, batch);
+  const ledger = context.payments(account);
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  try {
+    // Adding a job again is a no-op (its id is the payment's), so an approval cut short is simply repeated.
+    for await (const page of context.rows.pages(batchId)) {
+      const jobs = [];
+      for (const row of page) {
+        if (row.s !== 'payment') continue;
+        const record = await ledger.get({ batchId, paymentId: row.p });
+        if (record?.status !== 'queued') continue;
+        jobs.push(paymentJob(account, { batchId, paymentId: row.p, amountCents: record.amount_cents, fields: record.fields }, record.round));
+      }
+      if (jobs.length > 0) await queue.addBulk(jobs);
+    }
+  } finally {
+    await queue.close();
+  }
+  await context.batches.markApproved(batchId, by);
+  return context.batches.get(batchId);
+}
+
+/** Drops a batch that has not started (awaiting approval): every payment ends failed, nothing sent. */
+export async function cancelBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
+  const batch = await context.batches.get(batchId);
+  if (batch.state !== 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; only a batch awaiting approval can be canceled`);
+  const ledger = context.payments(accountOf(context, batch));
+  for await (const page of context.rows.pages(batchId)) {
+    for (const row of page) {
+      if (row.s !== 'payment') continue;
+      await ledger.finalize({ batchId, paymentId: row.p }, { status: 'failed', code: 'CANCELED', message: `batch canceled by ${by} before any payment was sent` });
+    }
+  }
+  await context.batches.markCanceled(batchId, by);
+  return context.batches.get(batchId);
 }

@@ -7,7 +7,7 @@ import { exportCommand } from './commands/export.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
-import { resolveCommand, retryCommand } from './commands/settle.js';
+import { approveCommand, cancelCommand, resolveCommand, retryCommand } from './commands/settle.js';
 import { validateCommand } from './commands/validate.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
@@ -40,6 +40,7 @@ program
   .option('--out <dir>', 'report folder (default: reportsDir from the configuration, else ./reports)')
   .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')
   .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
+  .option('--by <name>', 'who submits the batch, for accounts that need approval (default: your user name)')
   .action(async (file: string, options) => exit(await runCommand(file, { ...options, config: config() })));
 
 program
@@ -108,6 +109,18 @@ program
   .option('--not-paid', 'it was not paid (it can then be paid again with stipend retry)')
   .requiredOption('--by <name>', 'who checked and settles it (recorded)')
   .action(async (batchId: string, paymentId: string, options) => exit(await resolveCommand(batchId, paymentId, { ...options, config: config() })));
+
+program
+  .command('approve <batchId>')
+  .description('release a batch awaiting approval (someone other than its submitter)')
+  .requiredOption('--by <name>', 'who approves (recorded)')
+  .action(async (batchId: string, options) => exit(await approveCommand(batchId, { ...options, config: config() })));
+
+program
+  .command('cancel <batchId>')
+  .description('drop a batch awaiting approval; nothing is sent')
+  .requiredOption('--by <name>', 'who cancels (recorded)')
+  .action(async (batchId: string, options) => exit(await cancelCommand(batchId, { ...options, config: config() })));
 
 program
   .command('retry <batchId>')

@@ -142,6 +142,29 @@ describe('stipend check', () => {
   });
 });
 
+describe('maker-checker from the command line', () => {
+  it('run waits for approval (exit 3); the submitter cannot approve; someone else can', async () => {
+    const raw = JSON.parse(await readFile(stack.configFile, 'utf8'));
+    raw.accounts.ctpayer.main.approval = 'always';
+    const approvalConfig = join(stack.dir, 'approval.json');
+    await writeFile(approvalConfig, JSON.stringify(raw));
+    const file = await stack.manifest('approve-me.csv', 'payment_id,cardId,amount,description\ncli-ap-1,1000000007,12.00,Visit 3\n');
+
+    const run = await stipend(['--config', approvalConfig, 'run', file, '--provider', 'ctpayer', '--by', 'alice']);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toMatch(/1 payments, \$12\.00 in all/);
+    expect(run.stdout).toMatch(/awaiting approval: nothing is paid until someone other than alice runs `stipend approve/);
+    const batchId = /^batch (\S+):/m.exec(run.stdout)![1]!;
+
+    const self = await stipend(['--config', approvalConfig, 'approve', batchId, '--by', 'alice']);
+    expect(self).toMatchObject({ code: 2, stderr: `stipend: alice submitted batch ${batchId}; someone else must approve it\n` });
+    const approved = await stipend(['--config', approvalConfig, 'approve', batchId, '--by', 'bob']);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toMatch(/approved by bob: 1 payments queued/);
+    expect((await stipend(['--config', approvalConfig, 'status', batchId])).stdout).toMatch(/approved by bob at /);
+  });
+});
+
 describe('stipend check across providers', () => {
   it('says OK for every provider whose credentials it can prove, and that VirtualRx offers no way to', async () => {
     const all = await startStack({ providers: ['ctpayer', 'ptapi', 'ontraport', 'clientpay', 'virtualrx'] });

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { isSettled } from '../ledger/batches.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
+import { approvalSummary } from '../api.js';
 import { formatDollars } from '../money.js';
 import { describeBatch } from './output.js';
 
@@ -18,6 +19,9 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
           `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, created ${batch.created_at}`,
           `${batch.rows_total} rows; ${batch.accepted} payments requested ($${formatDollars(batch.accepted_cents)})`,
           `${isSettled(batch) ? 'complete' : 'in progress'}: ${describeBatch(batch)}`,
+          ...(batch.state === 'awaiting_approval' ? [await approvalSummary(context, batch), 'awaiting approval (stipend approve / stipend cancel)'] : []),
+          ...(batch.approved_by ? [`approved by ${batch.approved_by} at ${batch.approved_at}`] : []),
+          ...(batch.canceled_by ? [`canceled by ${batch.canceled_by}`] : []),
           ...(batch.state === 'enqueuing'
             ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest`]
             : []),

@@ -1,4 +1,5 @@
-import { submitManifest } from '../api.js';
+import { userInfo } from 'node:os';
+import { approvalSummary, submitManifest } from '../api.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { createLogger } from '../log.js';
@@ -12,6 +13,8 @@ export interface RunOptions {
   out?: string;
   allowPartial?: boolean;
   withWorker?: boolean;
+  /** Who submits the batch (maker-checker); default: the operating-system user. */
+  by?: string;
   config?: string;
 }
 
@@ -23,13 +26,18 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   let workers: RunningWorkers | undefined;
   try {
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
-    const result = await submitManifest(context, { file, account, allowPartial: options.allowPartial });
+    const result = await submitManifest(context, { file, account, allowPartial: options.allowPartial, submittedBy: options.by ?? userInfo().username });
     if (!result.accepted) {
       printProblems(result.scan, (line) => process.stdout.write(`${line}\n`));
       process.stdout.write(`rejected: ${result.refusal ?? describeScan(result.scan)}; nothing was queued\n`);
       return 1;
     }
     process.stdout.write(`batch ${result.batchId}: ${describeScan(result.scan)}\n`);
+    const batch = await context.batches.get(result.batchId);
+    if (batch.state === 'awaiting_approval') {
+      process.stdout.write(`${await approvalSummary(context, batch)}\nawaiting approval: nothing is paid until someone other than ${batch.submitted_by} runs \`stipend approve ${result.batchId} --by <name>\` (or \`stipend cancel ${result.batchId} --by <name>\`)\n`);
+      return 3;
+    }
     return await followBatch(context, account, result.batchId, { out: options.out, workerInProcess: workers !== undefined });
   } finally {
     await workers?.close();

@@ -1,4 +1,4 @@
-import { resolvePayment, retryFailed } from '../api.js';
+import { approvalSummary, approveBatch, cancelBatch, resolvePayment, retryFailed } from '../api.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -38,6 +38,31 @@ export async function retryCommand(batchId: string, options: { out?: string; wit
     return await followBatch(context, account, batchId, { out: options.out, workerInProcess: workers !== undefined });
   } finally {
     await workers?.close();
+    await context.close();
+  }
+}
+
+/** `stipend approve`: shows what is being approved, then releases the batch (not by its submitter). */
+export async function approveCommand(batchId: string, options: { by: string; config?: string }): Promise<number> {
+  const context = await openContext(await loadConfig({ path: options.config }));
+  try {
+    process.stdout.write(`${await approvalSummary(context, await context.batches.get(batchId))}\n`);
+    const batch = await approveBatch(context, batchId, options.by);
+    process.stdout.write(`approved by ${options.by}: ${batch.accepted} payments queued; follow with stipend status ${batchId}\n`);
+    return 0;
+  } finally {
+    await context.close();
+  }
+}
+
+/** `stipend cancel`: drops a batch awaiting approval; nothing was or will be sent. */
+export async function cancelCommand(batchId: string, options: { by: string; config?: string }): Promise<number> {
+  const context = await openContext(await loadConfig({ path: options.config }));
+  try {
+    const batch = await cancelBatch(context, batchId, options.by);
+    process.stdout.write(`batch ${batchId} canceled by ${options.by}: ${batch.accepted} payments not sent\n`);
+    return 0;
+  } finally {
     await context.close();
   }
 }

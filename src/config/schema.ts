@@ -29,6 +29,11 @@ export const accountSchema = z.strictObject({
   /** Payments in flight at once in each worker process. */
   concurrency: z.number().int().min(1).max(200).default(4),
   retry: retry.default({ attempts: 5, backoffMs: 1000 }),
+  /**
+   * Maker-checker: "always", or { "above": "5000.00" } (dollars): such batches wait for
+   * `stipend approve` by someone other than their submitter before any payment is queued.
+   */
+  approval: z.union([z.literal('always'), z.strictObject({ above: z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, { error: 'must be dollars like 5000.00' }) })]).optional(),
   /** How long one provider call may take before its outcome counts as unknown. */
   timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
 });

@@ -20,7 +20,13 @@ export const batchRecord = z.object({
   source: z.string(),
   sha256: z.string(),
   created_at: z.string(),
-  state: z.enum(['enqueuing', 'enqueued']),
+  /** enqueuing → enqueued, or enqueuing → awaiting_approval → enqueued | canceled. */
+  state: z.enum(['enqueuing', 'awaiting_approval', 'enqueued', 'canceled']),
+  /** Who submitted the batch, and who approved or canceled it (maker-checker). */
+  submitted_by: z.string().optional(),
+  approved_by: z.string().optional(),
+  approved_at: z.string().optional(),
+  canceled_by: z.string().optional(),
   rows_total: count,
   /** Payments this batch owns and will settle. */
   accepted: count,
@@ -47,7 +53,7 @@ export class BatchLedger {
     private readonly keys: LedgerKeys,
   ) {}
 
-  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number }): Promise<void> {
+  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number; submittedBy?: string }): Promise<void> {
     const createdAt = new Date();
     await this.redis
       .multi()
@@ -60,6 +66,7 @@ export class BatchLedger {
         created_at: createdAt.toISOString(),
         state: 'enqueuing',
         rows_total: batch.rowsTotal,
+        ...(batch.submittedBy === undefined ? {} : { submitted_by: batch.submittedBy }),
       })
       .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
       .sadd(this.keys.openBatches(), batch.batchId)
@@ -113,6 +120,18 @@ export class BatchLedger {
     await this.redis.hset(this.keys.batch(batchId), 'state', 'enqueued');
   }
 
+  async markAwaitingApproval(batchId: string): Promise<void> {
+    await this.redis.hset(this.keys.batch(batchId), 'state', 'awaiting_approval');
+  }
+
+  async markApproved(batchId: string, by: string): Promise<void> {
+    await this.redis.hset(this.keys.batch(batchId), { state: 'enqueued', approved_by: by, approved_at: new Date().toISOString() });
+  }
+
+  async markCanceled(batchId: string, by: string): Promise<void> {
+    await this.redis.hset(this.keys.batch(batchId), { state: 'canceled', canceled_by: by });
+  }
+
   async get(batchId: string): Promise<BatchRecord> {
     const hash = await this.redis.hgetall(this.keys.batch(batchId));
     if (Object.keys(hash).length === 0) throw new BatchNotFoundError(batchId);
@@ -122,5 +141,5 @@ export class BatchLedger {
 
 /** Every accepted payment has a final status: the batch's report is complete. */
 export function isSettled(batch: BatchRecord): boolean {
-  return batch.state === 'enqueued' && batch.final >= batch.accepted;
+  return (batch.state === 'enqueued' || batch.state === 'canceled') && batch.final >= batch.accepted;
 }

@@ -15,13 +15,20 @@ const CHUNK = 500;
  * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
  * resumes after `afterLine` without a row twice. The batch record itself must already exist.
  */
-export async function enqueueRows(context: StipendContext, account: Account, batchId: string, rows: AsyncIterable<ManifestRow>, afterLine = 0): Promise<void> {
+export async function enqueueRows(
+  context: StipendContext,
+  account: Account,
+  batchId: string,
+  rows: AsyncIterable<ManifestRow>,
+  options: { afterLine?: number; addJobs: boolean },
+): Promise<void> {
+  const afterLine = options.afterLine ?? 0;
   const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   try {
     let chunk: ManifestRow[] = [];
     const flush = async () => {
-      await enqueueChunk(context, account, payments, queue, batchId, chunk);
+      await enqueueChunk(context, account, payments, options.addJobs ? queue : undefined, batchId, chunk);
       chunk = [];
     };
     for await (const row of rows) {
@@ -35,7 +42,8 @@ export async function enqueueRows(context: StipendContext, account: Account, bat
   }
 }
 
-async function enqueueChunk(context: StipendContext, account: Account, payments: PaymentLedger, queue: Queue, batchId: string, chunk: ManifestRow[]): Promise<void> {
+/** `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. */
+async function enqueueChunk(context: StipendContext, account: Account, payments: PaymentLedger, queue: Queue | undefined, batchId: string, chunk: ManifestRow[]): Promise<void> {
   if (chunk.length === 0) return;
   const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
   const holders = await payments.claim(batchId, valid.map(toNewPayment));
@@ -64,7 +72,7 @@ async function enqueueChunk(context: StipendContext, account: Account, payments:
     acceptedCents += payment.amountCents;
     jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) }));
   }
-  if (jobs.length > 0) await queue.addBulk(jobs);
+  if (queue && jobs.length > 0) await queue.addBulk(jobs);
   const counts = {
     accepted: jobs.length,
     acceptedCents,

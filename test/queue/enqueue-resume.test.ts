@@ -29,7 +29,7 @@ it('resubmitting the file finishes the interrupted batch: every row once, every 
       yield row;
     }
   }
-  await expect(enqueueRows(stack.context, account, 'interrupted', dyingAt(800))).rejects.toThrow('process killed');
+  await expect(enqueueRows(stack.context, account, 'interrupted', dyingAt(800), { addJobs: true })).rejects.toThrow('process killed');
   expect(await stack.context.batches.get('interrupted')).toMatchObject({ state: 'enqueuing', accepted: 500, enqueued_line: 501 });
 
   const again = await submitManifest(stack.context, { file, account });
