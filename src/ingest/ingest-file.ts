@@ -31,7 +31,8 @@ export async function ingestFile(
   try {
     const path = folder.path('processing', relativePath);
     const earlier = await context.batches.ofFile(account.provider, account.name, await sha256File(path));
-    if (fresh && earlier) {
+    // The same file again is a duplicate, unless its batch was canceled before paying anything.
+    if (fresh && earlier && earlier.state !== 'canceled') {
       const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.\n`;
       await folder.move('processing', 'duplicates', relativePath);
       await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, note);

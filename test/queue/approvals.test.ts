@@ -1,4 +1,8 @@
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startWatcher } from '../../src/ingest/watcher.js';
+import { createLogger } from '../../src/log.js';
 import { approvalSummary, approveBatch, cancelBatch, retryFailed, submitManifest, waitForBatch } from '../../src/api.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
@@ -52,4 +56,36 @@ it('cancels a batch that has not started: nothing sent, and its payments may be 
   await approveBatch(stack.context, again, 'bob');
   expect((await waitForBatch(stack.context, again, { pollMs: 50 })).n_paid).toBe(2);
   expect(loads('ap-c')).toHaveLength(2);
+});
+
+it('takes a dropped file again after its batch was canceled, instead of calling it a duplicate', async () => {
+  const root = join(stack.dir, 'drop-approval');
+  const inbox = join(root, 'inbox', 'ctpayer', 'main');
+  await mkdir(inbox, { recursive: true });
+  const watcher = await startWatcher(stack.context, root, { stableMs: 100, concurrency: 2, leaseMs: 5000, log: createLogger({ level: 'silent' }) });
+  const text = 'payment_id,cardId,amount,description\nap-w1,1000000010,150.00,Visit stipend\n';
+  const dropAs = async (name: string) => {
+    await writeFile(join(inbox, `.${name}.part`), text);
+    await rename(join(inbox, `.${name}.part`), join(inbox, name));
+  };
+  const awaiting = async () => {
+    for (;;) {
+      const open = await Promise.all((await stack.context.batches.openBatchIds()).map((id) => stack.context.batches.get(id)));
+      const batch = open.find((b) => b.state === 'awaiting_approval' && b.source.endsWith('.csv') && b.accepted_cents === 15000);
+      if (batch) return batch.batch_id;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    await dropAs('big.csv');
+    await cancelBatch(stack.context, await awaiting(), 'carol');
+    await dropAs('big-again.csv');
+    await approveBatch(stack.context, await awaiting(), 'bob');
+    const archived = join(root, 'archive', 'ctpayer', 'main');
+    while ((await readdir(archived).catch(() => [])).length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await readdir(join(root, 'duplicates', 'ctpayer', 'main')).catch(() => [])).toEqual([]);
+    expect(loads('ap-w1')).toHaveLength(1);
+  } finally {
+    await watcher.close();
+  }
 });
