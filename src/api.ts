@@ -191,18 +191,23 @@ export async function approvalSummary(context: StipendContext, batch: BatchRecor
   return lines.join('\n');
 }
 
-/** Maker-checker: someone other than the submitter releases a batch; its payments are queued. */
+/**
+ * Maker-checker: someone other than the submitter releases a batch and its payments are queued. The
+ * decision is recorded first (atomically against a cancellation); should the process stop before
+ * every job is added, the sweeper adds the rest, as for any enqueued batch.
+ */
 export async function approveBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
   const batch = await context.batches.get(batchId);
-  if (batch.state !== 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}, not awaiting approval`);
   if (batch.submitted_by !== undefined && batch.submitted_by.toLowerCase() === by.toLowerCase()) {
     throw new UsageError(`${by} submitted batch ${batchId}; someone else must approve it`);
+  }
+  if (!(await context.batches.decide(batchId, 'enqueued', by))) {
+    throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}, not awaiting approval`);
   }
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   try {
-    // Adding a job again is a no-op (its id is the payment's), so an approval cut short is simply repeated.
     for await (const page of context.rows.pages(batchId)) {
       const jobs = [];
       for (const row of page) {
@@ -216,21 +221,28 @@ export async function approveBatch(context: StipendContext, batchId: string, by:
   } finally {
     await queue.close();
   }
-  await context.batches.markApproved(batchId, by);
   return context.batches.get(batchId);
 }
 
-/** Drops a batch that has not started (awaiting approval): every payment ends failed, nothing sent. */
+/**
+ * Drops a batch that has not started (awaiting approval): every payment ends failed, nothing sent.
+ * The decision is recorded first, so no approval can queue a payment of it afterwards; canceling
+ * a canceled batch again settles what an interrupted cancellation left.
+ */
 export async function cancelBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
   const batch = await context.batches.get(batchId);
-  if (batch.state !== 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; only a batch awaiting approval can be canceled`);
+  if (batch.state !== 'canceled' && !(await context.batches.decide(batchId, 'canceled', by))) {
+    throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}; only a batch awaiting approval can be canceled`);
+  }
   const ledger = context.payments(accountOf(context, batch));
   for await (const page of context.rows.pages(batchId)) {
     for (const row of page) {
       if (row.s !== 'payment') continue;
-      await ledger.finalize({ batchId, paymentId: row.p }, { status: 'failed', code: 'CANCELED', message: `batch canceled by ${by} before any payment was sent` });
+      // Only queued payments: no job of a batch that was never approved can have sent anything.
+      const ref = { batchId, paymentId: row.p };
+      if ((await ledger.get(ref))?.status !== 'queued') continue;
+      await ledger.finalize(ref, { status: 'failed', code: 'CANCELED', message: `batch canceled by ${by} before any payment was sent` });
     }
   }
-  await context.batches.markCanceled(batchId, by);
   return context.batches.get(batchId);
 }

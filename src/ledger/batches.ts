@@ -124,12 +124,20 @@ export class BatchLedger {
     await this.redis.hset(this.keys.batch(batchId), 'state', 'awaiting_approval');
   }
 
-  async markApproved(batchId: string, by: string): Promise<void> {
-    await this.redis.hset(this.keys.batch(batchId), { state: 'enqueued', approved_by: by, approved_at: new Date().toISOString() });
-  }
-
-  async markCanceled(batchId: string, by: string): Promise<void> {
-    await this.redis.hset(this.keys.batch(batchId), { state: 'canceled', canceled_by: by });
+  /**
+   * Moves a batch awaiting approval to `to` (approved: enqueued; or canceled), atomically: of an
+   * approval and a cancellation made at the same moment, exactly one wins. False when the batch was
+   * not awaiting approval.
+   */
+  async decide(batchId: string, to: 'enqueued' | 'canceled', by: string): Promise<boolean> {
+    const fields = to === 'enqueued' ? ['approved_by', by, 'approved_at', new Date().toISOString()] : ['canceled_by', by];
+    const decided = await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'state') ~= 'awaiting_approval' then return 0 end
+       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 2))
+       return 1`,
+      1, this.keys.batch(batchId), to, ...fields,
+    );
+    return decided === 1;
   }
 
   async get(batchId: string): Promise<BatchRecord> {

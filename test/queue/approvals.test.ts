@@ -50,12 +50,24 @@ it('cancels a batch that has not started: nothing sent, and its payments may be 
   expect(canceled).toMatchObject({ state: 'canceled', canceled_by: 'carol', final: 2, n_failed: 2, c_failed: 18000 });
   expect((await waitForBatch(stack.context, batchId)).state).toBe('canceled');
   await expect(retryFailed(stack.context, batchId)).rejects.toThrow('is canceled; there is nothing to retry');
-  await expect(cancelBatch(stack.context, batchId, 'carol')).rejects.toThrow('only a batch awaiting approval can be canceled');
+  // Canceling again only finishes what a cancellation left; approving a canceled batch is refused.
+  expect(await cancelBatch(stack.context, batchId, 'carol')).toMatchObject({ state: 'canceled', final: 2 });
+  await expect(approveBatch(stack.context, batchId, 'bob')).rejects.toThrow('is canceled, not awaiting approval');
 
   const again = await submit('cancel-again.csv', [['ap-c1', '90.00'], ['ap-c2', '90.00']], 'alice');
   await approveBatch(stack.context, again, 'bob');
   expect((await waitForBatch(stack.context, again, { pollMs: 50 })).n_paid).toBe(2);
   expect(loads('ap-c')).toHaveLength(2);
+});
+
+it('lets exactly one of an approval and a cancellation made at the same moment win', async () => {
+  const batchId = await submit('race.csv', [['ap-r1', '90.00'], ['ap-r2', '90.00']], 'alice');
+  const [approved, canceled] = await Promise.allSettled([approveBatch(stack.context, batchId, 'bob'), cancelBatch(stack.context, batchId, 'carol')]);
+  expect([approved.status, canceled.status].sort()).toEqual(['fulfilled', 'rejected']);
+  const batch = await waitForBatch(stack.context, batchId, { pollMs: 50 });
+  if (approved.status === 'fulfilled') expect(batch).toMatchObject({ state: 'enqueued', n_paid: 2, n_failed: 0 });
+  else expect(batch).toMatchObject({ state: 'canceled', n_paid: 0, n_failed: 2 });
+  expect(loads('ap-r')).toHaveLength(batch.n_paid);
 });
 
 it('takes a dropped file again after its batch was canceled, instead of calling it a duplicate', async () => {
