@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { reportCommand, statusCommand } from './commands/batch.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
-import { exportCommand } from './commands/export.js';
+import { exportCommand, taxExportCommand } from './commands/export.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
@@ -129,14 +129,21 @@ program
   .option('--with-worker', 'also run a worker in this process')
   .action(async (batchId: string, options) => exit(await retryCommand(batchId, { ...options, config: config() })));
 
-program
+const exportGroup = program
   .command('export')
-  .description('payments settled between two dates (UTC) across batches, with totals per group, as CSV')
-  .requiredOption('--from <date>', 'first day, e.g. 2026-11-01')
-  .requiredOption('--to <date>', 'last day, included')
+  .description('payments settled between two dates (UTC) across batches, with totals per group, as CSV; `export tax` for the year per participant')
+  // Not requiredOption: commander would demand them of `export tax` too.
+  .option('--from <date>', 'first day, e.g. 2026-11-01 (required)')
+  .option('--to <date>', 'last day, included (required)')
   .option('--group-by <field>', 'provider, account, groupId or batch', 'provider')
   .option('--out <file>', 'the payments file; the totals go beside it as <name>.totals.csv')
   .action(async (options) => exit(await exportCommand({ ...options, config: config() })));
+exportGroup
+  .command('tax')
+  .description('year-to-date totals per participant across providers, flagged at the year\'s information-return threshold; reimbursements kept out')
+  .requiredOption('--year <yyyy>', 'the tax year (UTC), e.g. 2026')
+  .option('--out <file>', 'the CSV to write (default: <reportsDir>/tax-<year>.csv)')
+  .action(async (options) => exit(await taxExportCommand({ ...options, config: config() })));
 
 program
   .command('demo')

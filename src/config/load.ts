@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { ConfigError, StipendError } from '../errors.js';
+import { parseBalanceDollars } from '../money.js';
 import { type AnyAdapter, getAdapter } from '../providers/index.js';
 import type { ProviderId } from '../providers/types.js';
 import { sandboxConfig } from './sandbox-accounts.js';
-import { type AccountConfig, configSchema } from './schema.js';
+import { type AccountConfig, configSchema, type DashboardConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'stipend.config.json';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -29,6 +30,10 @@ export interface ResolvedConfig {
   rememberPaymentsMs: number | undefined;
   lockDurationMs: number;
   sweepIntervalMs: number;
+  /** Sign-in and read-only setting of `stipend dashboard`; undefined when not configured. */
+  dashboard: DashboardConfig | undefined;
+  /** Information-return thresholds in cents, by the first tax year each applies to, oldest first. */
+  taxThresholds: { fromYear: number; cents: number }[];
   accounts: Account[];
 }
 
@@ -76,6 +81,8 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
     sweepIntervalMs: config.workers.sweepIntervalMs,
+    dashboard: config.dashboard,
+    taxThresholds: config.taxThresholds.map((t) => ({ fromYear: t.fromYear, cents: parseBalanceDollars(t.amount)! })).sort((a, b) => a.fromYear - b.fromYear),
     accounts,
   };
 }

@@ -20,6 +20,21 @@ const retry = z.strictObject({
   backoffMs: z.number().int().min(0).max(3_600_000).default(1000),
 });
 
+const dollars = z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, { error: 'must be dollars like 5000.00' });
+
+/**
+ * The information-return threshold by tax year: each entry applies from its year until the next
+ * entry's. US defaults: $600 for payments through 2025, $2,000 from 2026.
+ */
+const taxThresholds = z
+  .array(z.strictObject({ fromYear: z.number().int().min(1900).max(9999), amount: dollars }))
+  .min(1)
+  .refine((list) => new Set(list.map((t) => t.fromYear)).size === list.length, { error: 'each fromYear may appear once' });
+export const DEFAULT_TAX_THRESHOLDS = [
+  { fromYear: 1900, amount: '600.00' },
+  { fromYear: 2026, amount: '2000.00' },
+];
+
 export const accountSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   /** Checked against the provider's own credential schema once the provider is known. */
@@ -33,10 +48,19 @@ export const accountSchema = z.strictObject({
    * Maker-checker: "always", or { "above": "5000.00" } (dollars): such batches wait for
    * `stipend approve` by someone other than their submitter before any payment is queued.
    */
-  approval: z.union([z.literal('always'), z.strictObject({ above: z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, { error: 'must be dollars like 5000.00' }) })]).optional(),
+  approval: z.union([z.literal('always'), z.strictObject({ above: dollars })]).optional(),
   /** How long one provider call may take before its outcome counts as unknown. */
   timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
 });
+
+/** `stipend dashboard`: who may sign in (keep the password in an environment variable), and whether queues may be changed. */
+const dashboard = z.strictObject({
+  username: z.string().min(1),
+  password: z.string().min(12, { error: 'must be at least 12 characters' }),
+  /** Read-only: the queues can be looked at, not paused, retried or cleaned (`--allow-actions` lifts it for a run). */
+  readOnly: z.boolean().default(true),
+});
+export type DashboardConfig = z.infer<typeof dashboard>;
 
 const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _' });
 
@@ -64,8 +88,10 @@ export const configSchema = z.strictObject({
       sweepIntervalMs: z.number().int().min(200).max(3_600_000).default(60_000),
     })
     .default({ lockDurationMs: 30_000, sweepIntervalMs: 60_000 }),
+  dashboard: dashboard.optional(),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
+  taxThresholds: taxThresholds.default(DEFAULT_TAX_THRESHOLDS),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),
 });
 

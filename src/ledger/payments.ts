@@ -14,12 +14,19 @@ import type { LedgerKeys } from './keys.js';
  * `sending` is written before every provider call. Finding it on a later run means the previous
  * run stopped in the middle of a call: the outcome is in doubt.
  *
+ * A paid payment can then be given back (`stipend reverse`, see ledger/reversals.ts):
+ *
+ *   paid ──▶ reversing ──▶ reversed | paid (refused: nothing moved) | reversal_unknown
+ *
  * A payment identity (account + payment id) is held by one batch at a time (LedgerKeys.holder): a
- * later batch with the same payment does not pay it while the holder's payment is paid, in flight
- * or unknown; it may when that payment failed or was declined (nothing moved).
+ * later batch with the same payment does not pay it while the holder's payment is paid, in flight,
+ * unknown or reversed (a person gave it back on purpose); it may when that payment failed or was
+ * declined (nothing moved).
  */
 
-export const FINAL_STATUSES = ['paid', 'declined', 'failed', 'unknown'] as const;
+/** A paid payment being given back, given back, or in doubt about it: final for paying, never sent again. */
+export const REVERSAL_STATUSES = ['reversing', 'reversed', 'reversal_unknown'] as const;
+export const FINAL_STATUSES = ['paid', 'declined', 'failed', 'unknown', ...REVERSAL_STATUSES] as const;
 export const paymentStatus = z.enum(['queued', 'sending', ...FINAL_STATUSES]);
 export type PaymentStatus = z.infer<typeof paymentStatus>;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
@@ -49,9 +56,25 @@ export const paymentRecord = z.object({
   fields: z.string().transform((json) => JSON.parse(json) as Record<string, string>),
   /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
   idem_key: z.string().optional(),
+  /** The manifest's participant_id: the person, across providers, for the tax export. */
+  participant_id: z.string().optional(),
+  /** The manifest marked the payment a reimbursement (not taxable income). */
+  reimbursement: z.literal('1').optional(),
   /** Who settled an unknown payment by hand, and when (`stipend resolve`). */
   resolved_by: z.string().optional(),
   resolved_at: z.string().optional(),
+  /** The latest reversal asked for (ledger/reversals.ts): who, why, when it left, when it settled. */
+  reversal_by: z.string().optional(),
+  reversal_reason: z.string().optional(),
+  reversal_requested_at: z.string().optional(),
+  reversal_settled_at: z.string().optional(),
+  /** The provider's id for the reversal, and what it answered (kept when it refused). */
+  reversal_reference: z.string().optional(),
+  reversal_code: z.string().optional(),
+  reversal_message: z.string().optional(),
+  /** Who settled a reversal_unknown by hand, and when (`stipend resolve --reversed | --not-reversed`). */
+  reversal_resolved_by: z.string().optional(),
+  reversal_resolved_at: z.string().optional(),
 });
 export type PaymentRecord = z.infer<typeof paymentRecord>;
 
@@ -68,11 +91,13 @@ export interface NewPayment {
   amountCents: number;
   /** The provider fields to send: never credentials; never card numbers (the manifest refuses them). */
   fields: Record<string, string>;
+  participantId?: string;
+  reimbursement?: boolean;
 }
 
-const FINAL_SET = `local final = {paid=true, declined=true, failed=true, unknown=true}`;
+const FINAL_SET = `local final = {${FINAL_STATUSES.map((s) => `${s}=true`).join(', ')}}`;
 // Moves a settled payment's count and cents from one status to another on its batch.
-const RECOUNT = `
+export const RECOUNT = `
   local function recount(batch, from, to, cents)
     if from then
       redis.call('HINCRBY', batch, 'n_' .. from, -1)
@@ -89,7 +114,8 @@ const RECOUNT = `
 const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
   // Claims each payment's identity for the batch and records it. Called with the number of keys
   // first: per payment its holder key and its record key. ARGV: n, batchId, provider, account, now,
-  // record key prefix, then per payment line, paymentId, payee, cents, fields. Returns, per payment,
+  // record key prefix, then per payment line, paymentId, payee, cents, fields, participant id ('' for
+  // none), reimbursement ('1' or ''). Returns, per payment,
   // '' when this batch holds it, else the batch that does.
   claimPayments: {
     lua: `
@@ -98,7 +124,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       local out = {}
       for i = 1, n do
         local holderKey, recordKey = KEYS[2 * i - 1], KEYS[2 * i]
-        local b = 6 + (i - 1) * 5
+        local b = 6 + (i - 1) * 7
         local holder = redis.call('GET', holderKey)
         if holder and holder ~= batch then
           local status = redis.call('HGET', ARGV[6] .. holder .. ':' .. ARGV[b + 2], 'status')
@@ -113,6 +139,8 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
             redis.call('HSET', recordKey, 'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
               'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
               'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5])
+            if ARGV[b + 6] ~= '' then redis.call('HSET', recordKey, 'participant_id', ARGV[b + 6]) end
+            if ARGV[b + 7] ~= '' then redis.call('HSET', recordKey, 'reimbursement', ARGV[b + 7]) end
           end
           out[i] = ''
         end
@@ -276,7 +304,7 @@ export class PaymentLedger {
   async claim(batchId: string, payments: NewPayment[]): Promise<(string | undefined)[]> {
     if (payments.length === 0) return [];
     const keys = payments.flatMap((p) => [this.holderKey(p.paymentId), this.key({ batchId, paymentId: p.paymentId })]);
-    const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields)]);
+    const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields), p.participantId ?? '', p.reimbursement ? '1' : '']);
     const prefix = this.keys.paymentPrefix(this.provider, this.account);
     const holders = await this.redis.claimPayments(keys.length, ...keys, payments.length, batchId, this.provider, this.account, now(), prefix, ...args);
     return holders.map((holder) => (holder === '' ? undefined : holder));

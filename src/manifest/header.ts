@@ -6,6 +6,13 @@ import type { CsvRecord } from './read-csv.js';
 export const AMOUNT_COLUMNS = ['amount', 'amount_cents'] as const;
 export type AmountColumn = (typeof AMOUNT_COLUMNS)[number];
 export const PAYMENT_ID_COLUMN = 'payment_id';
+/**
+ * Columns of ours that any provider's manifest may carry; they are kept in the ledger for finance
+ * (the tax export) and never sent to the provider: who the participant is across providers, and
+ * whether the payment reimburses an expense (not taxable income) rather than a stipend.
+ */
+export const PARTICIPANT_COLUMN = 'participant_id';
+export const REIMBURSEMENT_COLUMN = 'reimbursement';
 
 /** Where each known column sits in a row, by its canonical name. */
 export interface ManifestLayout {
@@ -17,17 +24,19 @@ export interface ManifestLayout {
   fields: { name: string; index: number }[];
   amount: { name: AmountColumn; index: number };
   paymentId?: number;
+  participantId?: number;
+  reimbursement?: number;
 }
 
 export type HeaderCheck = { ok: true; layout: ManifestLayout } | { ok: false; problems: Problem[] };
 
 /**
  * Reads the header: the provider's documented field names (any case, surrounding spaces ignored),
- * exactly one amount column and an optional payment_id. Anything else rejects the manifest, since
+ * exactly one amount column, and the optional payment_id, participant_id and reimbursement. Anything else rejects the manifest, since
  * a misspelt column would otherwise silently drop its data.
  */
 export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): HeaderCheck {
-  const allowed = [PAYMENT_ID_COLUMN, ...adapter.manifest.columns.map((c) => c.name), ...AMOUNT_COLUMNS];
+  const allowed = [PAYMENT_ID_COLUMN, ...adapter.manifest.columns.map((c) => c.name), ...AMOUNT_COLUMNS, PARTICIPANT_COLUMN, REIMBURSEMENT_COLUMN];
   const canonical = new Map(allowed.map((name) => [name.toLowerCase(), name]));
   const problems: Problem[] = [];
   const positions = new Map<string, number>();
@@ -58,7 +67,8 @@ export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): Hea
   if (problems.length > 0) return { ok: false, problems };
 
   const amount = amounts[0]!;
-  const paymentId = positions.get(PAYMENT_ID_COLUMN);
+  const optional = { paymentId: PAYMENT_ID_COLUMN, participantId: PARTICIPANT_COLUMN, reimbursement: REIMBURSEMENT_COLUMN } as const;
+  const present = Object.entries(optional).flatMap(([key, name]) => (positions.has(name) ? [[key, positions.get(name)!] as const] : []));
   return {
     ok: true,
     layout: {
@@ -66,7 +76,7 @@ export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): Hea
       names: cells.map((cell) => canonical.get(cell.trim().toLowerCase())!),
       fields: adapter.manifest.columns.flatMap((c) => (positions.has(c.name) ? [{ name: c.name, index: positions.get(c.name)! }] : [])),
       amount: { name: amount, index: positions.get(amount)! },
-      ...(paymentId === undefined ? {} : { paymentId }),
+      ...Object.fromEntries(present),
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { parseCents, parseDollars, type ParsedAmount } from '../money.js';
 import type { AnyAdapter } from '../providers/index.js';
-import { type AmountColumn, type ManifestLayout, PAYMENT_ID_COLUMN } from './header.js';
+import { type AmountColumn, type ManifestLayout, PARTICIPANT_COLUMN, PAYMENT_ID_COLUMN, REIMBURSEMENT_COLUMN } from './header.js';
 import { CARD_NUMBER_MESSAGE, looksLikeCardNumber } from './luhn.js';
 import { derivePaymentId, paymentIdProblem } from './payment-id.js';
 import type { Problem } from './problems.js';
@@ -16,6 +16,10 @@ export interface ValidatedPayment {
   payee: string;
   /** The adapter row schema's output, keyed by the provider's documented field names. */
   fields: Record<string, string | undefined>;
+  /** The participant_id column: the same person across providers and cards, for the tax export. */
+  participantId?: string;
+  /** The reimbursement column said yes: an expense paid back, kept out of taxable income. */
+  reimbursement: boolean;
 }
 
 export type ManifestRow =
@@ -69,6 +73,9 @@ export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: Any
   if (parsed.success) fields = parsed.data as Record<string, string | undefined>;
   else problems.push(...issueProblems(line, parsed.error.issues).filter((p) => !masked.has(p.column)));
 
+  const finance = readFinanceColumns(line, layout, value, masked);
+  problems.push(...finance.problems);
+
   let amountCents: number | undefined;
   if (!masked.has(layout.amount.name)) {
     const amount = readAmount(layout.amount.name, value(layout.amount.index));
@@ -81,7 +88,8 @@ export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: Any
   const payee = fields !== undefined && readable ? String(adapter.manifest.payee(fields)) : undefined;
   paymentId ??= fields !== undefined && amountCents !== undefined && readable ? derivePaymentId(adapter.id, fields, amountCents) : undefined;
   if (problems.length === 0 && fields !== undefined && amountCents !== undefined && paymentId !== undefined && payee !== undefined) {
-    return { row: { line, ok: true, payment: { line, paymentId, amountCents, payee, fields } }, cardNumbers, paymentIdGiven };
+    const payment = { line, paymentId, amountCents, payee, fields, reimbursement: finance.reimbursement, ...(finance.participantId === undefined ? {} : { participantId: finance.participantId }) };
+    return { row: { line, ok: true, payment }, cardNumbers, paymentIdGiven };
   }
   const position = (p: Problem) => (p.column === undefined ? layout.width : layout.names.indexOf(p.column));
   return {
@@ -97,6 +105,30 @@ export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: Any
     cardNumbers,
     paymentIdGiven,
   };
+}
+
+const PARTICIPANT_ID = /^[^\p{Cc}]{1,40}$/u;
+const YES = new Set(['yes', 'y', 'true', '1']);
+const NO = new Set(['no', 'n', 'false', '0']);
+
+/** participant_id and reimbursement: ours, for finance, never sent to the provider. */
+function readFinanceColumns(line: number, layout: ManifestLayout, value: (index: number) => string | undefined, masked: Set<string | undefined>) {
+  const problems: Problem[] = [];
+  let participantId: string | undefined;
+  if (layout.participantId !== undefined && !masked.has(PARTICIPANT_COLUMN)) {
+    participantId = value(layout.participantId);
+    if (participantId !== undefined && !PARTICIPANT_ID.test(participantId)) {
+      problems.push({ line, column: PARTICIPANT_COLUMN, message: 'must be at most 40 characters with no control characters' });
+      participantId = undefined;
+    }
+  }
+  let reimbursement = false;
+  if (layout.reimbursement !== undefined && !masked.has(REIMBURSEMENT_COLUMN)) {
+    const written = value(layout.reimbursement)?.toLowerCase();
+    if (written !== undefined && YES.has(written)) reimbursement = true;
+    else if (written !== undefined && !NO.has(written)) problems.push({ line, column: REIMBURSEMENT_COLUMN, message: 'must be yes or no (empty means no)' });
+  }
+  return { problems, participantId, reimbursement };
 }
 
 function findCardNumbers({ line, cells }: CsvRecord, layout: ManifestLayout): Problem[] {

@@ -83,7 +83,8 @@ async function enqueueChunk(context: StipendContext, account: Account, payments:
 }
 
 function toNewPayment(payment: ValidatedPayment): NewPayment {
-  return { line: payment.line, paymentId: payment.paymentId, payee: payment.payee, amountCents: payment.amountCents, fields: definedFields(payment) };
+  const { line, paymentId, payee, amountCents, participantId, reimbursement } = payment;
+  return { line, paymentId, payee, amountCents, fields: definedFields(payment), reimbursement, ...(participantId === undefined ? {} : { participantId }) };
 }
 
 function definedFields(payment: ValidatedPayment): Record<string, string> {

@@ -7,9 +7,10 @@ import { stringify } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { z } from 'zod';
 import type { StipendContext } from '../context.js';
-import { FINAL_STATUSES, parsePaymentRecord, type PaymentRecord } from '../ledger/payments.js';
+import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
 import { getAdapter } from '../providers/index.js';
+import { ledgerPayments } from './ledger-payments.js';
 import { safeCell } from './safe-cell.js';
 
 export const GROUPINGS = ['provider', 'account', 'groupId', 'batch'] as const;
@@ -48,31 +49,21 @@ export async function writeFinanceExport(context: StipendContext, input: ExportO
   const written = pipeline(rows, createWriteStream(options.out));
 
   // A payment settles after its batch is created, so batches created after the period cannot hold one.
-  for (const batchId of await context.redis.zrangebyscore(context.keys.batches(), '-inf', untilMs)) {
-    const batch = await context.batches.get(batchId);
-    const groupOf = getAdapter(batch.provider).manifest.group;
-    for await (const page of context.rows.pages(batchId)) {
-      const owned = page.filter((row) => row.s === 'payment');
-      const read = context.redis.pipeline();
-      for (const row of owned) read.hgetall(context.keys.payment(batch.provider, batch.account, batchId, row.p));
-      for (const [, hash] of (await read.exec()) ?? []) {
-        const record = parsePaymentRecord(hash as Record<string, string>);
-        if (!record || !inPeriod(record, fromMs, untilMs)) continue;
-        const groupId = groupOf?.(record.fields) ?? '';
-        const group = { provider: record.provider, account: `${record.provider}/${record.account}`, groupId, batch: batchId }[options.groupBy];
-        const key = `${group}\u0000${record.status}`;
-        const total = totals.get(key) ?? { group, status: record.status, payments: 0, cents: 0 };
-        total.payments += 1;
-        total.cents += record.amount_cents;
-        totals.set(key, total);
-        const line = {
-          settled_at: record.settled_at ?? '', batch_id: batchId, line: record.line, payment_id: record.payment_id, provider: record.provider,
-          account: record.account, group_id: groupId, payee: record.payee, amount_cents: record.amount_cents, amount: formatDollars(record.amount_cents),
-          status: record.status, provider_reference: record.reference ?? '', resolved_by: record.resolved_by ?? '',
-        };
-        if (!rows.write(line)) await once(rows, 'drain');
-      }
-    }
+  for await (const { batch, record } of ledgerPayments(context, untilMs)) {
+    if (!inPeriod(record, fromMs, untilMs)) continue;
+    const groupId = getAdapter(batch.provider).manifest.group?.(record.fields) ?? '';
+    const group = { provider: record.provider, account: `${record.provider}/${record.account}`, groupId, batch: batch.batch_id }[options.groupBy];
+    const key = `${group}\u0000${record.status}`;
+    const total = totals.get(key) ?? { group, status: record.status, payments: 0, cents: 0 };
+    total.payments += 1;
+    total.cents += record.amount_cents;
+    totals.set(key, total);
+    const line = {
+      settled_at: record.settled_at ?? '', batch_id: batch.batch_id, line: record.line, payment_id: record.payment_id, provider: record.provider,
+      account: record.account, group_id: groupId, payee: record.payee, amount_cents: record.amount_cents, amount: formatDollars(record.amount_cents),
+      status: record.status, provider_reference: record.reference ?? '', resolved_by: record.resolved_by ?? '',
+    };
+    if (!rows.write(line)) await once(rows, 'drain');
   }
   rows.end();
   await written;

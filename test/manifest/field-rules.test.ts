@@ -169,3 +169,22 @@ describe('payment_id', () => {
     expect(row.ok && row.payment.paymentId).toMatch(/^r-[0-9a-f]{30}$/);
   });
 });
+
+describe('participant_id and reimbursement (any provider; kept for finance, never sent)', () => {
+  const FIN = 'cardId,amount,description,Participant_ID,REIMBURSEMENT';
+  const fin = (participant: string, reimbursement: string) => onlyRow(ctpayer, FIN, ['1000000001', '12.50', 'Visit 1', participant, reimbursement].join(','));
+
+  it('reads them beside the provider fields, not into them', async () => {
+    const row = await fin('P-0001', 'Yes');
+    expect(row.ok && row.payment).toMatchObject({ participantId: 'P-0001', reimbursement: true, fields: { cardId: '1000000001', description: 'Visit 1' } });
+    expect(row.ok && Object.keys(row.payment.fields).sort()).toEqual(['cardId', 'description']);
+    for (const no of ['no', 'N', 'false', '0', '']) expect((await fin('P-0001', no)).ok && (await fin('P-0001', no))).toMatchObject({ payment: { reimbursement: false } });
+    expect((await fin('', '')).ok && (await fin('', ''))).not.toHaveProperty('payment.participantId');
+  });
+
+  it('refuses a participant_id over 40 characters and a reimbursement that is not yes or no', async () => {
+    expect((await fin('P'.repeat(40), 'no')).ok).toBe(true);
+    expect(problems(await fin('P'.repeat(41), 'no'))).toEqual([{ column: 'participant_id', message: 'must be at most 40 characters with no control characters' }]);
+    expect(problems(await fin('P-1', 'maybe'))).toEqual([{ column: 'reimbursement', message: 'must be yes or no (empty means no)' }]);
+  });
+});

@@ -219,7 +219,7 @@ describe('header', () => {
   it('names an unknown column and lists the allowed ones', async () => {
     const s = await scan(`${HEADER},participantName\nP1,1000000001,5.00,Visit 1,,A. Rivera\n`);
     expect(fileMessages(s)).toEqual([
-      'line 1: unknown column "participantName"; the columns CT Payer manifests use are: payment_id, cardId, description, groupId, amount, amount_cents',
+      'line 1: unknown column "participantName"; the columns CT Payer manifests use are: payment_id, cardId, description, groupId, amount, amount_cents, participant_id, reimbursement',
     ]);
   });
 

@@ -35,7 +35,7 @@ describe('manifestRows', () => {
   it('yields every data row in file order, valid and rejected, with cents and fields', async () => {
     const content = 'payment_id,cardId,amount,description,groupId\nP1,1000000001,12.5,"Visit 1, stipend",G1\nP2,1000000002,-5,Visit 2,\n\nP3,1000000003,0.01,Visit 3,\n';
     expect(await rowsOf(content)).toEqual([
-      { line: 2, ok: true, payment: { line: 2, paymentId: 'P1', amountCents: 1250, payee: '1000000001', fields: { cardId: '1000000001', description: 'Visit 1, stipend', groupId: 'G1' } } },
+      { line: 2, ok: true, payment: { line: 2, paymentId: 'P1', amountCents: 1250, payee: '1000000001', fields: { cardId: '1000000001', description: 'Visit 1, stipend', groupId: 'G1' }, reimbursement: false } },
       {
         line: 3,
         ok: false,
@@ -43,7 +43,7 @@ describe('manifestRows', () => {
         payee: '1000000002',
         problems: [{ line: 3, column: 'amount', message: '"-5" has a sign; amounts are positive numbers like 12.50' }],
       },
-      { line: 5, ok: true, payment: { line: 5, paymentId: 'P3', amountCents: 1, payee: '1000000003', fields: { cardId: '1000000003', description: 'Visit 3' } } },
+      { line: 5, ok: true, payment: { line: 5, paymentId: 'P3', amountCents: 1, payee: '1000000003', fields: { cardId: '1000000003', description: 'Visit 3' }, reimbursement: false } },
     ]);
   });
 
@@ -58,6 +58,7 @@ describe('manifestRows', () => {
         amountCents: 50000,
         payee: '20230226001',
         fields: { CustId: '20230226001', ProgramId: '7311', ClaimReferenceNumber: 'CLM-1', ClientGroupID: '1234' },
+        reimbursement: false,
       },
     });
   });
