@@ -30,13 +30,21 @@ export interface ManifestLayout {
 
 export type HeaderCheck = { ok: true; layout: ManifestLayout } | { ok: false; problems: Problem[] };
 
+/** Where each named column of a header sits, by canonical name, and what is wrong with the header. */
+export interface ColumnMatch {
+  positions: Map<string, number>;
+  /** Canonical column name of each cell. */
+  names: string[];
+  problems: Problem[];
+}
+
 /**
- * Reads the header: the provider's documented field names (any case, surrounding spaces ignored),
- * exactly one amount column, and the optional payment_id, participant_id and reimbursement. Anything else rejects the manifest, since
- * a misspelt column would otherwise silently drop its data.
+ * Matches a header against the columns a kind of manifest allows (any case, surrounding spaces
+ * ignored). Anything else is a problem, since a misspelt column would otherwise silently drop its
+ * data; so are a column twice, an unnamed one and a missing required one. `kind` names the
+ * manifests in messages: "CT Payer manifests".
  */
-export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): HeaderCheck {
-  const allowed = [PAYMENT_ID_COLUMN, ...adapter.manifest.columns.map((c) => c.name), ...AMOUNT_COLUMNS, PARTICIPANT_COLUMN, REIMBURSEMENT_COLUMN];
+export function matchColumns({ line, cells }: CsvRecord, allowed: readonly string[], required: readonly string[], kind: string): ColumnMatch {
   const canonical = new Map(allowed.map((name) => [name.toLowerCase(), name]));
   const problems: Problem[] = [];
   const positions = new Map<string, number>();
@@ -47,17 +55,28 @@ export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): Hea
     if (written === '') {
       problems.push({ line, message: `column ${index + 1} has no name in the header; every column needs one` });
     } else if (name === undefined) {
-      problems.push({ line, message: `unknown column ${quoted(written)}${separatorHint(written)}; the columns ${adapter.name} manifests use are: ${allowed.join(', ')}` });
+      problems.push({ line, message: `unknown column ${quoted(written)}${separatorHint(written)}; the columns ${kind} use are: ${allowed.join(', ')}` });
     } else if (positions.has(name)) {
       problems.push({ line, column: name, message: `appears twice in the header (columns ${positions.get(name)! + 1} and ${index + 1})` });
     } else {
       positions.set(name, index);
     }
   });
-
-  for (const column of adapter.manifest.columns) {
-    if (column.required && !positions.has(column.name)) problems.push({ line, message: `missing required column "${column.name}"` });
+  for (const name of required) {
+    if (!positions.has(name)) problems.push({ line, message: `missing required column "${name}"` });
   }
+  return { positions, names: cells.map((cell) => canonical.get(cell.trim().toLowerCase())!), problems };
+}
+
+/**
+ * Reads a payment manifest's header: the provider's documented field names, exactly one amount
+ * column, and the optional payment_id, participant_id and reimbursement.
+ */
+export function readHeader(record: CsvRecord, adapter: AnyAdapter): HeaderCheck {
+  const allowed = [PAYMENT_ID_COLUMN, ...adapter.manifest.columns.map((c) => c.name), ...AMOUNT_COLUMNS, PARTICIPANT_COLUMN, REIMBURSEMENT_COLUMN];
+  const required = adapter.manifest.columns.filter((c) => c.required).map((c) => c.name);
+  const { positions, names, problems } = matchColumns(record, allowed, required, `${adapter.name} manifests`);
+  const { line } = record;
   const amounts = AMOUNT_COLUMNS.filter((name) => positions.has(name));
   if (amounts.length === 0) {
     problems.push({ line, message: 'missing the amount column: add "amount" (dollars, e.g. 12.50) or "amount_cents" (whole cents, e.g. 1250)' });
@@ -72,8 +91,8 @@ export function readHeader({ line, cells }: CsvRecord, adapter: AnyAdapter): Hea
   return {
     ok: true,
     layout: {
-      width: cells.length,
-      names: cells.map((cell) => canonical.get(cell.trim().toLowerCase())!),
+      width: record.cells.length,
+      names,
       fields: adapter.manifest.columns.flatMap((c) => (positions.has(c.name) ? [{ name: c.name, index: positions.get(c.name)! }] : [])),
       amount: { name: amount, index: positions.get(amount)! },
       ...Object.fromEntries(present),

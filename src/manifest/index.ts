@@ -5,3 +5,4 @@ export { manifestRows } from './rows.js';
 export { sha256File } from './sha256-file.js';
 export { type ManifestScan, scanManifest } from './scan.js';
 export type { ManifestRow, ValidatedPayment } from './validate-row.js';
+export { readTable, type TableRead, type TableSpec } from './table.js';

@@ -44,7 +44,7 @@ const EMPTY: ParsedAmount = { ok: false, reason: 'is required and is empty' };
  */
 export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: AnyAdapter): CheckedRow {
   const { line, cells } = record;
-  const cardNumbers = findCardNumbers(record, layout);
+  const cardNumbers = cardNumberProblems(record, layout.names);
   if (cells.length !== layout.width) {
     // Cells cannot be matched to columns reliably once a row is ragged.
     const problem = { line, message: `has ${cells.length} cells but the header has ${layout.width} columns; every row needs one value (or an empty cell) per column` };
@@ -131,16 +131,17 @@ function readFinanceColumns(line: number, layout: ManifestLayout, value: (index:
   return { problems, participantId, reimbursement };
 }
 
-function findCardNumbers({ line, cells }: CsvRecord, layout: ManifestLayout): Problem[] {
+/** Cells holding a card number, by the column `names` gives each cell. */
+export function cardNumberProblems({ line, cells }: CsvRecord, names: readonly string[]): Problem[] {
   return cells.flatMap((cell, index) => {
     if (!looksLikeCardNumber(cell)) return [];
-    const column = layout.names[index];
+    const column = names[index];
     return [column === undefined ? { line, message: `cell ${index + 1} ${CARD_NUMBER_MESSAGE}` } : { line, column, message: CARD_NUMBER_MESSAGE }];
   });
 }
 
 /** Each schema issue is a problem of the documented field it concerns (the issue's path). */
-function issueProblems(line: number, issues: readonly z.core.$ZodIssue[]): Problem[] {
+export function issueProblems(line: number, issues: readonly z.core.$ZodIssue[]): Problem[] {
   return issues.map((issue) => {
     const column = issue.path[0];
     return typeof column === 'string' ? { line, column, message: issue.message } : { line, message: issue.message };

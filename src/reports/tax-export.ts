@@ -33,6 +33,9 @@ export interface ParticipantYear {
   reportable: boolean;
 }
 
+// Paid, and still paid while a reversal is under way or in doubt: only a confirmed reversal gives it back.
+const PAID_STATUSES = new Set(['paid', 'reversing', 'reversal_unknown']);
+
 const COLUMNS = [
   'participant', 'identified_by', 'accounts', 'payments', 'taxable_cents', 'taxable', 'reimbursement_cents', 'reimbursement',
   'in_doubt_cents', 'in_doubt', 'threshold', 'at_or_above_threshold',
@@ -42,7 +45,7 @@ const COLUMNS = [
  * Year-to-date totals per participant for information returns (US 1099-MISC): every payment paid in
  * the tax year (UTC), from the ledger across providers and batches. A participant is flagged when
  * their paid stipends, reimbursements left out, reach the year's configured threshold. A payment
- * that was reversed is no longer `paid`, so it does not count.
+ * whose reversal is confirmed (`reversed`) does not count.
  */
 export async function writeTaxExport(context: StipendContext, input: TaxExportOptions): Promise<{ file: string; year: number; thresholdCents: number; participants: ParticipantYear[] }> {
   const { year, out } = taxExportOptions.parse(input);
@@ -54,14 +57,15 @@ export async function writeTaxExport(context: StipendContext, input: TaxExportOp
   // A payment settles after its batch is created, so batches created after the year cannot hold one.
   for await (const { record } of ledgerPayments(context, endMs)) {
     const settled = record.settled_at === undefined ? NaN : Date.parse(record.settled_at);
-    if (!(settled >= startMs && settled < endMs) || (record.status !== 'paid' && record.status !== 'unknown')) continue;
+    const paid = PAID_STATUSES.has(record.status);
+    if (!(settled >= startMs && settled < endMs) || (!paid && record.status !== 'unknown')) continue;
     const { participant, identifiedBy } = identify(record);
     const person = people.get(participant) ?? { participant, identifiedBy, accounts: [], accountSet: new Set(), payments: 0, taxableCents: 0, reimbursementCents: 0, inDoubtCents: 0, reportable: false };
     person.accountSet.add(`${record.provider}/${record.account}`);
     if (record.status === 'unknown') person.inDoubtCents += record.amount_cents;
     else if (record.reimbursement === '1') person.reimbursementCents += record.amount_cents;
     else person.taxableCents += record.amount_cents;
-    if (record.status === 'paid') person.payments += 1;
+    if (paid) person.payments += 1;
     people.set(participant, person);
   }
 
