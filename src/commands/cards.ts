@@ -17,7 +17,7 @@ export async function cardsAssignCommand(file: string, options: { account?: stri
     const result = await assignCards(context, account, file, { out });
     if (!result.valid) {
       for (const problem of result.problems) process.stdout.write(`${formatProblem(problem)}\n`);
-      process.stdout.write(`invalid: no card was assigned; fix the ${result.problems.length} problems above and run it again\n`);
+      process.stdout.write(`invalid: no card was assigned; fix the problems above and run it again\n`);
       return 1;
     }
     const counts = new Map<string, number>();

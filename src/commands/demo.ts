@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { submitManifest, waitForBatch } from '../api.js';
 import { resolveConfig } from '../config/load.js';
 import { sandboxConfig, sandboxProviders } from '../config/sandbox-accounts.js';
@@ -10,6 +11,7 @@ import { fixturePath } from '../package-root.js';
 import { startWorkers } from '../queue/workers.js';
 import { deleteKeys } from '../queue/cleanup.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
+import { writeTaxExport } from '../reports/tax-export.js';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
 import { describeBatch } from './output.js';
 
@@ -57,6 +59,10 @@ export async function demoCommand(options: { out?: string }): Promise<number> {
         ].join('\n'),
       );
     }
+    const year = new Date().getUTCFullYear();
+    const tax = await writeTaxExport(context, { year: String(year), out: join(out, `tax-${year}.csv`) });
+    const participants = tax.participants.filter((p) => p.identifiedBy === 'participant_id').length;
+    process.stdout.write(`tax year ${year} per participant across the five providers (${participants} participants, reimbursements apart): ${tax.file}\n\n`);
   } finally {
     await workers.close();
     await deleteKeys(context.redis, prefix);
