@@ -4,6 +4,7 @@ import { reportCommand, statusCommand } from './commands/batch.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand, taxExportCommand } from './commands/export.js';
+import { reverseCommand } from './commands/reverse.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
@@ -104,11 +105,22 @@ program
 
 program
   .command('resolve <batchId> <paymentId>')
-  .description('settle an unknown payment after checking with the provider')
+  .description('settle an unknown payment, or a reversal_unknown, after checking with the provider')
   .option('--paid <reference>', 'it was paid: the provider\'s reference')
   .option('--not-paid', 'it was not paid (it can then be paid again with stipend retry)')
+  .option('--reversed <reference>', 'its reversal went through: the provider\'s reference for it')
+  .option('--not-reversed', 'its reversal did not go through (it is paid, and may be reversed again)')
   .requiredOption('--by <name>', 'who checked and settles it (recorded)')
   .action(async (batchId: string, paymentId: string, options) => exit(await resolveCommand(batchId, paymentId, { ...options, config: config() })));
+
+program
+  .command('reverse <batchId>')
+  .description('give paid payments back through the provider (CT Payer chargecard, VirtualRx VoidPayment), each at most once')
+  .option('--payment-id <id...>', 'the payments to reverse')
+  .option('--all', 'every paid payment of the batch')
+  .requiredOption('--reason <text>', 'why (sent to the provider where it takes one; CT Payer: at most 45 characters)')
+  .option('--by <name>', 'who reverses (recorded; default: your user name)')
+  .action(async (batchId: string, options) => exit(await reverseCommand(batchId, { ...options, config: config() })));
 
 program
   .command('approve <batchId>')

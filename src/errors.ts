@@ -40,3 +40,10 @@ export class BatchNotFoundError extends StipendError {
     super('BATCH_NOT_FOUND', `no batch ${batchId} is recorded`);
   }
 }
+
+/** A reversal that cannot be asked for as given (a provider without reversals, a reason it would refuse): nothing changed. */
+export class ReversalRefusedError extends StipendError {
+  constructor(message: string) {
+    super('REVERSAL_REFUSED', message);
+  }
+}

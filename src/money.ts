@@ -34,6 +34,11 @@ export function formatDollars(cents: number): string {
   return `${whole}.${String(cents % 100).padStart(2, '0')}`;
 }
 
+/** -1250 → "-12.50": for money given back (a reversal in a finance export). */
+export function formatSignedDollars(cents: number): string {
+  return cents < 0 ? `-${formatDollars(-cents)}` : formatDollars(cents);
+}
+
 function checkRange(cents: number): ParsedAmount {
   if (cents <= 0) return { ok: false, reason: 'must be more than zero' };
   if (cents > MAX_CENTS) return { ok: false, reason: `must be at most ${formatDollars(MAX_CENTS)}` };

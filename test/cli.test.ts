@@ -54,7 +54,9 @@ describe('stipend validate', () => {
       { args: ['status', 'nope'], env: { REDIS_URL: 'redis://127.0.0.1:1' }, message: /Redis is not reachable at redis:\/\/127\.0\.0\.1:1/ },
       { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
       { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
-      { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say either --paid <reference> or --not-paid/ },
+      { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed/ },
+      { args: ['--config', stack.configFile, 'reverse', 'b', '--reason', 'Wrong card', '--by', 'ops'], message: /say which payments to reverse: --payment-id <id> \(repeatable\) or --all/ },
+      { args: ['--config', stack.configFile, 'reverse', 'b', '--all', '--by', 'ops'], message: /required option '--reason <text>' not specified/ },
       { args: ['--config', stack.configFile, 'export', '--from', '2026-13-01', '--to', '2026-11-30'], message: /--from: is not a real date/ },
       { args: ['--config', stack.configFile, 'export', '--from', '2026-11-01', '--to', '2026-11-30', '--group-by', 'site'], message: /--group-by: / },
       { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
@@ -96,6 +98,31 @@ describe('stipend run', () => {
     expect(result.stdout).toMatch(/line 2, column description: .*formula/);
     expect(result.stdout).toMatch(/nothing was queued/);
     expect(stack.sandboxes.ctpayer!.requests()).toHaveLength(0);
+  });
+});
+
+describe('stipend reverse', () => {
+  it('prints what happened to each payment and the total given back; exit 1 when one was not reversed', async () => {
+    const file = await stack.manifest('reverse.csv', 'payment_id,cardId,amount,description\ncli-r1,1000000010,7.25,Visit 2\ncli-r2,1000000011,2.00,Visit 2\ncli-r3,1000000022,3.00,Visit 2\n');
+    const run = await stipend(['--config', stack.configFile, 'run', file, '--provider', 'ctpayer', '--out', join(stack.dir, 'out'), '--with-worker']);
+    const batchId = /^batch (\S+):/m.exec(run.stdout)![1]!;
+
+    const reversed = await stipend(['--config', stack.configFile, 'reverse', batchId, '--payment-id', 'cli-r1', 'cli-r2', '--reason', 'Wrong participant', '--by', 'ops']);
+    expect(reversed.stderr).toBe('');
+    expect(reversed.code).toBe(0);
+    expect(reversed.stdout).toMatch(/^cli-r1 \$7\.25: reversed \(reference \d+\)$/m);
+    expect(reversed.stdout).toMatch(/^cli-r2 \$2\.00: reversed \(reference \d+\)$/m);
+    expect(reversed.stdout).toMatch(new RegExp(`^batch ${batchId}: 2 reversed \\(\\$9\\.25\\)$`, 'm'));
+
+    const refused = await stipend(['--config', stack.configFile, 'reverse', batchId, '--payment-id', 'cli-r1', 'cli-r3', '--reason', 'Wrong participant', '--by', 'ops']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^cli-r1 \$7\.25: not reversed: already reversed on \S+ \(reference \d+\) by ops$/m);
+    expect(refused.stdout).toMatch(/^cli-r3 \$3\.00: not reversed: it was never paid \(declined\)$/m);
+    expect(refused.stdout).toMatch(/: 0 reversed \(\$0\.00\), 2 not reversed$/m);
+
+    const tooLong = await stipend(['--config', stack.configFile, 'reverse', batchId, '--all', '--reason', 'r'.repeat(46), '--by', 'ops']);
+    expect(tooLong).toMatchObject({ code: 2, stdout: '', stderr: 'stipend: --reason must be at most 45 characters (has 46) for CT Payer; nothing was reversed\n' });
+    expect((await stipend(['--config', stack.configFile, 'status', batchId])).stdout).toMatch(/1 declined \(\$3\.00\), 2 reversed \(\$9\.25\)/);
   });
 });
 

@@ -4,19 +4,32 @@ import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import { resolveReversal } from '../reversals/resolve.js';
 import { followBatch } from './follow-batch.js';
 
-/** `stipend resolve`: a person's verdict on an `unknown` payment, recorded with who and when. */
+/**
+ * `stipend resolve`: a person's verdict on an `unknown` payment (--paid / --not-paid) or on a
+ * `reversal_unknown` (--reversed / --not-reversed), recorded with who and when.
+ */
 export async function resolveCommand(
   batchId: string,
   paymentId: string,
-  options: { paid?: string; notPaid?: boolean; by: string; config?: string },
+  options: { paid?: string; notPaid?: boolean; reversed?: string; notReversed?: boolean; by: string; config?: string },
 ): Promise<number> {
-  if ((options.paid === undefined) === (options.notPaid !== true)) throw new UsageError('say either --paid <reference> or --not-paid');
+  const verdicts = [options.paid !== undefined, options.notPaid === true, options.reversed !== undefined, options.notReversed === true];
+  if (verdicts.filter(Boolean).length !== 1) throw new UsageError('say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed');
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
+    const ref = { batchId, paymentId };
+    if (options.reversed !== undefined || options.notReversed) {
+      const verdict = options.reversed !== undefined ? { reversed: options.reversed } : ({ notReversed: true } as const);
+      const record = await resolveReversal(context, ref, verdict, options.by);
+      process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.reversal_message}${record.status === 'reversed' ? ` (reversal reference ${record.reversal_reference})` : ''}\n`);
+      if (record.status === 'paid') process.stdout.write(`it is paid; it can be reversed again with: stipend reverse ${batchId} --payment-id ${paymentId} --reason <text>\n`);
+      return 0;
+    }
     const verdict = options.paid !== undefined ? { paid: options.paid } : ({ notPaid: true } as const);
-    const record = await resolvePayment(context, { batchId, paymentId }, verdict, options.by);
+    const record = await resolvePayment(context, ref, verdict, options.by);
     process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.message}${record.reference ? ` (reference ${record.reference})` : ''}\n`);
     if (record.status === 'failed') process.stdout.write(`it can be paid again with: stipend retry ${batchId}\n`);
     return 0;

@@ -1,17 +1,20 @@
 import type { HttpResult } from './http.js';
-import type { Outcome } from './outcome.js';
+import type { UndecidedOutcome } from './outcome.js';
+
+type CallKind = 'payment' | 'reversal' | 'change';
 
 /**
  * The rules CONTRACTS.md sets for every provider, applied before an adapter reads its own body:
  * 429 and 503 applied nothing (slow the account down); a lost request or any other 5xx may have
- * applied. Returns undefined when the adapter has to read the response itself.
+ * applied. Returns undefined when the adapter has to read the response itself. `what` names the
+ * call in messages: a payment, a reversal, or another change (a card's).
  */
-export function commonOutcome(result: HttpResult): Outcome | undefined {
+export function commonOutcome(result: HttpResult, what: CallKind = 'payment'): UndecidedOutcome | undefined {
   switch (result.kind) {
     case 'not-sent':
       return { kind: 'retryable', code: result.error, message: 'could not connect to the provider; nothing was sent', throttled: false };
     case 'lost':
-      return { kind: 'unknown', code: 'NO_RESPONSE', message: `no answer from the provider (${result.error}); the payment may have been applied` };
+      return { kind: 'unknown', code: 'NO_RESPONSE', message: `no answer from the provider (${result.error}); the ${what} may have been applied` };
     case 'response':
       if (result.status === 429 || result.status === 503) {
         return {
@@ -23,7 +26,7 @@ export function commonOutcome(result: HttpResult): Outcome | undefined {
         };
       }
       if (result.status >= 500) {
-        return { kind: 'unknown', code: `HTTP_${result.status}`, message: `provider answered HTTP ${result.status}; the payment may have been applied` };
+        return { kind: 'unknown', code: `HTTP_${result.status}`, message: `provider answered HTTP ${result.status}; the ${what} may have been applied` };
       }
       return undefined;
   }
@@ -38,6 +41,6 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-export function unreadable(status: number): Outcome {
-  return { kind: 'unknown', code: `HTTP_${status}_UNREADABLE`, message: `provider answered HTTP ${status} with a body that could not be read; the payment may have been applied` };
+export function unreadable(status: number, what: CallKind = 'payment'): UndecidedOutcome {
+  return { kind: 'unknown', code: `HTTP_${status}_UNREADABLE`, message: `provider answered HTTP ${status} with a body that could not be read; the ${what} may have been applied` };
 }

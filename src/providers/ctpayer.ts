@@ -3,13 +3,15 @@ import { formatDollars, parseBalanceDollars } from '../money.js';
 import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
 import { digits, required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
-import type { Outcome } from './outcome.js';
-import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
+import type { Outcome, ReversalOutcome, UndecidedOutcome } from './outcome.js';
+import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient, ReversalInstruction } from './types.js';
 
 /**
  * CT Payer: form-encoded POSTs to /<resource>.php, JSON answers with status success|error.
  * Loads are idempotent on internalPaymentId, which is the payment's id: a resend after an unknown
  * outcome is answered DUPLICATE_PAYMENT with the original transactionId instead of paying twice.
+ * A reversal is "Remove Funds" (chargecard) of the amount from the same card. It has no
+ * internalPaymentId or any other key, so a chargecard whose answer is lost cannot be resent safely.
  */
 
 const fields = z.object({
@@ -51,6 +53,8 @@ export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
   },
   credentials,
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
+  // chargecard's documented limit: "45 characters max, including spaces".
+  reversalReason: required(text({ max: 45 })),
   createClient: (context) => new CtPayerClient(context),
 };
 
@@ -72,6 +76,15 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return loadOutcome(result);
   }
 
+  async reverse(reversal: ReversalInstruction<CtPayerFields>): Promise<ReversalOutcome> {
+    const result = await this.call(
+      'chargecard',
+      { cardId: reversal.fields.cardId, amount: formatDollars(reversal.amountCents), reason: reversal.reason },
+      reversal.beforeSend,
+    );
+    return chargeOutcome(result);
+  }
+
   async check(): Promise<CheckResult> {
     const answer = await this.query('echo', {});
     return answer.ok ? { status: 'ok', detail: 'echo answered' } : { status: 'failed', detail: answer.reason };
@@ -83,6 +96,16 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
 
   async cardBalanceCents(cardId: string): Promise<number> {
     return this.balanceField('getcardbalance', { cardId }, 'cardBalance');
+  }
+
+  /** assigncard: gives an UNASSIGNED card to a participant. Moves no money. */
+  async assignCard(cardId: string, participantId: string): Promise<CardChange> {
+    return cardChange(await this.call('assigncard', { cardId, participantId }));
+  }
+
+  /** setcardstatus: cancels a card for good; what it still holds stays on it. Moves no money. */
+  async cancelCard(cardId: string, reason: string): Promise<CardChange> {
+    return cardChange(await this.call('setcardstatus', { cardId, reason }));
   }
 
   async cardDetails(cardId: string): Promise<{ cardId: string; participantId: string; cardStatus: string; balanceCents: number }> {
@@ -143,6 +166,37 @@ function loadOutcome(result: HttpResult): Outcome {
     default:
       return { kind: 'declined', code: errorCode, message };
   }
+}
+
+function chargeOutcome(result: HttpResult): ReversalOutcome {
+  const common = commonOutcome(result, 'reversal');
+  if (common) return common;
+  if (result.kind !== 'response') throw new Error('unreachable');
+  const body = parseJsonBody(result.text);
+  const success = successBody.extend({ transactionId: z.union([z.string(), z.number()]) }).safeParse(body);
+  if (success.success) return { kind: 'reversed', reference: String(success.data.transactionId), code: 'success', message: '' };
+  const error = errorBody.safeParse(body);
+  if (!error.success) return unreadable(result.status, 'reversal');
+  const { errorCode, message = '' } = error.data;
+  if (errorCode === 'AUTH_FAILED') {
+    return { kind: 'retryable', code: errorCode, message: message || 'CT Payer rejected the credentials', throttled: false };
+  }
+  // INSUFFICIENT_FUNDS here is the card's: the participant has already spent part of the money.
+  return { kind: 'refused', code: errorCode, message };
+}
+
+/** What a card call did: done, refused (nothing changed), or the common retry-later and in-doubt answers. */
+export type CardChange = { kind: 'done' } | { kind: 'refused'; code: string; message: string } | UndecidedOutcome;
+
+function cardChange(result: HttpResult): CardChange {
+  const common = commonOutcome(result, 'change');
+  if (common) return common;
+  if (result.kind !== 'response') throw new Error('unreachable');
+  const body = parseJsonBody(result.text);
+  if (successBody.safeParse(body).success) return { kind: 'done' };
+  const error = errorBody.safeParse(body);
+  if (!error.success) return unreadable(result.status, 'change');
+  return { kind: 'refused', code: error.data.errorCode, message: error.data.message ?? '' };
 }
 
 function toCents(dollars: string): number {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { HttpSend } from './http.js';
-import type { Outcome } from './outcome.js';
+import type { Outcome, ReversalOutcome } from './outcome.js';
 
 export const PROVIDER_IDS = ['ctpayer', 'ptapi', 'ontraport', 'clientpay', 'virtualrx'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -14,7 +14,7 @@ export interface Capabilities {
   idempotencyKey: boolean;
   /** The provider can be asked whether a payment was applied (PT API externalId): ProviderClient.lookup. */
   lookup: boolean;
-  /** An applied payment can be reversed through the API. */
+  /** An applied payment can be reversed through the API: ProviderClient.reverse, ProviderAdapter.reversalReason. */
   reversal: boolean;
   /** The funding balance can be read before a batch. */
   balance: boolean;
@@ -58,6 +58,24 @@ export interface PaymentInstruction<Fields> {
   beforeSend?: () => Promise<void>;
 }
 
+/** A paid payment to give back, as `stipend reverse` hands it to an adapter. */
+export interface ReversalInstruction<Fields> {
+  paymentId: string;
+  /** The amount paid, all of which comes back. */
+  amountCents: number;
+  /** The payment's fields as it was sent (VirtualRx voids by them; CT Payer charges the card). */
+  fields: Fields;
+  /** The provider's reference of the payment being reversed. */
+  paymentReference: string;
+  /** Why, as a person gave it; already checked against ProviderAdapter.reversalReason. */
+  reason: string;
+  /**
+   * Passed with the one request that can move money, as PaymentInstruction.beforeSend: the ledger
+   * records the reversal as under way only once the request really leaves.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
 /** What asking the provider about an earlier, in-doubt payment found. */
 export type LookupResult =
   | { found: true; reference: string; message: string }
@@ -94,6 +112,8 @@ export interface ProviderClient<Fields> {
   issueIdempotencyKey?(): Promise<IssuedKey>;
   /** Where `capabilities.lookup`: was this payment applied? Never moves money. */
   lookup?(payment: PaymentInstruction<Fields>): Promise<LookupResult>;
+  /** Where `capabilities.reversal`: give a paid payment back. Never resent by the caller after an unknown outcome. */
+  reverse?(reversal: ReversalInstruction<Fields>): Promise<ReversalOutcome>;
   /** Prove the credentials work with a call that moves no money. */
   check(): Promise<CheckResult>;
   /** Funding balance in cents, where `capabilities.balance`. */
@@ -119,5 +139,7 @@ export interface ProviderAdapter<Fields = Record<string, string | undefined>, Cr
   credentials: z.ZodType<Credentials>;
   /** Requests per window the provider documents, or a cautious default where it documents none. */
   defaultRateLimit: { max: number; perMs: number; marginMs: number };
+  /** Where `capabilities.reversal`: the reason a reversal may carry (CT Payer: at most 45 characters). */
+  reversalReason?: z.ZodType<string>;
   createClient(context: ClientContext<Credentials>): ProviderClient<Fields>;
 }

@@ -7,9 +7,9 @@ import { stringify } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { z } from 'zod';
 import type { StipendContext } from '../context.js';
-import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
-import { formatDollars } from '../money.js';
+import { formatSignedDollars } from '../money.js';
 import { getAdapter } from '../providers/index.js';
+import { ledgerEntries } from './ledger-entries.js';
 import { ledgerPayments } from './ledger-payments.js';
 import { safeCell } from './safe-cell.js';
 
@@ -38,6 +38,8 @@ export interface ExportTotal {
  * A finance export from the ledger: every payment settled between two dates (UTC, both days
  * included) across batches, row by row in `out`, and the totals per group and status in
  * `<out without .csv>.totals.csv`. Rows are streamed, so memory stays flat over many batches.
+ * A reversed payment stays `paid` in the period it was paid and adds a negative `reversed` row in
+ * the period it was reversed (reports/ledger-entries.ts): a closed period's figures never change.
  */
 export async function writeFinanceExport(context: StipendContext, input: ExportOptions): Promise<{ rowsFile: string; totalsFile: string; totals: ExportTotal[] }> {
   const options = exportOptions.parse(input);
@@ -50,33 +52,35 @@ export async function writeFinanceExport(context: StipendContext, input: ExportO
 
   // A payment settles after its batch is created, so batches created after the period cannot hold one.
   for await (const { batch, record } of ledgerPayments(context, untilMs)) {
-    if (!inPeriod(record, fromMs, untilMs)) continue;
-    const groupId = getAdapter(batch.provider).manifest.group?.(record.fields) ?? '';
-    const group = { provider: record.provider, account: `${record.provider}/${record.account}`, groupId, batch: batch.batch_id }[options.groupBy];
-    const key = `${group}\u0000${record.status}`;
-    const total = totals.get(key) ?? { group, status: record.status, payments: 0, cents: 0 };
-    total.payments += 1;
-    total.cents += record.amount_cents;
-    totals.set(key, total);
-    const line = {
-      settled_at: record.settled_at ?? '', batch_id: batch.batch_id, line: record.line, payment_id: record.payment_id, provider: record.provider,
-      account: record.account, group_id: groupId, payee: record.payee, amount_cents: record.amount_cents, amount: formatDollars(record.amount_cents),
-      status: record.status, provider_reference: record.reference ?? '', resolved_by: record.resolved_by ?? '',
-    };
-    if (!rows.write(line)) await once(rows, 'drain');
+    // A payment, and its reversal as a negative entry of its own, each in the period it happened.
+    for (const entry of ledgerEntries(record)) {
+      if (!inPeriod(entry.at, fromMs, untilMs)) continue;
+      const groupId = getAdapter(batch.provider).manifest.group?.(record.fields) ?? '';
+      const group = { provider: record.provider, account: `${record.provider}/${record.account}`, groupId, batch: batch.batch_id }[options.groupBy];
+      const key = `${group}\u0000${entry.status}`;
+      const total = totals.get(key) ?? { group, status: entry.status, payments: 0, cents: 0 };
+      total.payments += 1;
+      total.cents += entry.cents;
+      totals.set(key, total);
+      const line = {
+        settled_at: entry.at, batch_id: batch.batch_id, line: record.line, payment_id: record.payment_id, provider: record.provider,
+        account: record.account, group_id: groupId, payee: record.payee, amount_cents: entry.cents, amount: formatSignedDollars(entry.cents),
+        status: entry.status, provider_reference: entry.reference, resolved_by: entry.resolvedBy,
+      };
+      if (!rows.write(line)) await once(rows, 'drain');
+    }
   }
   rows.end();
   await written;
 
   const sorted = [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.status.localeCompare(b.status));
   const totalsFile = options.out.replace(/\.csv$/i, '') + '.totals.csv';
-  const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatDollars(t.cents) }));
+  const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatSignedDollars(t.cents) }));
   await writeFile(totalsFile, stringifySync(totalRows, { header: true, columns: [...TOTAL_COLUMNS], cast: { string: safeCell } }));
   return { rowsFile: options.out, totalsFile, totals: sorted };
 }
 
-function inPeriod(record: PaymentRecord, fromMs: number, untilMs: number): boolean {
-  if (!(FINAL_STATUSES as readonly string[]).includes(record.status) || record.settled_at === undefined) return false;
-  const settled = Date.parse(record.settled_at);
+function inPeriod(at: string, fromMs: number, untilMs: number): boolean {
+  const settled = Date.parse(at);
   return settled >= fromMs && settled < untilMs;
 }

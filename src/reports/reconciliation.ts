@@ -14,6 +14,8 @@ import { safeCell } from './safe-cell.js';
 export const REPORT_COLUMNS = [
   'batch_id', 'line', 'payment_id', 'provider', 'account', 'payee', 'amount_cents', 'amount', 'status',
   'provider_reference', 'provider_code', 'message', 'attempts', 'submitted_at', 'settled_at',
+  // The latest reversal asked for (stipend reverse): also a refused one, on a row still paid.
+  'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_at',
 ] as const;
 type ReportLine = Record<(typeof REPORT_COLUMNS)[number], string | number>;
 
@@ -32,7 +34,9 @@ export interface BatchSummary {
   rows: number;
   statuses: Partial<Record<ReportStatus, { count: number; cents: number }>>;
   requested: { count: number; cents: number; amount: string };
+  /** Paid and still held by the payees: reversed payments are counted under `reversed` instead. */
   paid: { count: number; cents: number; amount: string };
+  reversed: { count: number; cents: number; amount: string };
 }
 
 /**
@@ -71,6 +75,7 @@ export async function writeReconciliation(context: StipendContext, batchId: stri
     statuses,
     requested: money(batch.accepted, batch.accepted_cents),
     paid: money(statuses.paid?.count ?? 0, statuses.paid?.cents ?? 0),
+    reversed: money(statuses.reversed?.count ?? 0, statuses.reversed?.cents ?? 0),
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return { dir, csv: csvPath, summary };
@@ -109,7 +114,7 @@ async function reportLines(context: StipendContext, batch: BatchRecord, page: Ba
     return line({
       ...base, payment_id: row.p, payee: record.payee, cents: record.amount_cents, status: record.status,
       reference: record.reference ?? '', code: record.code ?? '', message: record.message ?? '', attempts: record.attempts,
-      submitted: record.submitted_at, settled: record.settled_at ?? '',
+      submitted: record.submitted_at, settled: record.settled_at ?? '', reversal: record,
     });
   });
 }
@@ -117,7 +122,9 @@ async function reportLines(context: StipendContext, batch: BatchRecord, page: Ba
 function line(r: {
   batch_id: string; line: number; provider: string; account: string; payment_id: string; payee: string; cents: number | undefined;
   status: ReportStatus; reference?: string; code?: string; message?: string; attempts?: number; submitted?: string; settled?: string;
+  reversal?: PaymentRecord;
 }): ReportLine {
+  const reversal = r.reversal;
   return {
     batch_id: r.batch_id,
     line: r.line,
@@ -134,6 +141,12 @@ function line(r: {
     attempts: r.attempts ?? 0,
     submitted_at: r.submitted ?? '',
     settled_at: r.settled ?? '',
+    reversal_reference: reversal?.reversal_reference ?? '',
+    reversal_code: reversal?.reversal_code ?? '',
+    reversal_message: reversal?.reversal_message ?? '',
+    reversal_reason: reversal?.reversal_reason ?? '',
+    reversal_by: reversal?.reversal_by ?? '',
+    reversal_at: reversal?.reversal_settled_at ?? reversal?.reversal_requested_at ?? '',
   };
 }
 

@@ -1,0 +1,252 @@
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { accountOf } from '../api.js';
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import { ReversalRefusedError, UsageError } from '../errors.js';
+import { isSettled } from '../ledger/batches.js';
+import { looksLikeCardNumber } from '../manifest/luhn.js';
+import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payments.js';
+import { ReversalLedger } from '../ledger/reversals.js';
+import { required, text } from '../providers/field-rules.js';
+import type { ReversalOutcome } from '../providers/outcome.js';
+import { type AccountClient, openAccountClients } from '../queue/account-clients.js';
+
+/**
+ * `stipend reverse`: gives paid payments of a batch back through the provider (CT Payer chargecard,
+ * VirtualRx VoidPayment), each at most once. Everything that could stop it is checked before any
+ * request is made; each reversal is claimed in the ledger right before its request leaves (see
+ * ledger/reversals.ts) and goes through the account's client and shared rate-limit gate, as a
+ * worker's payments do. A reversal whose outcome is unknown is never sent again: it ends
+ * `reversal_unknown` for a person to settle with `stipend resolve --reversed | --not-reversed`.
+ */
+
+// Whatever the provider allows, a reason is one printable line short enough to read in a report.
+// It is stored, reported and sent, so it must not carry a card number, even one typed in passing.
+const reasonRule = required(text({ max: 200 })).refine((reason) => !digitRuns(reason).some(looksLikeCardNumber), {
+  error: 'looks like it holds a full card number; card numbers are never recorded',
+});
+
+/** Digit groups as people type them ("4111 1111 1111 1111"), and each unbroken run of digits. */
+function digitRuns(value: string): string[] {
+  return [...(value.match(/\d[\d\s-]*\d/g) ?? []), ...(value.match(/\d+/g) ?? [])];
+}
+
+export const reverseRequest = z
+  .object({
+    batchId: z.string().min(1),
+    /** The payments to reverse; or `all`: every paid payment of the batch. */
+    paymentIds: z.array(z.string().min(1)).optional(),
+    all: z.boolean().optional(),
+    reason: z.string(),
+    /** Who asks for it (recorded). */
+    by: z.string().trim().min(1, { error: '--by must name who reverses' }),
+  })
+  .refine((r) => (r.paymentIds !== undefined && r.paymentIds.length > 0) !== (r.all === true), {
+    error: 'say which payments to reverse: --payment-id <id> (repeatable) or --all',
+  });
+export type ReverseRequest = z.input<typeof reverseRequest>;
+
+export type ReversalResult = { paymentId: string; amountCents: number } & (
+  | { kind: 'reversed'; reference: string }
+  /** The provider refused; nothing moved and the payment is still paid. */
+  | { kind: 'refused'; message: string }
+  /** Every attempt was answered "retry later"; nothing moved and the payment is still paid. */
+  | { kind: 'retry_later'; message: string }
+  /** The money may have come back: a person checks with the provider and records it. */
+  | { kind: 'reversal_unknown'; message: string }
+  /** The ledger would not let it go (already reversed, being reversed, not paid…). */
+  | { kind: 'not_reversible'; message: string }
+  /** With --all: a payment that holds no money to give back (never paid, or reversed already). */
+  | { kind: 'skipped'; message: string }
+);
+
+/** A reversal that is not a success: what makes `stipend reverse` exit non-zero. */
+export function isFailure(result: ReversalResult): boolean {
+  return result.kind !== 'reversed' && result.kind !== 'skipped';
+}
+
+// How long after its claim a reversal's call may still be under way (the account's timeout, plus
+// time to record its outcome); a `reversing` claim older than that was cut off.
+const IN_FLIGHT_SLACK_MS = 5000;
+
+/** Thrown from beforeSend when the claim is refused: nothing was sent. */
+class NotClaimed extends Error {
+  override name = 'NotClaimed';
+}
+
+export async function reversePayments(
+  context: StipendContext,
+  input: ReverseRequest,
+  onResult: (result: ReversalResult) => void = () => {},
+): Promise<ReversalResult[]> {
+  const parsed = reverseRequest.safeParse(input);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
+  const request = parsed.data;
+  const batch = await context.batches.get(request.batchId);
+  const account = accountOf(context, batch);
+  checkReversible(account, request.reason);
+  const payments = context.payments(account);
+  const targets = await chooseTargets(context, payments, request);
+
+  const results: ReversalResult[] = [];
+  const report = (result: ReversalResult) => {
+    results.push(result);
+    onResult(result);
+  };
+  const reversals = new ReversalLedger(context.redis, context.keys, account.provider, account.name);
+  const opened = await openAccountClients(context, [account]);
+  try {
+    const reverser = new PaymentReverser(account, opened.clients[0]!, payments, reversals, request);
+    const limit = pLimit(account.concurrency);
+    await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
+  } finally {
+    await opened.close();
+  }
+  return results;
+}
+
+/** Refuses, before anything moves, a provider that cannot reverse and a reason it would refuse. */
+function checkReversible(account: Account, reason: string): void {
+  const { adapter } = account;
+  if (!adapter.capabilities.reversal || adapter.reversalReason === undefined) {
+    throw new ReversalRefusedError(
+      `${adapter.name} payments cannot be reversed through its API; ask ${adapter.name} to reverse them (its portal or support). Nothing was changed.`,
+    );
+  }
+  const checks = [
+    { rule: reasonRule, whose: '' },
+    { rule: adapter.reversalReason, whose: ` for ${adapter.name}` },
+  ];
+  for (const { rule, whose } of checks) {
+    const checked = rule.safeParse(reason);
+    if (!checked.success) throw new ReversalRefusedError(`--reason ${checked.error.issues[0]!.message}${whose}; nothing was reversed`);
+  }
+}
+
+/** The payments to reverse, every named one checked to exist first: a typo reverses nothing. */
+async function chooseTargets(context: StipendContext, payments: PaymentLedger, request: z.output<typeof reverseRequest>): Promise<PaymentRecord[]> {
+  const { batchId } = request;
+  if (request.paymentIds !== undefined) {
+    const records: PaymentRecord[] = [];
+    for (const paymentId of new Set(request.paymentIds)) {
+      const record = await payments.get({ batchId, paymentId });
+      if (!record) throw new UsageError(`batch ${batchId} has no payment ${paymentId}; nothing was reversed`);
+      records.push(record);
+    }
+    return records;
+  }
+  // A batch still paying would go on paying after "all" of it was reversed.
+  const batch = await context.batches.get(batchId);
+  if (!isSettled(batch)) throw new UsageError(`batch ${batchId} is still in progress; reverse it once every payment is final (stipend status ${batchId})`);
+  const records: PaymentRecord[] = [];
+  for await (const page of context.rows.pages(batchId)) {
+    for (const row of page) {
+      if (row.s !== 'payment') continue;
+      const record = await payments.get({ batchId, paymentId: row.p });
+      if (record) records.push(record);
+    }
+  }
+  return records;
+}
+
+class PaymentReverser {
+  constructor(
+    private readonly account: Account,
+    private readonly client: AccountClient,
+    private readonly payments: PaymentLedger,
+    private readonly reversals: ReversalLedger,
+    private readonly request: { reason: string; by: string },
+  ) {}
+
+  async reverse(found: PaymentRecord, all: boolean): Promise<ReversalResult> {
+    const ref = { batchId: found.batch_id, paymentId: found.payment_id };
+    const record = await this.settleInterrupted(ref, found);
+    const base = { paymentId: record.payment_id, amountCents: record.amount_cents };
+    if (record.status !== 'paid') {
+      const nothingHeld = record.status === 'reversed' || record.status === 'declined' || record.status === 'failed';
+      return { ...base, kind: all && nothingHeld ? 'skipped' : 'not_reversible', message: whyNotReversible(record) };
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.send(record);
+      if (outcome === undefined) {
+        // Another run claimed it between our look and our request: nothing was sent by us.
+        const now = await this.payments.get(ref);
+        return { ...base, kind: 'not_reversible', message: now ? whyNotReversible(now) : 'its record is gone' };
+      }
+      switch (outcome.kind) {
+        case 'reversed':
+          await this.reversals.settle(ref, { to: 'reversed', reference: outcome.reference, code: outcome.code, message: outcome.message });
+          return { ...base, kind: 'reversed', reference: outcome.reference };
+        case 'refused':
+          await this.reversals.settle(ref, { to: 'paid', definite: true, code: outcome.code, message: outcome.message });
+          return { ...base, kind: 'refused', message: `${outcome.code}: ${outcome.message}` };
+        case 'unknown':
+          await this.reversals.settle(ref, { to: 'reversal_unknown', code: outcome.code, message: outcome.message });
+          return { ...base, kind: 'reversal_unknown', message: `${outcome.code}: ${outcome.message}` };
+        case 'retryable': {
+          // Nothing moved: the claim is given back, and taken again (by us or by anyone) next time.
+          await this.reversals.settle(ref, { to: 'paid', definite: false, code: outcome.code, message: outcome.message });
+          if (attempt >= this.account.retry.attempts) {
+            return { ...base, kind: 'retry_later', message: `${outcome.code}: ${outcome.message} (${attempt} tries; nothing moved, run stipend reverse again later)` };
+          }
+          const waitMs = outcome.throttled ? (outcome.retryAfterMs ?? this.account.retry.backoffMs) : this.account.retry.backoffMs * 2 ** (attempt - 1);
+          // The whole account slows down, workers included, as for a throttled payment.
+          if (outcome.throttled) await this.client.gate.pause(waitMs);
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
+      }
+    }
+  }
+
+  /** One reversal request, claimed in the ledger as it leaves; undefined when the claim was refused. */
+  private async send(record: PaymentRecord): Promise<ReversalOutcome | undefined> {
+    const ref = { batchId: record.batch_id, paymentId: record.payment_id };
+    let claimed = false;
+    try {
+      return await this.client.client.reverse!({
+        paymentId: record.payment_id,
+        amountCents: record.amount_cents,
+        fields: record.fields,
+        paymentReference: record.reference ?? '',
+        reason: this.request.reason,
+        beforeSend: async () => {
+          if ((await this.reversals.claim(ref, this.request.by, this.request.reason)) !== undefined) throw new NotClaimed();
+          claimed = true;
+        },
+      });
+    } catch (error) {
+      if (error instanceof NotClaimed) return undefined;
+      if (!claimed) throw error;
+      return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
+    }
+  }
+
+  /** A `reversing` claim older than any call can last was cut off (its run stopped): reversal_unknown. */
+  private async settleInterrupted(ref: PaymentRef, record: PaymentRecord): Promise<PaymentRecord> {
+    if (record.status !== 'reversing') return record;
+    const claimedBefore = new Date(Date.now() - this.account.timeoutMs - IN_FLIGHT_SLACK_MS);
+    if (!(await this.reversals.interrupt(ref, claimedBefore))) return record;
+    return (await this.payments.get(ref)) ?? record;
+  }
+}
+
+/** Why the ledger will not reverse a payment, in the words an operator needs. */
+export function whyNotReversible(record: PaymentRecord): string {
+  const { batch_id: batchId, payment_id: paymentId } = record;
+  switch (record.status) {
+    case 'reversed':
+      return `already reversed on ${record.reversal_settled_at ?? '?'} (reference ${record.reversal_reference ?? '?'}) by ${record.reversal_by ?? '?'}`;
+    case 'reversing':
+      return `already being reversed, by ${record.reversal_by ?? '?'} since ${record.reversal_requested_at ?? '?'}`;
+    case 'reversal_unknown':
+      return `an earlier reversal (by ${record.reversal_by ?? '?'} at ${record.reversal_requested_at ?? '?'}) may have applied; check with the provider, then stipend resolve ${batchId} ${paymentId} --reversed <reference> | --not-reversed --by <name>`;
+    case 'unknown':
+      return `whether it was paid is unknown; settle that first (stipend resolve ${batchId} ${paymentId} --paid <reference> | --not-paid --by <name>)`;
+    case 'declined':
+    case 'failed':
+      return `it was never paid (${record.status})`;
+    default:
+      return `it is not paid yet (${record.status})`;
+  }
+}
