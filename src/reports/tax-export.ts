@@ -6,7 +6,8 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import type { PaymentRecord } from '../ledger/payments.js';
-import { formatDollars } from '../money.js';
+import { formatDollars, formatSignedDollars } from '../money.js';
+import { ledgerEntries } from './ledger-entries.js';
 import { ledgerPayments } from './ledger-payments.js';
 import { safeCell } from './safe-cell.js';
 
@@ -33,8 +34,9 @@ export interface ParticipantYear {
   reportable: boolean;
 }
 
-// Paid, and still paid while a reversal is under way or in doubt: only a confirmed reversal gives it back.
-const PAID_STATUSES = new Set(['paid', 'reversing', 'reversal_unknown']);
+// Paid (+), reversed (-, when confirmed) and in doubt. A reversal_unknown entry is left out: until
+// someone confirms the money came back, the participant has it.
+const COUNTED = new Set<string>(['paid', 'reversed', 'unknown']);
 
 const COLUMNS = [
   'participant', 'identified_by', 'accounts', 'payments', 'taxable_cents', 'taxable', 'reimbursement_cents', 'reimbursement',
@@ -45,7 +47,8 @@ const COLUMNS = [
  * Year-to-date totals per participant for information returns (US 1099-MISC): every payment paid in
  * the tax year (UTC), from the ledger across providers and batches. A participant is flagged when
  * their paid stipends, reimbursements left out, reach the year's configured threshold. A payment
- * whose reversal is confirmed (`reversed`) does not count.
+ * reversed in the year counts against the year (a negative entry when the reversal was confirmed),
+ * like in the finance export; one whose reversal is under way or in doubt still counts as paid.
  */
 export async function writeTaxExport(context: StipendContext, input: TaxExportOptions): Promise<{ file: string; year: number; thresholdCents: number; participants: ParticipantYear[] }> {
   const { year, out } = taxExportOptions.parse(input);
@@ -56,16 +59,18 @@ export async function writeTaxExport(context: StipendContext, input: TaxExportOp
 
   // A payment settles after its batch is created, so batches created after the year cannot hold one.
   for await (const { record } of ledgerPayments(context, endMs)) {
-    const settled = record.settled_at === undefined ? NaN : Date.parse(record.settled_at);
-    const paid = PAID_STATUSES.has(record.status);
-    if (!(settled >= startMs && settled < endMs) || (!paid && record.status !== 'unknown')) continue;
+    // The same entries as the finance export: a payment when it was paid, its reversal when that was confirmed.
+    const entries = ledgerEntries(record).filter((e) => COUNTED.has(e.status) && Date.parse(e.at) >= startMs && Date.parse(e.at) < endMs);
+    if (entries.length === 0) continue;
     const { participant, identifiedBy } = identify(record);
     const person = people.get(participant) ?? { participant, identifiedBy, accounts: [], accountSet: new Set(), payments: 0, taxableCents: 0, reimbursementCents: 0, inDoubtCents: 0, reportable: false };
     person.accountSet.add(`${record.provider}/${record.account}`);
-    if (record.status === 'unknown') person.inDoubtCents += record.amount_cents;
-    else if (record.reimbursement === '1') person.reimbursementCents += record.amount_cents;
-    else person.taxableCents += record.amount_cents;
-    if (paid) person.payments += 1;
+    for (const entry of entries) {
+      if (entry.status === 'unknown') person.inDoubtCents += entry.cents;
+      else if (record.reimbursement === '1') person.reimbursementCents += entry.cents;
+      else person.taxableCents += entry.cents;
+      if (entry.status === 'paid') person.payments += 1;
+    }
     people.set(participant, person);
   }
 
@@ -75,7 +80,7 @@ export async function writeTaxExport(context: StipendContext, input: TaxExportOp
     .sort((a, b) => Number(a.identifiedBy === 'payee') - Number(b.identifiedBy === 'payee') || a.participant.localeCompare(b.participant));
   const rows = participants.map((p) => ({
     participant: p.participant, identified_by: p.identifiedBy, accounts: p.accounts.join(' '), payments: p.payments,
-    taxable_cents: p.taxableCents, taxable: formatDollars(p.taxableCents), reimbursement_cents: p.reimbursementCents, reimbursement: formatDollars(p.reimbursementCents),
+    taxable_cents: p.taxableCents, taxable: formatSignedDollars(p.taxableCents), reimbursement_cents: p.reimbursementCents, reimbursement: formatSignedDollars(p.reimbursementCents),
     in_doubt_cents: p.inDoubtCents, in_doubt: formatDollars(p.inDoubtCents), threshold: formatDollars(thresholdCents), at_or_above_threshold: p.reportable ? 'yes' : 'no',
   }));
   await mkdir(dirname(out), { recursive: true });

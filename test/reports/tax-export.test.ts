@@ -6,6 +6,7 @@ import { resolveConfig } from '../../src/config/load.js';
 import { sandboxConfig } from '../../src/config/sandbox-accounts.js';
 import { ConfigError } from '../../src/errors.js';
 import { thresholdFor, writeTaxExport } from '../../src/reports/tax-export.js';
+import { reversePayments } from '../../src/reversals/reverse.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 
 /**
@@ -14,6 +15,7 @@ import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
  */
 
 let stack: TestStack;
+let ctpayerBatch = '';
 const year = new Date().getUTCFullYear();
 
 beforeAll(async () => {
@@ -40,6 +42,7 @@ beforeAll(async () => {
     const submitted = await submitManifest(stack.context, { file: await stack.manifest(`${provider}-tax.csv`, lines.join('\n')), account: stack.account(provider) });
     if (!submitted.accepted) throw new Error(`refused: ${JSON.stringify(submitted)}`);
     const batch = await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
+    if (provider === 'ctpayer') ctpayerBatch = submitted.batchId;
     if (batch.n_declined !== 1) throw new Error(`expected one declined row in ${provider}, got ${JSON.stringify(batch)}`);
   }
 });
@@ -81,4 +84,21 @@ it('defaults to $600 through 2025 and $2,000 from 2026, and refuses a year no th
   const custom = resolveConfig({ ...sandboxConfig(), taxThresholds: [{ fromYear: 2027, amount: '2500.00' }] }, 'custom.json');
   expect(thresholdFor(custom, 2027)).toBe(250_000);
   expect(() => thresholdFor(custom, 2026)).toThrow(ConfigError);
+});
+
+it('takes a confirmed reversal off the year, and counts one still in doubt', async () => {
+  const withThreshold = { ...stack.context, config: { ...stack.context.config, taxThresholds: [{ fromYear: 2000, cents: 200_000 }] } };
+  // P-A's $1,500 stipend goes back: the year keeps the payment and takes the reversal off.
+  const [reversed] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-1'], reason: 'Paid in error', by: 'alice' });
+  expect(reversed).toMatchObject({ kind: 'reversed' });
+  const { participants } = await writeTaxExport(withThreshold, { year: String(year), out: join(stack.dir, 'tax-reversed.csv') });
+  expect(participants.find((p) => p.participant === 'P-A')).toMatchObject({ taxableCents: 50_000, reimbursementCents: 30_000, payments: 3, reportable: false });
+
+  // A reversal whose answer was lost may not have given anything back: P-B keeps the $1,900.
+  stack.sandboxes.ctpayer!.setFaults([{ kind: 'drop-after', paths: ['/chargecard.php'] }]);
+  const [inDoubt] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-3'], reason: 'Paid in error', by: 'alice' });
+  stack.sandboxes.ctpayer!.setFaults([]);
+  expect(inDoubt).toMatchObject({ kind: 'reversal_unknown' });
+  const after = await writeTaxExport(withThreshold, { year: String(year), out: join(stack.dir, 'tax-in-doubt.csv') });
+  expect(after.participants.find((p) => p.participant === 'P-B')).toMatchObject({ taxableCents: 190_000, reimbursementCents: 40_000 });
 });
