@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { reportCommand, statusCommand } from './commands/batch.js';
 import { checkCommand } from './commands/check.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
 import { exportCommand, taxExportCommand } from './commands/export.js';
 import { reverseCommand } from './commands/reverse.js';
@@ -90,6 +91,15 @@ program
   .option('--provider <id...>', 'only these providers')
   .option('--no-rate-limit', 'do not enforce the providers\' rate limits')
   .action(async (options) => exit(await sandboxCommand(options)));
+
+program
+  .command('dashboard')
+  .description('bull-board for every queue, /metrics for Prometheus and /healthz, behind the configured sign-in')
+  .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+  .addOption(new Option('--port <port>', 'port to listen on').default('4100').argParser(positiveInteger))
+  .option('--allow-actions', 'let people pause, retry, promote and clean jobs (read-only by default)')
+  .option('--no-auth', 'no sign-in; only on a loopback address')
+  .action(async (options) => exit(await dashboardCommand({ ...options, config: config() })));
 
 program
   .command('status <batchId>')

@@ -30,13 +30,29 @@ export type RequestGate = <T>(send: () => Promise<T>) => Promise<T>;
 // Errors raised before a single byte reached the provider.
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-export function createHttpSender(options: { timeoutMs: number; gate?: RequestGate }): HttpSend {
+/** How long one request waited at the gate (rate limit, Retry-After pause) and then took to answer. */
+export interface RequestTiming {
+  waitMs: number;
+  durationMs: number;
+}
+
+/**
+ * `observe` hears of every request that left, after its answer (or failure); it must not throw,
+ * since the result it follows may be a payment's.
+ */
+export function createHttpSender(options: { timeoutMs: number; gate?: RequestGate; observe?: (timing: RequestTiming) => void }): HttpSend {
   const gate: RequestGate = options.gate ?? ((send) => send());
-  return (request) =>
-    gate(async () => {
+  return (request) => {
+    const queuedAt = performance.now();
+    return gate(async () => {
+      const waitMs = performance.now() - queuedAt;
       await request.beforeSend?.();
-      return exchange(request, options.timeoutMs);
+      const sentAt = performance.now();
+      const result = await exchange(request, options.timeoutMs);
+      options.observe?.({ waitMs, durationMs: performance.now() - sentAt });
+      return result;
     });
+  };
 }
 
 async function exchange(request: HttpRequest, timeoutMs: number): Promise<HttpResult> {

@@ -1,18 +1,25 @@
 import type { Redis } from 'ioredis';
 import type { Account } from '../config/load.js';
-import { createHttpSender, type RequestGate } from '../providers/http.js';
+import { createHttpSender, type RequestGate, type RequestTiming } from '../providers/http.js';
 import type { ProviderClient } from '../providers/types.js';
 import { redisSession } from './shared-session.js';
 
 /**
  * An account's provider client, wired to the shared session in Redis and, for workers, to the
- * account's rate-limit gate (every HTTP request the adapter makes passes it).
+ * account's rate-limit gate (every HTTP request the adapter makes passes it), and `observe` hears
+ * how long each request waited and took.
  */
-export function openProviderClient(redis: Redis, prefix: string, account: Account, gate?: RequestGate): ProviderClient<Record<string, string>> {
+export function openProviderClient(
+  redis: Redis,
+  prefix: string,
+  account: Account,
+  gate?: RequestGate,
+  observe?: (timing: RequestTiming) => void,
+): ProviderClient<Record<string, string>> {
   return account.adapter.createClient({
     baseUrl: account.baseUrl,
     credentials: account.credentials,
-    send: createHttpSender({ timeoutMs: account.timeoutMs, ...(gate ? { gate } : {}) }),
+    send: createHttpSender({ timeoutMs: account.timeoutMs, ...(gate ? { gate } : {}), ...(observe ? { observe } : {}) }),
     session: redisSession(redis, `${prefix}:session:${account.provider}:${account.name}`),
   });
 }

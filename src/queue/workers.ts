@@ -23,7 +23,7 @@ export interface RunningWorkers {
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
   const { config } = context;
   const bullConnection = connectRedis(config.redisUrl);
-  const accountClients = await openAccountClients(context, accounts);
+  const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, client, gate }) => {
     const queue = new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) });
     const processor = paymentProcessor({

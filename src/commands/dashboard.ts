@@ -1,0 +1,29 @@
+import { loadConfig } from '../config/load.js';
+import { dashboardCredentials } from '../dashboard/auth.js';
+import { startDashboard } from '../dashboard/server.js';
+import { createLogger } from '../log.js';
+
+/**
+ * `stipend dashboard`: bull-board, /metrics and /healthz until SIGINT/SIGTERM. Read-only unless the
+ * configuration says `dashboard.readOnly: false` or --allow-actions is given.
+ */
+export async function dashboardCommand(options: { host: string; port: string; allowActions?: boolean; auth: boolean; config?: string }): Promise<number> {
+  const config = await loadConfig({ path: options.config });
+  const credentials = dashboardCredentials(config.dashboard, { auth: options.auth, host: options.host });
+  const log = createLogger({ name: 'dashboard' });
+  const dashboard = await startDashboard({
+    config,
+    host: options.host,
+    port: Number(options.port),
+    credentials,
+    readOnly: (config.dashboard?.readOnly ?? true) && !options.allowActions,
+    log,
+  });
+  process.stdout.write(`dashboard: ${dashboard.url}/ (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await dashboard.close();
+  return 0;
+}

@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import { type BatchRecord, batchRecord } from '../ledger/batches.js';
+import type { LedgerKeys } from '../ledger/keys.js';
+import { FINAL_STATUSES } from '../ledger/payments.js';
+
+/** A final status, or `pending`: accepted and not final yet (queued, in flight, or held for approval). */
+export type TotalsStatus = (typeof FINAL_STATUSES)[number] | 'pending';
+
+export interface PaymentTotals {
+  provider: string;
+  account: string;
+  status: TotalsStatus;
+  count: number;
+  cents: number;
+}
+
+// Batch records read per pipelined round trip.
+const CHUNK = 500;
+
+/**
+ * Payments by provider, account and status, from the counts every batch record keeps (the ledger's
+ * finalize maintains them atomically): one small hash per batch, never one read per payment. The
+ * totals are recomputed on each read, so a payment a person resolves later moves between statuses.
+ */
+export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise<PaymentTotals[]> {
+  const totals = new Map<string, PaymentTotals>();
+  const add = (batch: BatchRecord, status: TotalsStatus, count: number, cents: number) => {
+    const id = JSON.stringify([batch.provider, batch.account, status]);
+    const entry = totals.get(id) ?? { provider: batch.provider, account: batch.account, status, count: 0, cents: 0 };
+    entry.count += count;
+    entry.cents += cents;
+    totals.set(id, entry);
+  };
+  const batchIds = await redis.zrange(keys.batches(), 0, '-1');
+  for (let start = 0; start < batchIds.length; start += CHUNK) {
+    const pipeline = redis.pipeline();
+    for (const batchId of batchIds.slice(start, start + CHUNK)) pipeline.hgetall(keys.batch(batchId));
+    for (const [error, hash] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const parsed = batchRecord.safeParse(hash);
+      // A batch being written this very moment may lack fields yet; the next scrape counts it.
+      if (!parsed.success) continue;
+      const batch = parsed.data as BatchRecord;
+      let finalCents = 0;
+      for (const status of FINAL_STATUSES) {
+        add(batch, status, batch[`n_${status}`], batch[`c_${status}`]);
+        finalCents += batch[`c_${status}`];
+      }
+      add(batch, 'pending', batch.accepted - batch.final, batch.accepted_cents - finalCents);
+    }
+  }
+  return [...totals.values()];
+}
