@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { reportCommand, statusCommand } from './commands/batch.js';
+import { cardsAssignCommand, cardsCancelCommand } from './commands/cards.js';
 import { checkCommand } from './commands/check.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
@@ -166,6 +167,21 @@ exportGroup
   .requiredOption('--year <yyyy>', 'the tax year (UTC), e.g. 2026')
   .option('--out <file>', 'the CSV to write (default: <reportsDir>/tax-<year>.csv)')
   .action(async (options) => exit(await taxExportCommand({ ...options, config: config() })));
+
+const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
+cards
+  .command('assign <manifest>')
+  .description('assign cards to participants from a CSV with cardId and participantId columns, validated first; writes a report')
+  .option('--account <name>', 'CT Payer account (required when there are several)')
+  .option('--out <file>', 'the report (default: <reportsDir>/cards-assign-<name>-<time>.csv)')
+  .action(async (file: string, options) => exit(await cardsAssignCommand(file, { ...options, config: config() })));
+cards
+  .command('cancel <cardId>')
+  .description('cancel a card for good (setcardstatus); refused while the card holds money unless --with-balance')
+  .requiredOption('--reason <text>', 'why, up to 45 characters (e.g. "Lost card")')
+  .option('--account <name>', 'CT Payer account (required when there are several)')
+  .option('--with-balance', 'cancel even though the card still holds money')
+  .action(async (cardId: string, options) => exit(await cardsCancelCommand(cardId, { ...options, config: config() })));
 
 program
   .command('demo')
