@@ -1,5 +1,8 @@
 import type { RowContext, RowResult } from '../harness.js';
+import { enqueueRow } from './enqueue.js';
+import { executeRow } from './execute.js';
+import { realisticRow } from './realistic.js';
 import { validateRow } from './validate.js';
 
 /** The table's rows, in the order. */
-export const rows: ((context: RowContext) => Promise<RowResult>)[] = [validateRow];
+export const rows: ((context: RowContext) => Promise<RowResult>)[] = [validateRow, enqueueRow, executeRow, realisticRow];

@@ -1,0 +1,75 @@
+import { readFile, rm } from 'node:fs/promises';
+import { Queue } from 'bullmq';
+import { loadConfig, resolveConfig } from '../src/config/load.js';
+import { openContext } from '../src/context.js';
+import { newBatchId } from '../src/ledger/batches.js';
+import type { ManifestRow } from '../src/manifest/index.js';
+import { fixturePath } from '../src/package-root.js';
+import { deleteKeys } from '../src/queue/cleanup.js';
+import { bullPrefix, paymentJob, queueName } from '../src/queue/payment-job.js';
+import { connectRedis } from '../src/queue/redis.js';
+import { type RunningSandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
+import { type Measure, trial } from './harness.js';
+import { type AccountSettings, benchConfig, enqueueBatch, newPrefix, writeBenchConfig } from './stack.js';
+
+/**
+ * The CT Payer sandbox for the execute rows, in the harness's process so that the worker trial's CPU
+ * time is the workers' alone. Its funding account holds enough for any size of run (the fixture's
+ * $50,000 would run out); the manifest's card ids are the fixture's active cards.
+ */
+export async function paymentsSandbox(options: Pick<SandboxOptions, 'faults'> = {}): Promise<RunningSandbox> {
+  const seed = JSON.parse(await readFile(fixturePath('ctpayer', 'sandbox.json'), 'utf8')) as { accounts: { fundingBalanceCents: number }[] };
+  for (const account of seed.accounts) account.fundingBalanceCents = 1e12;
+  return startSandbox('ctpayer', { port: 0, seed, rateLimit: null, ...options });
+}
+
+/**
+ * One project trial: the rows are queued as a batch (paused, under a prefix of the trial's own),
+ * then a `stipend worker` process pays them through the sandbox. Every payment must have reached
+ * the sandbox exactly once; the sandbox is reset and the keys removed afterwards.
+ */
+export async function workerTrial(options: { sandbox: RunningSandbox; dir: string; redisUrl: string; account: AccountSettings; rows: readonly ManifestRow[] }): Promise<Measure> {
+  const prefix = newPrefix();
+  const configFile = await writeBenchConfig(options.dir, { prefix, redisUrl: options.redisUrl, baseUrl: options.sandbox.url, account: options.account });
+  const config = await loadConfig({ path: configFile });
+  const context = await openContext(config);
+  const account = config.accounts[0]!;
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(prefix) });
+  try {
+    await queue.pause();
+    const batchId = await enqueueBatch(context, account, options.rows);
+    const measure = await trial('execute', { configFile, batchId });
+    const loads = options.sandbox.transactions().length;
+    if (loads !== options.rows.length) throw new Error(`the sandbox applied ${loads} loads for ${options.rows.length} payments`);
+    return measure;
+  } finally {
+    options.sandbox.reset();
+    await queue.close();
+    await deleteKeys(context.redis, prefix);
+    await context.close();
+    await rm(configFile);
+  }
+}
+
+/** One baseline trial: the same jobs, queued paused, run by a bare BullMQ worker doing nothing. */
+export async function bareWorkerTrial(options: { redisUrl: string; concurrency: number; rows: readonly ManifestRow[] }): Promise<Measure> {
+  const prefix = newPrefix();
+  const name = 'bench';
+  const redis = connectRedis(options.redisUrl);
+  const queue = new Queue(name, { connection: redis, prefix: bullPrefix(prefix) });
+  try {
+    await queue.pause();
+    const batchId = newBatchId();
+    const payments = options.rows.flatMap((row) => (row.ok ? [row.payment] : []));
+    // The jobs' options (attempts, backoff, retention) are those of a default account.
+    const account = resolveConfig(benchConfig({ prefix, redisUrl: options.redisUrl, baseUrl: 'http://127.0.0.1:9' }), 'bench').accounts[0]!;
+    for (let i = 0; i < payments.length; i += 500) {
+      await queue.addBulk(payments.slice(i, i + 500).map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: p.fields as Record<string, string> })));
+    }
+    return await trial('bullmq-worker', { redisUrl: options.redisUrl, prefix, queue: name, jobs: payments.length, concurrency: options.concurrency });
+  } finally {
+    await queue.close();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  }
+}

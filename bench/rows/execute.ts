@@ -1,0 +1,43 @@
+import { manifestRows } from '../../src/manifest/index.js';
+import { ctpayer } from '../../src/providers/ctpayer.js';
+import { ctpayerManifest } from '../generate.js';
+import { alternate, fmt, type Measure, median, rate, type RowContext, type RowResult, scaled } from '../harness.js';
+import { bareWorkerTrial, paymentsSandbox, workerTrial } from '../payment-trials.js';
+import { collect } from '../stack.js';
+
+// Payments in flight per worker process, on both sides.
+const CONCURRENCY = 50;
+
+/**
+ * Row 3: payments through a `stipend worker` process to a sandbox with no latency and no rate
+ * limit, against a bare BullMQ worker running no-op jobs with the same concurrency. The account's
+ * own rate limit is set far above anything reachable, so it never holds a request back.
+ */
+export async function executeRow(context: RowContext): Promise<RowResult> {
+  const payments = scaled(20_000, context.scale);
+  const rows = await collect(manifestRows(await ctpayerManifest(context.dir, payments), ctpayer as never));
+  const sandbox = await paymentsSandbox();
+  try {
+    const account = { concurrency: CONCURRENCY, rateLimit: { max: 1_000_000, perMs: 1000, marginMs: 0 } };
+    const runs = await alternate(
+      context.runs,
+      () => workerTrial({ sandbox, dir: context.dir, redisUrl: context.redisUrl, account, rows }),
+      () => bareWorkerTrial({ redisUrl: context.redisUrl, concurrency: CONCURRENCY, rows }),
+    );
+    const projectRate = median(runs.project.map(rate));
+    const baselineRate = median(runs.baseline.map(rate));
+    const ratio = projectRate / baselineRate;
+    const cpuPer = (list: Measure[]) => fmt(median(list.map((m) => m.cpuMs / m.items)), 3);
+    return {
+      row: `3. Execute ${fmt(payments)} payments, unthrottled`,
+      project: `${fmt(projectRate)} payments/s, ${cpuPer(runs.project)} ms CPU/payment`,
+      baseline: `BullMQ no-op ${fmt(baselineRate)} jobs/s, ${cpuPer(runs.baseline)} ms CPU/job`,
+      ratio,
+      goal: 'ratio ≥ 0.4',
+      met: ratio >= 0.4,
+      notes: [`concurrency ${CONCURRENCY} in one worker process on both sides; the sandbox runs in the harness's process, so CPU time is the worker process's alone`],
+    };
+  } finally {
+    await sandbox.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { Queue, Worker } from 'bullmq';
+import { pino } from 'pino';
+import { waitForBatch } from '../../src/api.js';
+import { loadConfig } from '../../src/config/load.js';
+import { openContext } from '../../src/context.js';
+import { createLogger } from '../../src/log.js';
+import { bullPrefix, queueName } from '../../src/queue/payment-job.js';
+import { connectRedis } from '../../src/queue/redis.js';
+import { startWorkers } from '../../src/queue/workers.js';
+import type { Task } from './task.js';
+
+/**
+ * Both sides find their jobs queued (by the row, in another process) in a paused queue, start
+ * their workers, then start the clock and resume the queue: the workers' start-up is not measured.
+ */
+async function resume(redisUrl: string, prefix: string, name: string): Promise<void> {
+  const connection = connectRedis(redisUrl);
+  const queue = new Queue(name, { connection, prefix: bullPrefix(prefix) });
+  await queue.resume();
+  await queue.close();
+  await connection.quit();
+}
+
+/**
+ * The project: `stipend worker` for the account (workers, rate-limit gate, ledger, HTTP to the
+ * sandbox), logging at info as it does in production (to /dev/null), until the batch is settled.
+ */
+export const execute: Task = async (args, start) => {
+  const config = await loadConfig({ path: String(args.configFile) });
+  const context = await openContext(config);
+  const log = createLogger({ level: 'info', destination: pino.destination('/dev/null') });
+  const workers = await startWorkers(context, config.accounts, log);
+  try {
+    start();
+    await resume(config.redisUrl, config.prefix, queueName(config.accounts[0]!));
+    const batch = await waitForBatch(context, String(args.batchId), { pollMs: 20 });
+    if (batch.n_paid !== batch.accepted) throw new Error(`${batch.accepted} payments, ${batch.n_paid} paid: ${JSON.stringify(batch)}`);
+    return { items: batch.n_paid };
+  } finally {
+    await workers.close();
+    await context.close();
+  }
+};
+
+/** The baseline: a bare BullMQ worker with the same concurrency, running no-op jobs. */
+export const bullmqWorker: Task = async (args, start) => {
+  const [redisUrl, prefix, name, jobs] = [String(args.redisUrl), String(args.prefix), String(args.queue), Number(args.jobs)];
+  const connection = connectRedis(redisUrl);
+  const worker = new Worker(name, async () => {}, { connection, prefix: bullPrefix(prefix), concurrency: Number(args.concurrency) });
+  let completed = 0;
+  const done = new Promise<void>((resolve) => {
+    worker.on('completed', () => {
+      completed += 1;
+      if (completed === jobs) resolve();
+    });
+  });
+  try {
+    await worker.waitUntilReady();
+    start();
+    await resume(redisUrl, prefix, name);
+    await done;
+    return { items: completed };
+  } finally {
+    await worker.close();
+    await connection.quit();
+  }
+};
