@@ -5,7 +5,6 @@ import { quoted } from './quote.js';
  * where text becomes cents and cents become text, and none of it touches floating point.
  */
 
-const DOLLARS = /^(\d{1,9})(?:\.(\d{1,2}))?$/;
 const CENTS = /^\d{1,11}$/;
 
 /** Largest amount accepted on one row: $9,999,999.99, far above any stipend, well inside 2^53. */
@@ -58,6 +57,25 @@ function describeBadDollars(text: string): string {
 
 /** A balance a provider reports, "1234.50" → 123450. Zero is a valid balance; anything else odd is not. */
 export function parseBalanceDollars(text: string): number | undefined {
-  const m = DOLLARS.exec(text);
-  return m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : undefined;
+  // Digit by digit rather than a regular expression and Number(): every row's amount passes here.
+  let cents = 0;
+  let wholeDigits = 0;
+  let i = 0;
+  for (; i < text.length && text.charCodeAt(i) !== 46; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9 || ++wholeDigits > 9) return undefined;
+    cents = cents * 10 + digit;
+  }
+  if (wholeDigits === 0) return undefined;
+  cents *= 100;
+  if (i === text.length) return cents;
+  // A point must have one or two digits after it: "12." and "12.345" are not amounts.
+  const decimals = text.length - i - 1;
+  if (decimals < 1 || decimals > 2) return undefined;
+  for (let place = 0; place < decimals; place += 1) {
+    const digit = text.charCodeAt(i + 1 + place) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    cents += digit * (place === 0 ? 10 : 1);
+  }
+  return cents;
 }

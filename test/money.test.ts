@@ -26,3 +26,10 @@ it('writes cents as dollars and reads balances, zero included', () => {
   expect(parseBalanceDollars('50000.00')).toBe(5_000_000);
   expect(parseBalanceDollars('-1.00')).toBeUndefined();
 });
+
+it('reads only digits, with at most nine before the point and one or two after it', () => {
+  expect(['12', '12.5', '12.05', '0.7', '999999999.99'].map(parseBalanceDollars)).toEqual([1200, 1250, 1205, 70, 99_999_999_999]);
+  for (const bad of ['', '.', '.5', '12.', '12.345', '1234567890', '1,000', '12 ', ' 12', '1.2.3', '１２', '12a', '1e3', '+5']) {
+    expect(parseBalanceDollars(bad), bad).toBeUndefined();
+  }
+});

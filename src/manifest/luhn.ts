@@ -6,9 +6,20 @@
 const PAN = /^\d{13,19}$/;
 
 export function looksLikeCardNumber(cell: string): boolean {
+  // Every cell of every row passes here: most are far too short, or hold a letter early on.
+  if (cell.length < 13 || !mayBeGroupedDigits(cell)) return false;
   // People write card numbers in groups: "4111 1111 1111 1111", "4111-1111-1111-1111".
   const digits = cell.replace(/[\s-]/g, '');
   return PAN.test(digits) && passesLuhn(digits);
+}
+
+/** Only digits, whitespace and dashes, without building a string. */
+function mayBeGroupedDigits(cell: string): boolean {
+  for (let i = 0; i < cell.length; i += 1) {
+    const c = cell.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 45 || c === 32 || (c >= 9 && c <= 13) || c === 160 || c > 0x1fff)) return false;
+  }
+  return true;
 }
 
 export const CARD_NUMBER_MESSAGE = 'looks like a full card number; card numbers never belong in a manifest';

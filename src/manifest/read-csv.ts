@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
-import { CsvError, type Options, parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { ManifestContentError, asFileError } from './errors.js';
 import { countLineBreaks } from './line-breaks.js';
 import type { Problem } from './problems.js';
@@ -15,40 +15,69 @@ export interface CsvRecord {
 // Far above any real manifest row (a few hundred bytes); a record growing past it is a runaway
 // quoted value or a pasted blob, reported instead of held in memory.
 const MAX_RECORD_BYTES = 10_000;
+// Records handed over at a time: one await per batch instead of one per row, which at a million
+// rows is most of what reading costs beyond parsing itself.
+const BATCH = 500;
 
 /**
- * Streams the file's CSV records in order, skipping blank ones (empty lines, Excel's `,,,`).
- * Throws ManifestContentError for a file that is not UTF-8 or not CSV, ManifestFileError for one
- * that cannot be read.
+ * Streams the file's CSV records in order, in batches, skipping blank ones (empty lines, Excel's
+ * `,,,`). Throws ManifestContentError for a file that is not UTF-8 or not CSV (after the batch of
+ * records before the problem), ManifestFileError for one that cannot be read.
  */
-export async function* readCsvRecords(path: string): AsyncGenerator<CsvRecord> {
-  // Where the next record starts. on_record runs as the parser completes each record, ahead of
-  // this consumer, so on a syntax error it is the start of the record being parsed.
+export async function* readCsvRecords(path: string): AsyncGenerator<CsvRecord[]> {
+  const parser = parse({ relax_column_count: true, max_record_size: MAX_RECORD_BYTES, record_delimiter: ['\r\n', '\n', '\r'] });
+  // Where the next record starts. Every record, blank ones too, ends at one line break, and a
+  // quoted value adds its own, so counting those gives each record's first line without asking
+  // the parser for raw text. On a syntax error it is the start of the record being parsed.
   let nextLine = 1;
-  // The raw text holds the record and its line break (of CRLF only the CR: enough to count it).
-  const numberRecord = ({ record, raw }: { record: string[]; raw: string }): CsvRecord => {
-    const line = nextLine;
-    nextLine += countLineBreaks(raw);
-    return { line, cells: record };
+  let batch: CsvRecord[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
   };
-  const parser = parse({
-    raw: true,
-    relax_column_count: true,
-    max_record_size: MAX_RECORD_BYTES,
-    record_delimiter: ['\r\n', '\n', '\r'],
-    // csv-parse's types assume on_record receives string[]; with raw: true it receives {record, raw}.
-    on_record: numberRecord as unknown as Options['on_record'],
+  parser.on('data', (cells: string[]) => {
+    const line = nextLine;
+    nextLine += 1;
+    for (const cell of cells) if (cell.length > 0 && (cell.includes('\n') || cell.includes('\r'))) nextLine += countLineBreaks(cell);
+    if (!cells.every((cell) => cell.trim() === '')) batch.push({ line, cells });
+    if (batch.length >= BATCH) {
+      parser.pause();
+      notify();
+    }
   });
-  // The pipeline's callback sees errors the parser also throws to the loop below; nothing to add.
+  parser.once('end', () => {
+    ended = true;
+    notify();
+  });
+  // pipeline() destroys the parser with any stream's error (a file that cannot be read, bad UTF-8).
+  parser.once('error', (error) => {
+    failure = error;
+    notify();
+  });
   pipeline(createReadStream(path), decodeUtf8, parser, () => {});
   try {
-    for await (const record of parser as AsyncIterable<CsvRecord>) {
-      if (record.cells.every((cell) => cell.trim() === '')) continue;
-      yield record;
+    for (;;) {
+      if (batch.length > 0) {
+        const ready = batch;
+        batch = [];
+        yield ready;
+        if (failure === undefined && !ended) parser.resume();
+        continue;
+      }
+      if (failure !== undefined) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   } catch (error) {
     if (error instanceof CsvError) throw new ManifestContentError([syntaxProblem(error, nextLine)]);
     throw asFileError(path, error);
+  } finally {
+    // A reader that stops early (the first problem was enough) releases the file.
+    if (!ended) parser.destroy();
   }
 }
 

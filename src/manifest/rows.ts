@@ -5,23 +5,27 @@ import { readCsvRecords } from './read-csv.js';
 import { type CheckedRow, checkRow, type ManifestRow } from './validate-row.js';
 
 /**
- * Every data row of the manifest, checked, in file order. Throws ManifestContentError when the file
- * itself is unusable: not UTF-8, not CSV, a bad header, no header or no data rows.
+ * Every data row of the manifest, checked, in file order, a batch at a time. Throws
+ * ManifestContentError when the file itself is unusable: not UTF-8, not CSV, a bad header, no
+ * header or no data rows.
  */
-export async function* checkRows(path: string, adapter: AnyAdapter): AsyncGenerator<CheckedRow> {
+export async function* checkRows(path: string, adapter: AnyAdapter): AsyncGenerator<CheckedRow[]> {
   let layout: ManifestLayout | undefined;
   let headerLine = 1;
   let dataRows = 0;
-  for await (const record of readCsvRecords(path)) {
+  for await (const records of readCsvRecords(path)) {
+    let first = 0;
     if (layout === undefined) {
-      const header = readHeader(record, adapter);
+      const header = readHeader(records[0]!, adapter);
       if (!header.ok) throw new ManifestContentError(header.problems);
       layout = header.layout;
-      headerLine = record.line;
-      continue;
+      headerLine = records[0]!.line;
+      first = 1;
     }
-    dataRows += 1;
-    yield checkRow(record, layout, adapter);
+    const checked: CheckedRow[] = [];
+    for (let i = first; i < records.length; i += 1) checked.push(checkRow(records[i]!, layout, adapter));
+    dataRows += checked.length;
+    if (checked.length > 0) yield checked;
   }
   if (layout === undefined) throw new ManifestContentError([{ line: 1, message: 'no header row: the file is empty' }]);
   if (dataRows === 0) throw new ManifestContentError([{ line: headerLine, message: 'no data rows: the file has a header but no payments under it' }]);
@@ -32,5 +36,5 @@ export async function* checkRows(path: string, adapter: AnyAdapter): AsyncGenera
  * rejected, with the same per-row validation as the scan.
  */
 export async function* manifestRows(path: string, adapter: AnyAdapter): AsyncGenerator<ManifestRow> {
-  for await (const { row } of checkRows(path, adapter)) yield row;
+  for await (const checked of checkRows(path, adapter)) for (const { row } of checked) yield row;
 }

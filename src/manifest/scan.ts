@@ -41,7 +41,7 @@ async function scanRows(path: string, adapter: AnyAdapter): Promise<Omit<Manifes
   const fileProblems = new FileProblems();
   const seen = new DuplicateIndex();
   try {
-    for await (const checked of checkRows(path, adapter)) {
+    for await (const batch of checkRows(path, adapter)) for (const checked of batch) {
       const { row, cardNumbers } = checked;
       scan.dataRows += 1;
       for (const problem of cardNumbers) fileProblems.add(problem);

@@ -4,7 +4,7 @@ import { DuplicateIndex } from './duplicate-index.js';
 import { ManifestContentError } from './errors.js';
 import { matchColumns } from './header.js';
 import type { Problem } from './problems.js';
-import { readCsvRecords } from './read-csv.js';
+import { type CsvRecord, readCsvRecords } from './read-csv.js';
 import { cardNumberProblems, issueProblems } from './validate-row.js';
 
 /**
@@ -26,6 +26,10 @@ export interface TableRead<Row> {
   problems: Problem[];
 }
 
+async function* records(path: string): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvRecords(path)) yield* batch;
+}
+
 // These files are read whole: far more rows than any sponsor assigns cards to at once.
 const MAX_ROWS = 50_000;
 
@@ -42,7 +46,7 @@ export async function readTable<Row>(path: string, spec: TableSpec<Row>): Promis
   let width = 0;
   let headerLine = 1;
   try {
-    for await (const record of readCsvRecords(path)) {
+    for await (const record of records(path)) {
       const { line, cells } = record;
       if (names === undefined) {
         const header = matchColumns(record, spec.columns.map((c) => c.name), spec.columns.filter((c) => c.required).map((c) => c.name), spec.kind);

@@ -35,6 +35,9 @@ export interface CheckedRow {
   paymentIdGiven: boolean;
 }
 
+// Shared by the rows that have none: a million rows need not each allocate an empty list and set.
+const NO_PROBLEMS = Object.freeze([]) as unknown as Problem[];
+const NOTHING_MASKED: ReadonlySet<string | undefined> = new Set();
 const EMPTY: ParsedAmount = { ok: false, reason: 'is required and is empty' };
 
 /**
@@ -51,7 +54,7 @@ export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: Any
     return { row: { line, ok: false, problems: [...cardNumbers, problem] }, cardNumbers, paymentIdGiven: false };
   }
 
-  const masked = new Set(cardNumbers.map((p) => p.column));
+  const masked = cardNumbers.length === 0 ? NOTHING_MASKED : new Set(cardNumbers.map((p) => p.column));
   const problems: Problem[] = [...cardNumbers];
   const value = (index: number): string | undefined => {
     const text = cells[index]!.trim();
@@ -69,12 +72,14 @@ export function checkRow(record: CsvRecord, layout: ManifestLayout, adapter: Any
   const paymentIdGiven = paymentId !== undefined;
 
   let fields: Record<string, string | undefined> | undefined;
-  const parsed = adapter.manifest.row.safeParse(Object.fromEntries(layout.fields.map((f) => [f.name, value(f.index)])));
+  const input: Record<string, string | undefined> = {};
+  for (const field of layout.fields) input[field.name] = value(field.index);
+  const parsed = adapter.manifest.row.safeParse(input);
   if (parsed.success) fields = parsed.data as Record<string, string | undefined>;
   else problems.push(...issueProblems(line, parsed.error.issues).filter((p) => !masked.has(p.column)));
 
   const finance = readFinanceColumns(line, layout, value, masked);
-  problems.push(...finance.problems);
+  if (finance.problems.length > 0) problems.push(...finance.problems);
 
   let amountCents: number | undefined;
   if (!masked.has(layout.amount.name)) {
@@ -112,7 +117,7 @@ const YES = new Set(['yes', 'y', 'true', '1']);
 const NO = new Set(['no', 'n', 'false', '0']);
 
 /** participant_id and reimbursement: ours, for finance, never sent to the provider. */
-function readFinanceColumns(line: number, layout: ManifestLayout, value: (index: number) => string | undefined, masked: Set<string | undefined>) {
+function readFinanceColumns(line: number, layout: ManifestLayout, value: (index: number) => string | undefined, masked: ReadonlySet<string | undefined>) {
   const problems: Problem[] = [];
   let participantId: string | undefined;
   if (layout.participantId !== undefined && !masked.has(PARTICIPANT_COLUMN)) {
@@ -133,11 +138,13 @@ function readFinanceColumns(line: number, layout: ManifestLayout, value: (index:
 
 /** Cells holding a card number, by the column `names` gives each cell. */
 export function cardNumberProblems({ line, cells }: CsvRecord, names: readonly string[]): Problem[] {
-  return cells.flatMap((cell, index) => {
-    if (!looksLikeCardNumber(cell)) return [];
+  let found: Problem[] | undefined;
+  cells.forEach((cell, index) => {
+    if (!looksLikeCardNumber(cell)) return;
     const column = names[index];
-    return [column === undefined ? { line, message: `cell ${index + 1} ${CARD_NUMBER_MESSAGE}` } : { line, column, message: CARD_NUMBER_MESSAGE }];
+    (found ??= []).push(column === undefined ? { line, message: `cell ${index + 1} ${CARD_NUMBER_MESSAGE}` } : { line, column, message: CARD_NUMBER_MESSAGE });
   });
+  return found ?? NO_PROBLEMS;
 }
 
 /** Each schema issue is a problem of the documented field it concerns (the issue's path). */

@@ -10,7 +10,10 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 // A cell starting like this is run as a formula by spreadsheets that later open provider exports.
 const FORMULA_START = /^[=+@]/;
 
-export const charCount = (value: string): number => [...value].length;
+// Code points, not UTF-16 units; a string without surrogate pairs (almost every one) has as many of
+// each, and counting it costs nothing.
+const SURROGATE = /[\uD800-\uDFFF]/;
+export const charCount = (value: string): number => (SURROGATE.test(value) ? [...value].length : value.length);
 
 export function required(schema: z.ZodType<string, string>) {
   return z.string({ error: 'is required and is empty' }).pipe(schema);
