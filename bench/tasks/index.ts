@@ -1,5 +1,7 @@
 import { bullmqAddBulk, enqueue } from './enqueue.js';
 import { bullmqWorker, execute } from './execute.js';
+import { rateFidelity } from './rate-fidelity.js';
+import { report, reportBaseline } from './report.js';
 import type { Task } from './task.js';
 import { csvParse, validate } from './validate.js';
 
@@ -10,4 +12,7 @@ export const tasks: Record<string, Task> = {
   'bullmq-add-bulk': bullmqAddBulk,
   execute,
   'bullmq-worker': bullmqWorker,
+  'rate-fidelity': rateFidelity,
+  report,
+  'report-baseline': reportBaseline,
 };

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
-import { FINAL_STATUSES, parsePaymentRecord, type PaymentRecord } from '../ledger/payments.js';
+import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
 import { safeCell } from './safe-cell.js';
 
@@ -17,7 +17,12 @@ export const REPORT_COLUMNS = [
   // The latest reversal asked for (stipend reverse): also a refused one, on a row still paid.
   'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_at',
 ] as const;
-type ReportLine = Record<(typeof REPORT_COLUMNS)[number], string | number>;
+/** One line of the report: its cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in), and what the summary counts. */
+interface ReportLine {
+  cells: (string | number)[];
+  status: ReportStatus;
+  cents: number | undefined;
+}
 
 /** Report statuses: the payment statuses plus the two kinds of row that were never queued. */
 export type ReportStatus = PaymentRecord['status'] | 'rejected' | 'skipped_duplicate';
@@ -42,7 +47,8 @@ export interface BatchSummary {
 /**
  * Writes <out>/<batchId>/reconciliation.csv (every manifest row, in file order, with its status)
  * and summary.json. Everything comes from the ledger, a page of rows at a time, so the report always
- * matches the ledger and memory stays flat for large batches.
+ * matches the ledger and memory stays flat for large batches. The next page is read from Redis
+ * while the current one is written.
  */
 export async function writeReconciliation(context: StipendContext, batchId: string, outDir: string): Promise<{ dir: string; csv: string; summary: BatchSummary }> {
   const batch = await context.batches.get(batchId);
@@ -52,12 +58,21 @@ export async function writeReconciliation(context: StipendContext, batchId: stri
   const statuses: BatchSummary['statuses'] = {};
   const stringifier = stringify({ header: true, columns: [...REPORT_COLUMNS], cast: { string: safeCell } });
   const written = pipeline(stringifier, createWriteStream(csvPath));
-  for await (const page of context.rows.pages(batchId)) {
-    for (const line of await reportLines(context, batch, page)) {
-      const tally = (statuses[line.status as ReportStatus] ??= { count: 0, cents: 0 });
+  const pages = context.rows.pages(batchId);
+  const readNext = async () => {
+    const page = await pages.next();
+    return page.done ? undefined : reportLines(context, batch, page.value);
+  };
+  let next = readNext();
+  for (let lines = await next; lines !== undefined; lines = await next) {
+    next = readNext();
+    // If writing fails, the read under way is abandoned: its failure must not go unhandled.
+    next.catch(() => {});
+    for (const line of lines) {
+      const tally = (statuses[line.status] ??= { count: 0, cents: 0 });
       tally.count += 1;
-      tally.cents += Number(line.amount_cents || 0);
-      if (!stringifier.write(line)) await once(stringifier, 'drain');
+      tally.cents += line.cents ?? 0;
+      if (!stringifier.write(line.cells)) await once(stringifier, 'drain');
     }
   }
   stringifier.end();
@@ -86,68 +101,59 @@ export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)
   return Object.fromEntries(FINAL_STATUSES.map((s) => [s, { count: batch[`n_${s}`], cents: batch[`c_${s}`] }])) as never;
 }
 
+/**
+ * The payment record fields a report line shows, read with HMGET: the whole record (HGETALL) would
+ * also bring the provider fields, and a report has no use for them.
+ */
+const SHOWN = [
+  'batch_id', 'line', 'payee', 'amount_cents', 'status', 'reference', 'code', 'message', 'attempts', 'submitted_at', 'settled_at',
+  'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_settled_at', 'reversal_requested_at',
+] as const;
+type Shown = Record<(typeof SHOWN)[number], string | null>;
+
 async function reportLines(context: StipendContext, batch: BatchRecord, page: BatchRow[]): Promise<ReportLine[]> {
   // A payment row's own record, or for a duplicate the record of the batch that holds the payment.
-  const key = (row: BatchRow & { p: string }) => context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p);
-  const lookups = page.filter((row): row is Exclude<BatchRow, { s: 'rejected' }> => row.s !== 'rejected');
-  const pipeline = context.redis.pipeline();
-  for (const row of lookups) pipeline.hgetall(key(row));
-  const results = (await pipeline.exec()) ?? [];
-  const records = new Map(lookups.map((row, i) => [row, parsePaymentRecord((results[i]?.[1] ?? {}) as Record<string, string>)]));
-
+  const read = context.redis.pipeline();
+  for (const row of page) {
+    if (row.s !== 'rejected') read.hmget(context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p), ...SHOWN);
+  }
+  const results = (await read.exec()) ?? [];
+  let next = 0;
   return page.map((row) => {
-    const base = { batch_id: batch.batch_id, line: row.l, provider: batch.provider, account: batch.account };
     if (row.s === 'rejected') {
-      return line({ ...base, payment_id: row.p ?? '', payee: row.y ?? '', cents: row.a, status: 'rejected', message: row.m });
+      return line(batch, row.l, row.p ?? '', row.y ?? '', row.a, 'rejected', { message: row.m });
     }
-    const record = records.get(row);
+    const record = shown(results[next++]?.[1] as (string | null)[] | undefined);
     if (row.s === 'duplicate') {
       const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
-      return line({
-        ...base, payment_id: row.p, payee: row.y, cents: row.a, status: 'skipped_duplicate',
-        reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again`,
-      });
+      return line(batch, row.l, row.p, row.y, row.a, 'skipped_duplicate', { reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again` });
     }
     if (!record) {
-      return line({ ...base, payment_id: row.p, payee: '', cents: undefined, status: 'unknown', message: 'payment record missing from the ledger' });
+      return line(batch, row.l, row.p, '', undefined, 'unknown', { message: 'payment record missing from the ledger' });
     }
-    return line({
-      ...base, payment_id: row.p, payee: record.payee, cents: record.amount_cents, status: record.status,
-      reference: record.reference ?? '', code: record.code ?? '', message: record.message ?? '', attempts: record.attempts,
-      submitted: record.submitted_at, settled: record.settled_at ?? '', reversal: record,
-    });
+    return line(batch, row.l, row.p, record.payee ?? '', Number(record.amount_cents), record.status as ReportStatus, record);
   });
 }
 
-function line(r: {
-  batch_id: string; line: number; provider: string; account: string; payment_id: string; payee: string; cents: number | undefined;
-  status: ReportStatus; reference?: string; code?: string; message?: string; attempts?: number; submitted?: string; settled?: string;
-  reversal?: PaymentRecord;
-}): ReportLine {
-  const reversal = r.reversal;
-  return {
-    batch_id: r.batch_id,
-    line: r.line,
-    payment_id: r.payment_id,
-    provider: r.provider,
-    account: r.account,
-    payee: r.payee,
-    amount_cents: r.cents ?? '',
-    amount: r.cents === undefined ? '' : formatDollars(r.cents),
-    status: r.status,
-    provider_reference: r.reference ?? '',
-    provider_code: r.code ?? '',
-    message: r.message ?? '',
-    attempts: r.attempts ?? 0,
-    submitted_at: r.submitted ?? '',
-    settled_at: r.settled ?? '',
-    reversal_reference: reversal?.reversal_reference ?? '',
-    reversal_code: reversal?.reversal_code ?? '',
-    reversal_message: reversal?.reversal_message ?? '',
-    reversal_reason: reversal?.reversal_reason ?? '',
-    reversal_by: reversal?.reversal_by ?? '',
-    reversal_at: reversal?.reversal_settled_at ?? reversal?.reversal_requested_at ?? '',
-  };
+/** HMGET's answer as named fields; undefined when the record does not exist. */
+function shown(values: (string | null)[] | undefined): Shown | undefined {
+  if (!values || values[SHOWN.indexOf('status')] === null) return undefined;
+  const record = {} as Shown;
+  SHOWN.forEach((field, i) => (record[field] = values[i] ?? null));
+  return record;
+}
+
+function line(
+  batch: BatchRecord, lineNumber: number, paymentId: string, payee: string, cents: number | undefined, status: ReportStatus,
+  r: Partial<Shown>,
+): ReportLine {
+  const cells = [
+    batch.batch_id, lineNumber, paymentId, batch.provider, batch.account, payee, cents ?? '', cents === undefined ? '' : formatDollars(cents), status,
+    r.reference ?? '', r.code ?? '', r.message ?? '', Number(r.attempts ?? 0), r.submitted_at ?? '', r.settled_at ?? '',
+    r.reversal_reference ?? '', r.reversal_code ?? '', r.reversal_message ?? '', r.reversal_reason ?? '', r.reversal_by ?? '',
+    r.reversal_settled_at ?? r.reversal_requested_at ?? '',
+  ];
+  return { cells, status, cents };
 }
 
 function money(count: number, cents: number) {
