@@ -1,7 +1,10 @@
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForBatch } from '../../src/api.js';
+import type { Account } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
 import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';
+import { sweepOpenBatches } from '../../src/queue/sweeper.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 /** Never lose a row: payments whose job vanished or failed inside BullMQ still end with a status. */
@@ -14,10 +17,9 @@ afterAll(() => stack?.close());
 
 const fields = (card: string) => ({ cardId: card, description: 'Visit stipend' });
 
-/** A batch recorded as enqueue would leave it, with jobs added only where `withJob` says. */
-async function recordedBatch(batchId: string, payments: { id: string; card: string }[]) {
-  const account = stack.account('ctpayer');
-  await stack.context.batches.create({ batchId, provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: batchId, rowsTotal: payments.length });
+/** A batch recorded as enqueue would leave it, without its jobs. */
+async function recordedBatch(batchId: string, payments: { id: string; card: string }[], account: Account = stack.account('ctpayer')) {
+  await stack.context.batches.create({ batchId, provider: 'ctpayer', account: account.name, source: 'm.csv', sha256: batchId, rowsTotal: payments.length });
   await stack.context.payments(account).claim(batchId, payments.map((p, i) => ({ line: i + 2, paymentId: p.id, payee: p.card, amountCents: 500, fields: fields(p.card) })));
   await stack.context.batches.recordChunk(batchId, payments.map((p, i) => ({ s: 'payment', l: i + 2, p: p.id })), { accepted: payments.length, acceptedCents: 500 * payments.length, rejected: 0, duplicates: 0 }, payments.length + 1);
   await stack.context.batches.markEnqueued(batchId);
@@ -49,4 +51,32 @@ it('adds back the job of a payment that has none, and settles one whose job fail
   // Settled batches leave the sweeper's list.
   await new Promise((resolve) => setTimeout(resolve, 700));
   expect(await stack.context.batches.openBatchIds()).toEqual([]);
+});
+
+it('leaves a payment whose job waits alone, runs again a job that completed without a final status, and adds a retried round\'s job', async () => {
+  // An account no running worker serves, so that the jobs stay where the test puts them.
+  const account = { ...stack.account('ctpayer'), name: 'idle' };
+  await recordedBatch('b-idle', [{ id: 'waits', card: '1000000004' }, { id: 'done', card: '1000000005' }, { id: 'again', card: '1000000006' }], account);
+  const ledger = stack.context.payments(account);
+  await ledger.finalize({ batchId: 'b-idle', paymentId: 'again' }, { status: 'failed', code: 'RETRY_LATER', message: 'busy' });
+  expect(await ledger.retry({ batchId: 'b-idle', paymentId: 'again' })).toEqual({ round: 1 });
+  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+  const add = async (paymentId: string) => {
+    const job = paymentJob(account, { batchId: 'b-idle', paymentId, amountCents: 500, fields: fields('1000000005') });
+    await queue.add(job.name, job.data, job.opts);
+  };
+  // 'done' completes without our processor settling it; then 'waits' is queued behind nobody.
+  await add('done');
+  const connection = stack.context.redis.duplicate();
+  const finisher = new Worker(queueName(account), async () => {}, { connection, prefix: bullPrefix(stack.prefix) });
+  while (((await queue.getJobCounts()).completed ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  await finisher.close();
+  await connection.quit();
+  await add('waits');
+
+  await sweepOpenBatches(stack.context, new Map([[account, queue]]), createLogger({ level: 'silent' }));
+  const waiting = await queue.getJobs(['waiting']);
+  expect(waiting.map((job) => job.id).sort()).toEqual(['b-idle.again.round1', 'b-idle.done', 'b-idle.waits']);
+  expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 0 });
+  await queue.close();
 });
