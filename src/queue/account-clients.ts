@@ -3,7 +3,7 @@ import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
 import { providerTimingsKey, timingRecorder } from '../metrics/provider-timings.js';
 import type { ProviderClient } from '../providers/types.js';
-import { type AccountGate, openAccountGate, openLimiterConnection } from './account-gate.js';
+import { type AccountGate, openAccountGate } from './account-gate.js';
 import { openProviderClient } from './provider-client.js';
 
 export interface AccountClient {
@@ -14,14 +14,13 @@ export interface AccountClient {
 
 /**
  * Each account's provider client behind the account's shared rate-limit gate: what workers pay
- * through and what `stipend check` asks. close() ends provider sessions (e.g. PT API logout) first.
+ * through and what `stipend check` asks. close() ends provider sessions (e.g. PT API logout).
  * Every request's timing is recorded for the dashboard; one that cannot be is logged to `log`.
  */
 export async function openAccountClients(context: StipendContext, accounts: Account[], log?: Logger): Promise<{ clients: AccountClient[]; close(): Promise<void> }> {
-  const limiters = openLimiterConnection(context.redis);
   const clients: AccountClient[] = [];
   for (const account of accounts) {
-    const gate = await openAccountGate(context.redis, limiters.connection, context.config.prefix, account);
+    const gate = openAccountGate(context.redis, context.config.prefix, account);
     const observe = timingRecorder(context.redis, providerTimingsKey(context.config.prefix, account.provider, account.name), (error) => {
       log?.warn({ err: error, provider: account.provider, account: account.name }, 'could not record a provider request\'s timing for the dashboard');
     });
@@ -31,8 +30,6 @@ export async function openAccountClients(context: StipendContext, accounts: Acco
     clients,
     close: async () => {
       await Promise.all(clients.map((c) => c.client.close()));
-      await Promise.all(clients.map((c) => c.gate.close()));
-      await limiters.close();
     },
   };
 }
