@@ -24,7 +24,9 @@ const TRIAL = fileURLToPath(new URL('./trial.js', import.meta.url));
  */
 export function trial(task: string, args: Record<string, unknown>): Promise<Measure> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', TRIAL, task, JSON.stringify(args)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    // `--cpu-prof <dir>` (run.ts): every trial process writes a CPU profile there, named by its task.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${task}-${Date.now()}.cpuprofile`] : [];
+    execFile(process.execPath, [...profile, '--expose-gc', TRIAL, task, JSON.stringify(args)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`bench task ${task} failed: ${stderr || error.message}`));
       const last = stdout.trim().split('\n').at(-1) ?? '';
       try {

@@ -17,8 +17,10 @@ const options = new Command('bench')
   .addOption(new Option('--runs <n>', 'runs of each side per row; the median is kept').default('3'))
   .addOption(new Option('--only <rows>', 'comma-separated row numbers, e.g. 1,3'))
   .option('--no-write', 'print the table only; leave bench/RESULTS.md as it is')
+  .option('--cpu-prof <dir>', 'write a CPU profile of every trial process into this folder (node --cpu-prof)')
   .parse()
-  .opts<{ scale: string; runs: string; only?: string; write: boolean }>();
+  .opts<{ scale: string; runs: string; only?: string; write: boolean; cpuProf?: string }>();
+if (options.cpuProf) process.env.BENCH_CPU_PROF = options.cpuProf;
 
 const context: RowContext = {
   scale: Number(options.scale),

@@ -200,7 +200,7 @@ describe('secrets', () => {
     await pay('ctpayer', `payment_id,cardId,amount,description\n${u}-1,1000000014,10.00,Visit 7 stipend\n`);
     await pay('virtualrx', `payment_id,CustId,ProgramId,ClaimReferenceNumber,ClientGroupID,amount_cents\n${u}-2,20230226008,7311,CLM-9,GRP-1,100\n`);
     const { redis } = stack.context;
-    const keys = [...(await redis.keys(`${stack.prefix}:*`)), ...(await redis.keys(`b_${stack.prefix}:*`))];
+    const keys = await redis.keys(`${stack.prefix}:*`);
     expect(keys.length).toBeGreaterThan(10);
     const types = new Set<string>();
     for (const key of keys) {
@@ -224,6 +224,8 @@ async function readValues(key: string, type: string): Promise<string> {
     case 'set': return JSON.stringify(await redis.smembers(key));
     case 'zset': return JSON.stringify(await redis.zrange(key, '0', '-1'));
     case 'stream': return JSON.stringify(await redis.xrange(key, '-', '+'));
+    // Expired since it was listed (the rate limit's keys live for milliseconds): it holds nothing.
+    case 'none': return '';
     default: throw new Error(`unexpected key type ${type} at ${key}`);
   }
 }
