@@ -75,14 +75,14 @@ export function paymentProcessor(context: PaymentJobContext) {
       log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
     };
 
-    const record = await payments.get(data);
+    const standing = await payments.standing(data);
     // No ledger record means nothing could record the outcome: never pay blind.
-    if (!record) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
-    if ((FINAL_STATUSES as readonly string[]).includes(record.status)) return;
-    if (record.status === 'sending') {
+    if (!standing) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
+    if ((FINAL_STATUSES as readonly string[]).includes(standing.status)) return;
+    if (standing.status === 'sending') {
       // An earlier run of this job recorded a call. If that call may still be under way (its run lost
       // its lock but lives on), wait until it cannot be: a call never outlives the account's timeout.
-      const stillPossible = Date.parse(record.sending_at ?? '') + account.timeoutMs + IN_FLIGHT_SLACK_MS - Date.now();
+      const stillPossible = Date.parse(standing.sendingAt ?? '') + account.timeoutMs + IN_FLIGHT_SLACK_MS - Date.now();
       if (stillPossible > 0 && token !== undefined) {
         await job.moveToDelayed(Date.now() + stillPossible, token);
         throw new DelayedError();
@@ -94,9 +94,9 @@ export function paymentProcessor(context: PaymentJobContext) {
         });
       }
     }
-    const inDoubt = record.status === 'sending' || record.may_have_applied === '1';
+    const inDoubt = standing.status === 'sending' || standing.mayHaveApplied;
 
-    const key = await idempotencyKeyFor(data);
+    const key = await idempotencyKeyFor(data, standing.idempotencyKey);
     if (typeof key !== 'string') return handle(job, data, key, settle);
     let marked: SendPermission | undefined;
     const instruction: PaymentInstruction<Record<string, string>> = {
@@ -135,9 +135,8 @@ export function paymentProcessor(context: PaymentJobContext) {
   }
 
   /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */
-  async function idempotencyKeyFor(ref: PaymentRef): Promise<string | Outcome> {
+  async function idempotencyKeyFor(ref: PaymentRef, kept: string | undefined): Promise<string | Outcome> {
     if (!client.issueIdempotencyKey) return ref.paymentId;
-    const kept = await payments.keptKey(ref);
     if (kept !== undefined) return kept;
     const issued = await client.issueIdempotencyKey();
     if (issued.ok) return payments.keepKey(ref, issued.key);

@@ -78,6 +78,15 @@ export const paymentRecord = z.object({
 });
 export type PaymentRecord = z.infer<typeof paymentRecord>;
 
+/** What a worker checks before each attempt: a few fields of the record, read without the rest. */
+export interface PaymentStanding {
+  status: PaymentStatus;
+  sendingAt: string | undefined;
+  mayHaveApplied: boolean;
+  /** The key kept for this payment, if it has one yet (see keepKey). */
+  idempotencyKey: string | undefined;
+}
+
 /** A payment of a batch: what every transition is addressed to. */
 export interface PaymentRef {
   batchId: string;
@@ -324,9 +333,11 @@ export class PaymentLedger {
     await this.redis.touchSending(this.key(ref), now());
   }
 
-  /** The idempotency key kept for this payment, if it has one yet. */
-  async keptKey(ref: PaymentRef): Promise<string | undefined> {
-    return (await this.redis.hget(this.key(ref), 'idem_key')) ?? undefined;
+  /** Undefined when the payment has no record. */
+  async standing(ref: PaymentRef): Promise<PaymentStanding | undefined> {
+    const [status, sendingAt, mayHaveApplied, idempotencyKey] = await this.redis.hmget(this.key(ref), 'status', 'sending_at', 'may_have_applied', 'idem_key');
+    if (status === null) return undefined;
+    return { status: paymentStatus.parse(status), sendingAt: sendingAt ?? undefined, mayHaveApplied: mayHaveApplied === '1', idempotencyKey: idempotencyKey ?? undefined };
   }
 
   /** Keeps `key` unless the payment already has one; returns the key kept (the first one wins). */

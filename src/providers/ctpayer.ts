@@ -29,7 +29,11 @@ const credentials = z.object({
 });
 export type CtPayerCredentials = z.infer<typeof credentials>;
 
+// Built once: a zod schema compiles itself on its first use, which costs more than a parse.
 const successBody = z.looseObject({ status: z.literal('success') });
+/** A load's or a charge's success: the transaction it made. */
+const transactionBody = successBody.extend({ transactionId: z.union([z.string(), z.number()]) });
+const cardDetailsBody = z.looseObject({ cardId: z.string(), participantId: z.string(), cardStatus: z.string(), cardBalance: z.string() });
 const errorBody = z.looseObject({
   status: z.literal('error'),
   errorCode: z.string(),
@@ -111,7 +115,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
   async cardDetails(cardId: string): Promise<{ cardId: string; participantId: string; cardStatus: string; balanceCents: number }> {
     const answer = await this.query('getcarddetails', { cardId });
     if (!answer.ok) throw new Error(`CT Payer getcarddetails: ${answer.reason}`);
-    const body = z.looseObject({ cardId: z.string(), participantId: z.string(), cardStatus: z.string(), cardBalance: z.string() }).parse(answer.body);
+    const body = cardDetailsBody.parse(answer.body);
     return { cardId: body.cardId, participantId: body.participantId, cardStatus: body.cardStatus, balanceCents: toCents(body.cardBalance) };
   }
 
@@ -151,7 +155,7 @@ function loadOutcome(result: HttpResult): Outcome {
   if (common) return common;
   if (result.kind !== 'response') throw new Error('unreachable');
   const body = parseJsonBody(result.text);
-  const success = successBody.extend({ transactionId: z.union([z.string(), z.number()]) }).safeParse(body);
+  const success = transactionBody.safeParse(body);
   if (success.success) return { kind: 'paid', reference: String(success.data.transactionId), code: 'success', message: '' };
   const error = errorBody.safeParse(body);
   if (!error.success) return unreadable(result.status);
@@ -173,7 +177,7 @@ function chargeOutcome(result: HttpResult): ReversalOutcome {
   if (common) return common;
   if (result.kind !== 'response') throw new Error('unreachable');
   const body = parseJsonBody(result.text);
-  const success = successBody.extend({ transactionId: z.union([z.string(), z.number()]) }).safeParse(body);
+  const success = transactionBody.safeParse(body);
   if (success.success) return { kind: 'reversed', reference: String(success.data.transactionId), code: 'success', message: '' };
   const error = errorBody.safeParse(body);
   if (!error.success) return unreadable(result.status, 'reversal');

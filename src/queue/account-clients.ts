@@ -1,7 +1,7 @@
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
-import { providerTimingsKey, timingRecorder } from '../metrics/provider-timings.js';
+import { providerTimingsKey, type TimingRecorder, timingRecorder } from '../metrics/provider-timings.js';
 import type { ProviderClient } from '../providers/types.js';
 import { type AccountGate, openAccountGate } from './account-gate.js';
 import { openProviderClient } from './provider-client.js';
@@ -19,17 +19,20 @@ export interface AccountClient {
  */
 export async function openAccountClients(context: StipendContext, accounts: Account[], log?: Logger): Promise<{ clients: AccountClient[]; close(): Promise<void> }> {
   const clients: AccountClient[] = [];
+  const timings: TimingRecorder[] = [];
   for (const account of accounts) {
     const gate = openAccountGate(context.redis, context.config.prefix, account);
-    const observe = timingRecorder(context.redis, providerTimingsKey(context.config.prefix, account.provider, account.name), (error) => {
+    const recorder = timingRecorder(context.redis, providerTimingsKey(context.config.prefix, account.provider, account.name), (error) => {
       log?.warn({ err: error, provider: account.provider, account: account.name }, 'could not record a provider request\'s timing for the dashboard');
     });
-    clients.push({ account, gate, client: openProviderClient(context.redis, context.config.prefix, account, gate.gate, observe) });
+    timings.push(recorder);
+    clients.push({ account, gate, client: openProviderClient(context.redis, context.config.prefix, account, gate.gate, (timing) => recorder.observe(timing)) });
   }
   return {
     clients,
     close: async () => {
       await Promise.all(clients.map((c) => c.client.close()));
+      await Promise.all(timings.map((t) => t.flush()));
     },
   };
 }
