@@ -7,8 +7,9 @@ const rateLimit = z.strictObject({
   max: z.number().int().positive(),
   perMs: z.number().int().positive(),
   /**
-   * Slack for the delay between our limiter granting a request and the provider counting it
-   * (scheduling, network). Requests are spaced (perMs + marginMs) / max apart.
+   * How much later a request may reach the provider than the ones after it (scheduling, network):
+   * a request counts against the window until perMs after its start plus this, or after its
+   * answer if that is back sooner (queue/account-gate.ts).
    */
   marginMs: z.number().int().min(0).max(60_000).default(250),
 });

@@ -11,16 +11,17 @@ import type { HttpResult, RequestGate } from '../providers/http.js';
  * - Window: a log of the account's requests, each counting until a time. A request starts only
  *   when fewer than `max` still count, so none reaches the provider while `max` others counted in
  *   the last `perMs`. Each counts until perMs after the earlier of:
- *     · its start + marginMs: how late a request may reach the provider compared with others
- *       (scheduling, network), the allowance while its answer is not back;
+ *     · its start + marginMs: how much later a request may reach the provider than others
+ *       (scheduling, network), assumed while its answer is not back (or was lost);
  *     · its answer: a request has surely been counted by the time its answer is back, and the next
- *       one cannot arrive before it starts. This bound takes no allowance at all.
- *   So a fast provider is used up to its limit (perMs + answer time per window of max), and a slow
- *   or silent one is no worse off than with the allowance alone.
+ *       one cannot arrive before it starts. This bound assumes nothing.
+ *   So a fast provider is used up to its limit (max per perMs + answer time), and a slow or silent
+ *   one is no worse off than with the margin alone.
  * - Spacing: requests also start at least perMs / max apart, so the limit is used evenly rather
  *   than in bursts of `max` at the start of each window.
- * - Reservation: a request is given its start time at once (the wait is in this process, not in
- *   Redis), so no process polls.
+ * - Reservation: a request is given its start time at once (the wait is in this process), unless
+ *   it waits for a request whose answer is not back: then it asks again once that answer could
+ *   have let it start (a window later at most), instead of taking the margin's time.
  * - Pause: a 429/503 answer pauses the whole account for Retry-After (see `pause`), so the other
  *   processes stop sending too instead of each finding out with their own rejected request.
  */
@@ -35,44 +36,54 @@ export function spacingMs(limit: { max: number; perMs: number }): number {
 }
 
 const scripts = {
-  // KEYS: the log (ZSET: request id → when it stops counting), the next start allowed by spacing.
-  // ARGV: request id, max, perMs, marginMs, spacing. Returns the ms to wait before sending.
+  // KEYS: the log (ZSET: request id → when it stops counting), its entries whose answer is not back
+  // (ZSET, the same scores), the next start allowed by spacing. ARGV: request id, max, perMs,
+  // marginMs, spacing. Returns the ms to wait before sending; negative: before asking again.
   admitRequest: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `
       local clock = redis.call('TIME')
       local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
       redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-      local max = tonumber(ARGV[2])
-      local start = math.max(now, tonumber(redis.call('GET', KEYS[2]) or 0))
+      redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+      local max, per = tonumber(ARGV[2]), tonumber(ARGV[3])
+      local start = math.max(now, tonumber(redis.call('GET', KEYS[3]) or 0))
       local counting = redis.call('ZCARD', KEYS[1])
       if counting >= max then
         -- Fewer than max count once the (counting - max + 1) entries that stop first have stopped.
         local stops = redis.call('ZRANGE', KEYS[1], counting - max, counting - max, 'WITHSCORES')
-        start = math.max(start, tonumber(stops[2]))
+        local stop = tonumber(stops[2])
+        -- That one's answer is not back: it stops a window after the answer (not before now + perMs),
+        -- or with the margin if none comes. Ask again then rather than take the margin's time.
+        if redis.call('ZSCORE', KEYS[2], stops[1]) then return -math.max(1, math.ceil(math.min(stop - now, per))) end
+        start = math.max(start, stop)
       end
-      local counts_until = start + tonumber(ARGV[3]) + tonumber(ARGV[4])
+      local counts_until = start + per + tonumber(ARGV[4])
+      local ttl = math.ceil(counts_until - now)
       redis.call('ZADD', KEYS[1], counts_until, ARGV[1])
-      redis.call('PEXPIRE', KEYS[1], math.ceil(counts_until - now))
+      redis.call('ZADD', KEYS[2], counts_until, ARGV[1])
+      redis.call('PEXPIRE', KEYS[1], ttl)
+      redis.call('PEXPIRE', KEYS[2], ttl)
       local next_start = start + tonumber(ARGV[5])
-      redis.call('SET', KEYS[2], tostring(next_start), 'PX', math.ceil(next_start - now) + 1)
+      redis.call('SET', KEYS[3], tostring(next_start), 'PX', math.ceil(next_start - now) + 1)
       return math.ceil(start - now)`,
   },
-  // The request's answer is back: it counts until perMs from now at the latest. KEYS: the log.
-  // ARGV: request id, perMs.
+  // The request's answer is back: it counts until perMs from now at the latest. KEYS: the log, its
+  // unanswered entries. ARGV: request id, perMs.
   answeredRequest: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
       local clock = redis.call('TIME')
       local now = clock[1] * 1000 + math.ceil(clock[2] / 1000)
       redis.call('ZADD', KEYS[1], 'XX', 'LT', now + tonumber(ARGV[2]), ARGV[1])
+      redis.call('ZREM', KEYS[2], ARGV[1])
       return 1`,
   },
 };
 
 type GateRedis = Redis & {
-  admitRequest(log: string, next: string, id: string, max: number, perMs: number, marginMs: number, spacing: number): Promise<number>;
-  answeredRequest(log: string, id: string, perMs: number): Promise<number>;
+  admitRequest(log: string, unanswered: string, next: string, id: string, max: number, perMs: number, marginMs: number, spacing: number): Promise<number>;
+  answeredRequest(log: string, unanswered: string, id: string, perMs: number): Promise<number>;
 };
 
 function withScripts(redis: Redis): GateRedis {
@@ -85,7 +96,7 @@ function withScripts(redis: Redis): GateRedis {
 
 /**
  * Only an answer shows the request was counted before now; one never sent was not counted at all.
- * A lost one may still be on its way: it keeps counting with the allowance.
+ * A lost one may still be on its way: it keeps counting with the margin.
  */
 function settledArrival(result: unknown): boolean {
   const kind = (result as Partial<HttpResult> | undefined)?.kind;
@@ -95,9 +106,11 @@ function settledArrival(result: unknown): boolean {
 export function openAccountGate(redis: Redis, prefix: string, account: Account): AccountGate {
   const scripted = withScripts(redis);
   const logKey = `${prefix}:rate:${account.provider}:${account.name}`;
+  const unansweredKey = `${logKey}:unanswered`;
   const nextKey = `${logKey}:next`;
   const pauseKey = `${prefix}:pause:${account.provider}:${account.name}`;
   const { max, perMs, marginMs } = account.rateLimit;
+  const spacing = spacingMs(account.rateLimit);
   // Request ids: this gate's own prefix and a count, unique across processes.
   const idPrefix = randomBytes(6).toString('hex');
   let requests = 0;
@@ -105,11 +118,13 @@ export function openAccountGate(redis: Redis, prefix: string, account: Account):
   const gate: RequestGate = async (send) => {
     for (let wait = await redis.pttl(pauseKey); wait > 0; wait = await redis.pttl(pauseKey)) await sleep(wait);
     const id = `${idPrefix}:${(requests += 1)}`;
-    const wait = await scripted.admitRequest(logKey, nextKey, id, max, perMs, marginMs, spacingMs(account.rateLimit));
+    const admit = () => scripted.admitRequest(logKey, unansweredKey, nextKey, id, max, perMs, marginMs, spacing);
+    let wait = await admit();
+    for (; wait < 0; wait = await admit()) await sleep(-wait);
     if (wait > 0) await sleep(wait);
     const result = await send();
-    // Without this the request keeps counting with the allowance: slower, never over the limit.
-    if (settledArrival(result)) await scripted.answeredRequest(logKey, id, perMs).catch(() => {});
+    // Without this the request keeps counting with the margin: slower, never over the limit.
+    if (settledArrival(result)) await scripted.answeredRequest(logKey, unansweredKey, id, perMs).catch(() => {});
     return result;
   };
   return {
