@@ -37,11 +37,14 @@ export function spacingMs(limit: { max: number; perMs: number }): number {
 
 const scripts = {
   // KEYS: the log (ZSET: request id → when it stops counting), its entries whose answer is not back
-  // (ZSET, the same scores), the next start allowed by spacing. ARGV: request id, max, perMs,
-  // marginMs, spacing. Returns the ms to wait before sending; negative: before asking again.
+  // (ZSET, the same scores), the next start allowed by spacing, the account's pause. ARGV: request
+  // id, max, perMs, marginMs, spacing. Returns the ms to wait before sending; negative: before
+  // asking again (the account is paused, or see below).
   admitRequest: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `
+      local paused = redis.call('PTTL', KEYS[4])
+      if paused > 0 then return -paused end
       local clock = redis.call('TIME')
       local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
       redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -82,7 +85,7 @@ const scripts = {
 };
 
 type GateRedis = Redis & {
-  admitRequest(log: string, unanswered: string, next: string, id: string, max: number, perMs: number, marginMs: number, spacing: number): Promise<number>;
+  admitRequest(log: string, unanswered: string, next: string, pause: string, id: string, max: number, perMs: number, marginMs: number, spacing: number): Promise<number>;
   answeredRequest(log: string, unanswered: string, id: string, perMs: number): Promise<number>;
 };
 
@@ -116,15 +119,15 @@ export function openAccountGate(redis: Redis, prefix: string, account: Account):
   let requests = 0;
 
   const gate: RequestGate = async (send) => {
-    for (let wait = await redis.pttl(pauseKey); wait > 0; wait = await redis.pttl(pauseKey)) await sleep(wait);
     const id = `${idPrefix}:${(requests += 1)}`;
-    const admit = () => scripted.admitRequest(logKey, unansweredKey, nextKey, id, max, perMs, marginMs, spacing);
+    const admit = () => scripted.admitRequest(logKey, unansweredKey, nextKey, pauseKey, id, max, perMs, marginMs, spacing);
     let wait = await admit();
     for (; wait < 0; wait = await admit()) await sleep(-wait);
     if (wait > 0) await sleep(wait);
     const result = await send();
-    // Without this the request keeps counting with the margin: slower, never over the limit.
-    if (settledArrival(result)) await scripted.answeredRequest(logKey, unansweredKey, id, perMs).catch(() => {});
+    // Without this the request keeps counting with the margin: slower, never over the limit. Not
+    // waited for: until it lands the request only counts a little longer.
+    if (settledArrival(result)) scripted.answeredRequest(logKey, unansweredKey, id, perMs).catch(() => {});
     return result;
   };
   return {
