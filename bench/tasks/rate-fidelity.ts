@@ -25,7 +25,7 @@ export const rateFidelity: Task = async (args, start) => {
     prefix,
     redisUrl: String(args.redisUrl),
     baseUrl: sandbox.url,
-    account: { rateLimit: { ...limit, ...(args.marginMs === undefined ? {} : { marginMs: Number(args.marginMs) }) }, concurrency: 5 },
+    account: { rateLimit: limit, concurrency: 5 },
   });
   const config = await loadConfig({ path: configFile });
   const context = await openContext(config);
