@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -190,6 +191,8 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
   const limiter = new SlidingWindowLog(startLimit);
   let received: ReceivedRequest[] = [];
   const closing = new AbortController();
+  // Every request held by a latency fault listens for the close: any number of them at once is fine.
+  setMaxListeners(0, closing.signal);
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://sandbox');
