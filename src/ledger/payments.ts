@@ -145,11 +145,12 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
         else
           redis.call('SET', holderKey, batch)
           if redis.call('EXISTS', recordKey) == 0 then
-            redis.call('HSET', recordKey, 'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
+            local record = {'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
               'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-              'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5])
-            if ARGV[b + 6] ~= '' then redis.call('HSET', recordKey, 'participant_id', ARGV[b + 6]) end
-            if ARGV[b + 7] ~= '' then redis.call('HSET', recordKey, 'reimbursement', ARGV[b + 7]) end
+              'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5]}
+            if ARGV[b + 6] ~= '' then table.insert(record, 'participant_id'); table.insert(record, ARGV[b + 6]) end
+            if ARGV[b + 7] ~= '' then table.insert(record, 'reimbursement'); table.insert(record, ARGV[b + 7]) end
+            redis.call('HSET', recordKey, unpack(record))
           end
           out[i] = ''
         end

@@ -14,6 +14,9 @@ const CHUNK = 500;
  * never queued again), their jobs are added, then the chunk's rows, counts and the progress are
  * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
  * resumes after `afterLine` without a row twice. The batch record itself must already exist.
+ *
+ * While one chunk's jobs and rows are being written, the next chunk is read and claimed: Redis and
+ * this process work at the same time. Chunks are still recorded one after the other, in file order.
  */
 export async function enqueueRows(
   context: StipendContext,
@@ -25,11 +28,18 @@ export async function enqueueRows(
   const afterLine = options.afterLine ?? 0;
   const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  // The previous chunk's jobs and records, still being written.
+  let writing: Promise<void> | undefined;
   try {
     let chunk: ManifestRow[] = [];
     const flush = async () => {
-      await enqueueChunk(context, account, payments, options.addJobs ? queue : undefined, batchId, chunk);
+      if (chunk.length === 0) return;
+      const claimed = await claimChunk(account, payments, batchId, chunk);
       chunk = [];
+      await writing;
+      writing = writeChunk(context, options.addJobs ? queue : undefined, batchId, claimed);
+      // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
+      writing.catch(() => {});
     };
     for await (const row of rows) {
       if (row.line <= afterLine) continue;
@@ -37,21 +47,30 @@ export async function enqueueRows(
       if (chunk.length >= CHUNK) await flush();
     }
     await flush();
+    await writing;
   } finally {
+    // Cut short: what was read before is recorded first, so a resume starts after it.
+    await writing?.catch(() => {});
     await queue.close();
   }
 }
 
-/** `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. */
-async function enqueueChunk(context: StipendContext, account: Account, payments: PaymentLedger, queue: Queue | undefined, batchId: string, chunk: ManifestRow[]): Promise<void> {
-  if (chunk.length === 0) return;
+/** A chunk whose payments are claimed: its rows' entries, the jobs to add and the counts. */
+interface ClaimedChunk {
+  entries: BatchRow[];
+  jobs: ReturnType<typeof paymentJob>[];
+  counts: { accepted: number; acceptedCents: number; rejected: number; duplicates: number };
+  lastLine: number;
+}
+
+async function claimChunk(account: Account, payments: PaymentLedger, batchId: string, chunk: ManifestRow[]): Promise<ClaimedChunk> {
   const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
-  const holders = await payments.claim(batchId, valid.map(toNewPayment));
+  const fields = new Map(valid.map((payment) => [payment, definedFields(payment)]));
+  const holders = await payments.claim(batchId, valid.map((payment) => toNewPayment(payment, fields.get(payment)!)));
   const holderOf = new Map(valid.map((payment, i) => [payment, holders[i]]));
 
-  const entries: BatchRow[] = [];
-  const jobs: ReturnType<typeof paymentJob>[] = [];
-  let acceptedCents = 0;
+  const claimed: ClaimedChunk = { entries: [], jobs: [], counts: { accepted: 0, acceptedCents: 0, rejected: 0, duplicates: 0 }, lastLine: chunk.at(-1)!.line };
+  const { entries, jobs, counts } = claimed;
   for (const row of chunk) {
     if (!row.ok) {
       entries.push({
@@ -60,31 +79,33 @@ async function enqueueChunk(context: StipendContext, account: Account, payments:
         ...(row.payee === undefined ? {} : { y: row.payee }),
         ...(row.amountCents === undefined ? {} : { a: row.amountCents }),
       });
+      counts.rejected += 1;
       continue;
     }
     const { payment } = row;
     const holder = holderOf.get(payment);
     if (holder !== undefined) {
       entries.push({ s: 'duplicate', l: row.line, p: payment.paymentId, y: payment.payee, a: payment.amountCents, h: holder });
+      counts.duplicates += 1;
       continue;
     }
     entries.push({ s: 'payment', l: row.line, p: payment.paymentId });
-    acceptedCents += payment.amountCents;
-    jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: definedFields(payment) }));
+    counts.accepted += 1;
+    counts.acceptedCents += payment.amountCents;
+    jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: fields.get(payment)! }));
   }
-  if (queue && jobs.length > 0) await queue.addBulk(jobs);
-  const counts = {
-    accepted: jobs.length,
-    acceptedCents,
-    rejected: entries.filter((e) => e.s === 'rejected').length,
-    duplicates: entries.filter((e) => e.s === 'duplicate').length,
-  };
-  await context.batches.recordChunk(batchId, entries, counts, chunk.at(-1)!.line);
+  return claimed;
 }
 
-function toNewPayment(payment: ValidatedPayment): NewPayment {
+/** `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. */
+async function writeChunk(context: StipendContext, queue: Queue | undefined, batchId: string, claimed: ClaimedChunk): Promise<void> {
+  if (queue && claimed.jobs.length > 0) await queue.addBulk(claimed.jobs);
+  await context.batches.recordChunk(batchId, claimed.entries, claimed.counts, claimed.lastLine);
+}
+
+function toNewPayment(payment: ValidatedPayment, fields: Record<string, string>): NewPayment {
   const { line, paymentId, payee, amountCents, participantId, reimbursement } = payment;
-  return { line, paymentId, payee, amountCents, fields: definedFields(payment), reimbursement, ...(participantId === undefined ? {} : { participantId }) };
+  return { line, paymentId, payee, amountCents, fields, reimbursement, ...(participantId === undefined ? {} : { participantId }) };
 }
 
 function definedFields(payment: ValidatedPayment): Record<string, string> {
