@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { loadConfig, resolveConfig } from '../src/config/load.js';
 import { openContext } from '../src/context.js';
 import { newBatchId } from '../src/ledger/batches.js';
@@ -38,7 +39,13 @@ export async function workerTrial(options: { sandbox: RunningSandbox; dir: strin
   try {
     await queue.pause();
     const batchId = await enqueueBatch(context, account, options.rows);
-    const measure = await trial('execute', { configFile, batchId });
+    const measure = await besideRedis(context.redis, async () => {
+      const before = process.cpuUsage();
+      const inTrial = await trial('execute', { configFile, batchId });
+      const used = process.cpuUsage(before);
+      // This process does nothing else meanwhile: its CPU time is the sandbox's.
+      return { ...inTrial, extra: { ...inTrial.extra, sandboxCpuMs: (used.user + used.system) / 1000 } };
+    });
     const loads = options.sandbox.transactions().length;
     if (loads !== options.rows.length) throw new Error(`the sandbox applied ${loads} loads for ${options.rows.length} payments`);
     return measure;
@@ -66,10 +73,25 @@ export async function bareWorkerTrial(options: { redisUrl: string; concurrency: 
     for (let i = 0; i < payments.length; i += 500) {
       await queue.addBulk(payments.slice(i, i + 500).map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: p.fields as Record<string, string> })));
     }
-    return await trial('bullmq-worker', { redisUrl: options.redisUrl, prefix, queue: name, jobs: payments.length, concurrency: options.concurrency });
+    return await besideRedis(redis, () => trial('bullmq-worker', { redisUrl: options.redisUrl, prefix, queue: name, jobs: payments.length, concurrency: options.concurrency }));
   } finally {
     await queue.close();
     await deleteKeys(redis, prefix);
     await redis.quit();
   }
+}
+
+/**
+ * The trial's measure with the Redis server's CPU time during it (extra.redisCpuMs): the third
+ * process on the machine. It counts whatever else that server did meanwhile.
+ */
+async function besideRedis(redis: Redis, run: () => Promise<Measure>): Promise<Measure> {
+  const cpuMs = async () => {
+    const info = await redis.info('cpu');
+    const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+  };
+  const before = await cpuMs();
+  const measure = await run();
+  return { ...measure, extra: { ...measure.extra, redisCpuMs: (await cpuMs()) - before } };
 }

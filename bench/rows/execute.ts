@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { manifestRows } from '../../src/manifest/index.js';
 import { ctpayer } from '../../src/providers/ctpayer.js';
 import { ctpayerManifest } from '../generate.js';
@@ -27,7 +28,9 @@ export async function executeRow(context: RowContext): Promise<RowResult> {
     const projectRate = median(runs.project.map(rate));
     const baselineRate = median(runs.baseline.map(rate));
     const ratio = projectRate / baselineRate;
-    const cpuPer = (list: Measure[]) => fmt(median(list.map((m) => m.cpuMs / m.items)), 3);
+    const perItem = (list: Measure[], cpuMs: (m: Measure) => number) => fmt(median(list.map((m) => cpuMs(m) / m.items)), 3);
+    const cpuPer = (list: Measure[]) => perItem(list, (m) => m.cpuMs);
+    const redisPer = (list: Measure[]) => perItem(list, (m) => m.extra.redisCpuMs ?? 0);
     return {
       row: `3. Execute ${fmt(payments)} payments, unthrottled`,
       project: `${fmt(projectRate)} payments/s, ${cpuPer(runs.project)} ms CPU/payment`,
@@ -35,7 +38,10 @@ export async function executeRow(context: RowContext): Promise<RowResult> {
       ratio,
       goal: 'ratio ≥ 0.4',
       met: ratio >= 0.4,
-      notes: [`concurrency ${CONCURRENCY} in one worker process on both sides; the sandbox runs in the harness's process, so CPU time is the worker process's alone`],
+      notes: [
+        `concurrency ${CONCURRENCY} in one worker process on both sides; the sandbox runs in the harness's process, so CPU time is the worker process's alone`,
+        `CPU ms per payment on this ${cpus().length}-core machine: worker ${cpuPer(runs.project)}, sandbox ${perItem(runs.project, (m) => m.extra.sandboxCpuMs ?? 0)}, Redis ${redisPer(runs.project)}; bare: worker ${cpuPer(runs.baseline)}, Redis ${redisPer(runs.baseline)} (Redis counts anything else it served meanwhile)`,
+      ],
     };
   } finally {
     await sandbox.close();
