@@ -14,7 +14,8 @@ export interface AccountClient {
 
 /**
  * Each account's provider client behind the account's shared rate-limit gate: what workers pay
- * through and what `stipend check` asks. close() ends provider sessions (e.g. PT API logout).
+ * through and what `stipend check` asks. close() ends provider sessions (e.g. PT API logout) and
+ * writes the timings not yet written.
  * Every request's timing is recorded for the dashboard; one that cannot be is logged to `log`.
  */
 export async function openAccountClients(context: StipendContext, accounts: Account[], log?: Logger): Promise<{ clients: AccountClient[]; close(): Promise<void> }> {
