@@ -12,7 +12,8 @@ export class DuplicateIndex {
 
   /** The line where this payment id was first seen, or undefined (and it is recorded) if never. */
   firstLine(paymentId: string, line: number): number | undefined {
-    const [high, low] = hash64(paymentId);
+    hash64(paymentId);
+    const { high, low } = hashed;
     const slot = this.find(high, low);
     const first = this.lines[slot]!;
     if (first !== 0) return first;
@@ -46,8 +47,11 @@ export class DuplicateIndex {
   }
 }
 
+// hash64's result: written in place, since a million rows would otherwise make a million pairs.
+const hashed = { high: 0, low: 0 };
+
 /** Two independent 32-bit hashes of the UTF-16 code units (FNV-1a, and a multiply-xorshift one). */
-function hash64(text: string): [number, number] {
+function hash64(text: string): void {
   let high = 0x811c9dc5;
   let low = 0x9747b28c ^ text.length;
   for (let i = 0; i < text.length; i += 1) {
@@ -59,5 +63,6 @@ function hash64(text: string): [number, number] {
   // Final mixing, so ids differing only in their last characters spread over the table.
   low = Math.imul(low ^ (low >>> 13), 0xc2b2ae35);
   low ^= low >>> 16;
-  return [high >>> 0, low >>> 0];
+  hashed.high = high >>> 0;
+  hashed.low = low >>> 0;
 }

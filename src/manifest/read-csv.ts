@@ -4,7 +4,7 @@ import { CsvError, parse } from 'csv-parse';
 import { ManifestContentError, asFileError } from './errors.js';
 import { countLineBreaks } from './line-breaks.js';
 import type { Problem } from './problems.js';
-import { decodeUtf8 } from './utf8-decode.js';
+import { checkUtf8 } from './utf8-check.js';
 
 /** One CSV record and the physical line it starts on (1 = the first line of the file). */
 export interface CsvRecord {
@@ -20,12 +20,12 @@ const MAX_RECORD_BYTES = 10_000;
 const BATCH = 500;
 
 /**
- * Streams the file's CSV records in order, in batches, skipping blank ones (empty lines, Excel's
+ * Streams the file's CSV records in order, in batches (`onBytes` sees each piece of the file as it is read), skipping blank ones (empty lines, Excel's
  * `,,,`). Throws ManifestContentError for a file that is not UTF-8 or not CSV (after the batch of
  * records before the problem), ManifestFileError for one that cannot be read.
  */
-export async function* readCsvRecords(path: string): AsyncGenerator<CsvRecord[]> {
-  const parser = parse({ relax_column_count: true, max_record_size: MAX_RECORD_BYTES, record_delimiter: ['\r\n', '\n', '\r'] });
+export async function* readCsvRecords(path: string, onBytes?: (bytes: Buffer) => void): AsyncGenerator<CsvRecord[]> {
+  const parser = parse({ bom: true, relax_column_count: true, max_record_size: MAX_RECORD_BYTES, record_delimiter: ['\r\n', '\n', '\r'] });
   // Where the next record starts. Every record, blank ones too, ends at one line break, and a
   // quoted value adds its own, so counting those gives each record's first line without asking
   // the parser for raw text. On a syntax error it is the start of the record being parsed.
@@ -58,7 +58,9 @@ export async function* readCsvRecords(path: string): AsyncGenerator<CsvRecord[]>
     failure = error;
     notify();
   });
-  pipeline(createReadStream(path), decodeUtf8, parser, () => {});
+  const bytes = createReadStream(path);
+  if (onBytes) pipeline(bytes, tap(onBytes), checkUtf8(path), parser, () => {});
+  else pipeline(bytes, checkUtf8(path), parser, () => {});
   try {
     for (;;) {
       if (batch.length > 0) {
@@ -79,6 +81,16 @@ export async function* readCsvRecords(path: string): AsyncGenerator<CsvRecord[]>
     // A reader that stops early (the first problem was enough) releases the file.
     if (!ended) parser.destroy();
   }
+}
+
+/** Passes the file's pieces on unchanged, showing each to `see` first. */
+function tap(see: (bytes: Buffer) => void) {
+  return async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const bytes of source) {
+      see(bytes);
+      yield bytes;
+    }
+  };
 }
 
 function syntaxProblem(error: CsvError, line: number): Problem {

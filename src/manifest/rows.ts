@@ -5,15 +5,16 @@ import { readCsvRecords } from './read-csv.js';
 import { type CheckedRow, checkRow, type ManifestRow } from './validate-row.js';
 
 /**
- * Every data row of the manifest, checked, in file order, a batch at a time. Throws
+ * Every data row of the manifest, checked, in file order, a batch at a time; `onBytes` sees the
+ * file's bytes as they are read. Throws
  * ManifestContentError when the file itself is unusable: not UTF-8, not CSV, a bad header, no
  * header or no data rows.
  */
-export async function* checkRows(path: string, adapter: AnyAdapter): AsyncGenerator<CheckedRow[]> {
+export async function* checkRows(path: string, adapter: AnyAdapter, onBytes?: (bytes: Buffer) => void): AsyncGenerator<CheckedRow[]> {
   let layout: ManifestLayout | undefined;
   let headerLine = 1;
   let dataRows = 0;
-  for await (const records of readCsvRecords(path)) {
+  for await (const records of readCsvRecords(path, onBytes)) {
     let first = 0;
     if (layout === undefined) {
       const header = readHeader(records[0]!, adapter);

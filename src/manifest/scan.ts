@@ -1,4 +1,5 @@
 import type { AnyAdapter } from '../providers/index.js';
+import { createHash } from 'node:crypto';
 import { DuplicateIndex } from './duplicate-index.js';
 import { ManifestContentError } from './errors.js';
 import type { Problem } from './problems.js';
@@ -32,16 +33,19 @@ const KEPT_PROBLEMS = 1000;
  * throws; a file that cannot be read at all throws ManifestFileError.
  */
 export async function scanManifest(path: string, adapter: AnyAdapter): Promise<ManifestScan> {
-  const [sha256, scan] = await Promise.all([sha256File(path), scanRows(path, adapter)]);
-  return { sha256, ...scan };
+  // The bytes are hashed as they are read for the scan, rather than read a second time.
+  const hash = createHash('sha256');
+  const { readWhole, ...scan } = await scanRows(path, adapter, (bytes) => hash.update(bytes));
+  // A scan stopped by a file problem read only part of the file.
+  return { sha256: readWhole ? hash.digest('hex') : await sha256File(path), ...scan };
 }
 
-async function scanRows(path: string, adapter: AnyAdapter): Promise<Omit<ManifestScan, 'sha256'>> {
+async function scanRows(path: string, adapter: AnyAdapter, onBytes: (bytes: Buffer) => void): Promise<Omit<ManifestScan, 'sha256'> & { readWhole: boolean }> {
   const scan = { dataRows: 0, validRows: 0, validCents: 0, rowProblems: [] as Problem[], rowProblemCount: 0, rejectedRows: 0 };
   const fileProblems = new FileProblems();
   const seen = new DuplicateIndex();
   try {
-    for await (const batch of checkRows(path, adapter)) for (const checked of batch) {
+    for await (const batch of checkRows(path, adapter, onBytes)) for (const checked of batch) {
       const { row, cardNumbers } = checked;
       scan.dataRows += 1;
       for (const problem of cardNumbers) fileProblems.add(problem);
@@ -61,8 +65,9 @@ async function scanRows(path: string, adapter: AnyAdapter): Promise<Omit<Manifes
   } catch (error) {
     if (!(error instanceof ManifestContentError)) throw error;
     for (const problem of error.problems) fileProblems.add(problem);
+    return { ...scan, fileProblems: fileProblems.list(), readWhole: false };
   }
-  return { ...scan, fileProblems: fileProblems.list() };
+  return { ...scan, fileProblems: fileProblems.list(), readWhole: true };
 }
 
 /** The same payment twice in one manifest: by payment_id, or identical rows (same derived id). */
