@@ -12,7 +12,6 @@ import {
   parseSeed,
   type Protocol,
   refusal,
-  type SandboxRequest,
 } from './core.js';
 
 /**

@@ -12,7 +12,6 @@ import {
   parseJson,
   parseSeed,
   type Protocol,
-  type SandboxRequest,
 } from './core.js';
 
 /**
