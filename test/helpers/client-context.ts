@@ -1,6 +1,8 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createHttpSender } from '../../src/providers/http.js';
-import type { ClientContext } from '../../src/providers/types.js';
+import type { ClientContext, ProviderId } from '../../src/providers/types.js';
 import { redisSession } from '../../src/queue/shared-session.js';
+import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import { testRedis } from './redis.js';
 
 /**
@@ -22,4 +24,28 @@ export function clientContexts() {
     },
     cleanup: () => redis.cleanup(),
   };
+}
+
+/**
+ * One provider's sandbox for an adapter test file: started once before its tests (then `started`
+ * runs, e.g. to make the file's client), reset before each test, and closed after them together
+ * with the file's Redis sessions. Returns the file's client contexts.
+ */
+export function sandboxPerFile(
+  provider: ProviderId,
+  started: (sandbox: RunningSandbox) => void,
+  options: { seed?: () => Promise<unknown> } = {},
+): ReturnType<typeof clientContexts> {
+  const contexts = clientContexts();
+  let sandbox: RunningSandbox | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox(provider, { port: 0, ...(options.seed ? { seed: await options.seed() } : {}) });
+    started(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await contexts.cleanup();
+  });
+  beforeEach(() => sandbox?.reset());
+  return contexts;
 }

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials } from '../../src/providers/ctpayer.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
-import { clientContexts } from '../helpers/client-context.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { sandboxPerFile } from '../helpers/client-context.js';
 
 /** CT Payer reversals (chargecard) on the wire against the sandbox: every outcome they can reach. */
 
@@ -10,16 +10,10 @@ const CARD = '1000000001';
 
 let sandbox: RunningSandbox;
 let client: CtPayerClient;
-beforeAll(async () => {
-  sandbox = await startSandbox('ctpayer', { port: 0 });
+const contexts = sandboxPerFile('ctpayer', (started) => {
+  sandbox = started;
   client = clientWith();
 });
-const contexts = clientContexts();
-afterAll(async () => {
-  await sandbox?.close();
-  await contexts.cleanup();
-});
-beforeEach(() => sandbox.reset());
 
 function clientWith(credentials = CREDENTIALS): CtPayerClient {
   return ctpayer.createClient(contexts.context(sandbox.url, credentials)) as CtPayerClient;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
-import { clientContexts } from '../helpers/client-context.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { sandboxPerFile } from '../helpers/client-context.js';
 import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real CT Payer adapter against the CT Payer sandbox over HTTP: every outcome it can reach. */
@@ -10,16 +10,10 @@ const CREDENTIALS: CtPayerCredentials = { username: 'sandbox', password: 'sandbo
 
 let sandbox: RunningSandbox;
 let client: CtPayerClient;
-beforeAll(async () => {
-  sandbox = await startSandbox('ctpayer', { port: 0 });
+const contexts = sandboxPerFile('ctpayer', (started) => {
+  sandbox = started;
   client = clientWith();
 });
-const contexts = clientContexts();
-afterAll(async () => {
-  await sandbox?.close();
-  await contexts.cleanup();
-});
-beforeEach(() => sandbox.reset());
 
 function clientWith(options: { credentials?: CtPayerCredentials; timeoutMs?: number } = {}): CtPayerClient {
   return ctpayer.createClient(contexts.context(sandbox.url, options.credentials ?? CREDENTIALS, options)) as CtPayerClient;

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ontraport, type OntraportClient, type OntraportCredentials, type OntraportFields } from '../../src/providers/ontraport.js';
 import type { HttpRequest } from '../../src/providers/http.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
-import { clientContexts } from '../helpers/client-context.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { sandboxPerFile } from '../helpers/client-context.js';
 import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real ONTRAPORT adapter against the ONTRAPORT sandbox over HTTP: every result code and every fault. */
@@ -12,16 +12,10 @@ const WRONG_KEY: OntraportCredentials = { ...CREDENTIALS, key: 'wrong-key' };
 
 let sandbox: RunningSandbox;
 let client: OntraportClient;
-beforeAll(async () => {
-  sandbox = await startSandbox('ontraport', { port: 0 });
+const contexts = sandboxPerFile('ontraport', (started) => {
+  sandbox = started;
   client = clientWith();
 });
-const contexts = clientContexts();
-afterAll(async () => {
-  await sandbox?.close();
-  await contexts.cleanup();
-});
-beforeEach(() => sandbox.reset());
 
 /** A client over real HTTP; `sent` collects every request it makes, as it went on the wire. */
 function clientWith(options: { credentials?: OntraportCredentials; timeoutMs?: number; sent?: HttpRequest[] } = {}): OntraportClient {

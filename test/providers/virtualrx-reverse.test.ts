@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ProviderClient } from '../../src/providers/types.js';
 import { virtualrx, type VirtualRxFields } from '../../src/providers/virtualrx.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
-import { clientContexts } from '../helpers/client-context.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { sandboxPerFile } from '../helpers/client-context.js';
 
 /** VirtualRx reversals (VoidPayment with the Payment's fields) on the wire against the sandbox. */
 
@@ -11,16 +11,10 @@ const FIELDS: VirtualRxFields = { CustId: CUSTOMER, ProgramId: '7311', ClaimRefe
 
 let sandbox: RunningSandbox;
 let client: ProviderClient<VirtualRxFields>;
-beforeAll(async () => {
-  sandbox = await startSandbox('virtualrx', { port: 0 });
+const contexts = sandboxPerFile('virtualrx', (started) => {
+  sandbox = started;
   client = clientWith('sandbox-token');
 });
-const contexts = clientContexts();
-afterAll(async () => {
-  await sandbox?.close();
-  await contexts.cleanup();
-});
-beforeEach(() => sandbox.reset());
 
 function clientWith(token: string) {
   return virtualrx.createClient(contexts.context(sandbox.url, { token }));

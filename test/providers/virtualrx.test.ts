@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixturePath } from '../../src/package-root.js';
 import type { ProviderClient } from '../../src/providers/types.js';
 import { virtualrx, type VirtualRxFields } from '../../src/providers/virtualrx.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
-import { clientContexts } from '../helpers/client-context.js';
+import type { RunningSandbox } from '../../src/sandbox/index.js';
+import { sandboxPerFile } from '../helpers/client-context.js';
 import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real VirtualRx adapter against the VirtualRx sandbox over HTTP: every outcome a Payment can reach. */
@@ -15,18 +15,20 @@ const NEAR_MAX = '30000000001';
 
 let sandbox: RunningSandbox;
 let client: ProviderClient<VirtualRxFields>;
-beforeAll(async () => {
-  const seed = JSON.parse(await readFile(fixturePath('virtualrx', 'sandbox.json'), 'utf8'));
-  seed.customers.push({ CustId: NEAR_MAX, ProgramId: '7311', status: 'active', balanceCents: 499_999 });
-  sandbox = await startSandbox('virtualrx', { port: 0, seed });
-  client = clientWith('sandbox-token');
-});
-const contexts = clientContexts();
-afterAll(async () => {
-  await sandbox?.close();
-  await contexts.cleanup();
-});
-beforeEach(() => sandbox.reset());
+const contexts = sandboxPerFile(
+  'virtualrx',
+  (started) => {
+    sandbox = started;
+    client = clientWith('sandbox-token');
+  },
+  {
+    seed: async () => {
+      const seed = JSON.parse(await readFile(fixturePath('virtualrx', 'sandbox.json'), 'utf8'));
+      seed.customers.push({ CustId: NEAR_MAX, ProgramId: '7311', status: 'active', balanceCents: 499_999 });
+      return seed;
+    },
+  },
+);
 
 function clientWith(token: string) {
   return virtualrx.createClient(contexts.context(sandbox.url, { token }));
