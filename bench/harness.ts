@@ -39,14 +39,14 @@ export function trial(task: string, args: Record<string, unknown>): Promise<Meas
 }
 
 /**
- * The project and its baseline, `runs` times each, alternating (project, baseline, project, …) so
- * that a machine slowing down or speeding up weighs on both alike.
+ * Each side (the project, its baseline, …) `runs` times, in turn (project, baseline, project, …) so
+ * that a machine slowing down or speeding up weighs on all alike.
  */
-export async function alternate(runs: number, project: () => Promise<Measure>, baseline: () => Promise<Measure>): Promise<{ project: Measure[]; baseline: Measure[] }> {
-  const results = { project: [] as Measure[], baseline: [] as Measure[] };
+export async function alternate<Side extends string>(runs: number, sides: Record<Side, () => Promise<Measure>>): Promise<Record<Side, Measure[]>> {
+  const entries = Object.entries(sides) as [Side, () => Promise<Measure>][];
+  const results = Object.fromEntries(entries.map(([side]) => [side, [] as Measure[]])) as Record<Side, Measure[]>;
   for (let run = 0; run < runs; run += 1) {
-    results.project.push(await project());
-    results.baseline.push(await baseline());
+    for (const [side, measure] of entries) results[side].push(await measure());
   }
   return results;
 }

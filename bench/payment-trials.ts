@@ -39,13 +39,7 @@ export async function workerTrial(options: { sandbox: RunningSandbox; dir: strin
   try {
     await queue.pause();
     const batchId = await enqueueBatch(context, account, options.rows);
-    const measure = await besideRedis(context.redis, async () => {
-      const before = process.cpuUsage();
-      const inTrial = await trial('execute', { configFile, batchId });
-      const used = process.cpuUsage(before);
-      // This process does nothing else meanwhile: its CPU time is the sandbox's.
-      return { ...inTrial, extra: { ...inTrial.extra, sandboxCpuMs: (used.user + used.system) / 1000 } };
-    });
+    const measure = await besideRedis(context.redis, () => besideSandbox(() => trial('execute', { configFile, batchId })));
     const loads = options.sandbox.transactions().length;
     if (loads !== options.rows.length) throw new Error(`the sandbox applied ${loads} loads for ${options.rows.length} payments`);
     return measure;
@@ -58,8 +52,17 @@ export async function workerTrial(options: { sandbox: RunningSandbox; dir: strin
   }
 }
 
-/** One baseline trial: the same jobs, queued paused, run by a bare BullMQ worker doing nothing. */
-export async function bareWorkerTrial(options: { redisUrl: string; concurrency: number; rows: readonly ManifestRow[] }): Promise<Measure> {
+/**
+ * One baseline trial: the same jobs, queued paused, run by a bare BullMQ worker doing nothing, or,
+ * with `call`, making each job's provider call (the account's adapter over HTTP to the sandbox) and
+ * nothing else: no ledger, rate-limit gate or logs. That is the floor of any program that pays.
+ */
+export async function bareWorkerTrial(options: {
+  redisUrl: string;
+  concurrency: number;
+  rows: readonly ManifestRow[];
+  call?: { sandbox: RunningSandbox; dir: string; account: AccountSettings };
+}): Promise<Measure> {
   const prefix = newPrefix();
   const name = 'bench';
   const redis = connectRedis(options.redisUrl);
@@ -73,12 +76,32 @@ export async function bareWorkerTrial(options: { redisUrl: string; concurrency: 
     for (let i = 0; i < payments.length; i += 500) {
       await queue.addBulk(payments.slice(i, i + 500).map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: p.fields as Record<string, string> })));
     }
-    return await besideRedis(redis, () => trial('bullmq-worker', { redisUrl: options.redisUrl, prefix, queue: name, jobs: payments.length, concurrency: options.concurrency }));
+    const args = { redisUrl: options.redisUrl, prefix, queue: name, jobs: payments.length, concurrency: options.concurrency };
+    if (!options.call) return await besideRedis(redis, () => trial('bullmq-worker', args));
+    const { sandbox, dir } = options.call;
+    const configFile = await writeBenchConfig(dir, { prefix, redisUrl: options.redisUrl, baseUrl: sandbox.url, account: options.call.account });
+    try {
+      const measure = await besideRedis(redis, () => besideSandbox(() => trial('bullmq-worker', { ...args, configFile })));
+      const loads = sandbox.transactions().length;
+      if (loads !== payments.length) throw new Error(`the sandbox applied ${loads} loads for ${payments.length} calls`);
+      return measure;
+    } finally {
+      sandbox.reset();
+      await rm(configFile);
+    }
   } finally {
     await queue.close();
     await deleteKeys(redis, prefix);
     await redis.quit();
   }
+}
+
+/** The trial's measure with this process's CPU time during it (extra.sandboxCpuMs): it does nothing else meanwhile, so that is the sandbox's. */
+async function besideSandbox(run: () => Promise<Measure>): Promise<Measure> {
+  const before = process.cpuUsage();
+  const measure = await run();
+  const used = process.cpuUsage(before);
+  return { ...measure, extra: { ...measure.extra, sandboxCpuMs: (used.user + used.system) / 1000 } };
 }
 
 /**

@@ -38,11 +38,11 @@ for (const [index, row] of rows.entries()) {
   process.stderr.write(`${table([result])}\n`);
 }
 
-const text = table(results);
+const text = `${table(results)}\n\n${notes(results)}`;
 process.stdout.write(`${text}\n`);
 if (options.write) {
   const resultsFile = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
-  await writeFile(resultsFile, `# Benchmark results\n\n${machine()}\n\n${text}\n\n${notes(results)}\n`);
+  await writeFile(resultsFile, `# Benchmark results\n\n${machine()}\n\n${text}\n`);
   process.stdout.write(`written to bench/RESULTS.md\n`);
 }
 

@@ -25,7 +25,7 @@ export async function enqueueRow(context: RowContext): Promise<RowResult> {
     }
   };
   try {
-    const runs = await alternate(context.runs, () => run('enqueue'), () => run('bullmq-add-bulk'));
+    const runs = await alternate(context.runs, { project: () => run('enqueue'), baseline: () => run('bullmq-add-bulk') });
     const projectRate = median(runs.project.map(rate));
     const baselineRate = median(runs.baseline.map(rate));
     const ratio = projectRate / baselineRate;

@@ -20,17 +20,19 @@ export async function executeRow(context: RowContext): Promise<RowResult> {
   const sandbox = await paymentsSandbox();
   try {
     const account = { concurrency: CONCURRENCY, rateLimit: { max: 1_000_000, perMs: 1000, marginMs: 0 } };
-    const runs = await alternate(
-      context.runs,
-      () => workerTrial({ sandbox, dir: context.dir, redisUrl: context.redisUrl, account, rows }),
-      () => bareWorkerTrial({ redisUrl: context.redisUrl, concurrency: CONCURRENCY, rows }),
-    );
+    const runs = await alternate(context.runs, {
+      project: () => workerTrial({ sandbox, dir: context.dir, redisUrl: context.redisUrl, account, rows }),
+      baseline: () => bareWorkerTrial({ redisUrl: context.redisUrl, concurrency: CONCURRENCY, rows }),
+      call: () => bareWorkerTrial({ redisUrl: context.redisUrl, concurrency: CONCURRENCY, rows, call: { sandbox, dir: context.dir, account } }),
+    });
     const projectRate = median(runs.project.map(rate));
     const baselineRate = median(runs.baseline.map(rate));
+    const callRate = median(runs.call.map(rate));
     const ratio = projectRate / baselineRate;
     const perItem = (list: Measure[], cpuMs: (m: Measure) => number) => fmt(median(list.map((m) => cpuMs(m) / m.items)), 3);
     const cpuPer = (list: Measure[]) => perItem(list, (m) => m.cpuMs);
     const redisPer = (list: Measure[]) => perItem(list, (m) => m.extra.redisCpuMs ?? 0);
+    const sandboxPer = (list: Measure[]) => perItem(list, (m) => m.extra.sandboxCpuMs ?? 0);
     return {
       row: `3. Execute ${fmt(payments)} payments, unthrottled`,
       project: `${fmt(projectRate)} payments/s, ${cpuPer(runs.project)} ms CPU/payment`,
@@ -40,7 +42,8 @@ export async function executeRow(context: RowContext): Promise<RowResult> {
       met: ratio >= 0.4,
       notes: [
         `concurrency ${CONCURRENCY} in one worker process on both sides; the sandbox runs in the harness's process, so CPU time is the worker process's alone`,
-        `CPU ms per payment on this ${cpus().length}-core machine: worker ${cpuPer(runs.project)}, sandbox ${perItem(runs.project, (m) => m.extra.sandboxCpuMs ?? 0)}, Redis ${redisPer(runs.project)}; bare: worker ${cpuPer(runs.baseline)}, Redis ${redisPer(runs.baseline)} (Redis counts anything else it served meanwhile)`,
+        `CPU ms per payment on this ${cpus().length}-core machine: worker ${cpuPer(runs.project)}, sandbox ${sandboxPer(runs.project)}, Redis ${redisPer(runs.project)}; bare: worker ${cpuPer(runs.baseline)}, Redis ${redisPer(runs.baseline)} (Redis counts anything else it served meanwhile)`,
+        `the call alone (a bare BullMQ worker whose jobs make the same CT Payer call through the adapter, with no ledger, gate or logs): ${fmt(callRate)} payments/s, ${fmt(callRate / baselineRate, 2)} of the no-op baseline; CPU ms per payment: worker ${cpuPer(runs.call)}, sandbox ${sandboxPer(runs.call)}, Redis ${redisPer(runs.call)}. The project reaches ${fmt(projectRate / callRate, 2)} of it`,
       ],
     };
   } finally {

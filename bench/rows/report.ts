@@ -24,7 +24,7 @@ export async function reportRow(context: RowContext): Promise<RowResult> {
   try {
     const batchId = await settledBatch(stipend, stipend.config.accounts[0]!, { path: file, rows });
     const args = { configFile, batchId, out };
-    const runs = await alternate(context.runs, () => trial('report', args), () => trial('report-baseline', args));
+    const runs = await alternate(context.runs, { project: () => trial('report', args), baseline: () => trial('report-baseline', args) });
     const seconds = median(runs.project.map((m) => m.seconds));
     const baselineSeconds = median(runs.baseline.map((m) => m.seconds));
     const peak = median(runs.project.map((m) => m.peakRssMb));

@@ -11,8 +11,8 @@ export async function validateRow(context: RowContext): Promise<RowResult> {
   const largeFile = await ctpayerManifest(context.dir, large);
   const smallFile = await ctpayerManifest(context.dir, small);
 
-  const big = await alternate(context.runs, () => trial('validate', { file: largeFile, rows: large }), () => trial('csv-parse', { file: largeFile }));
-  const smallRuns = await alternate(context.runs, () => trial('validate', { file: smallFile, rows: small }), () => trial('csv-parse', { file: smallFile }));
+  const big = await alternate(context.runs, { project: () => trial('validate', { file: largeFile, rows: large }), baseline: () => trial('csv-parse', { file: largeFile }) });
+  const smallRuns = await alternate(context.runs, { project: () => trial('validate', { file: smallFile, rows: small }), baseline: () => trial('csv-parse', { file: smallFile }) });
 
   const projectRate = median(big.project.map(rate));
   const baselineRate = median(big.baseline.map(rate));

@@ -1,10 +1,11 @@
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { waitForBatch } from '../../src/api.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
-import { bullPrefix, queueName } from '../../src/queue/payment-job.js';
+import { bullPrefix, type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
+import { openProviderClient } from '../../src/queue/provider-client.js';
 import { connectRedis } from '../../src/queue/redis.js';
 import { startWorkers } from '../../src/queue/workers.js';
 import type { Task } from './task.js';
@@ -42,11 +43,15 @@ export const execute: Task = async (args, start) => {
   }
 };
 
-/** The baseline: a bare BullMQ worker with the same concurrency, running no-op jobs. */
+/**
+ * The baseline: a bare BullMQ worker with the same concurrency, running no-op jobs; with a
+ * `configFile`, each job makes its payment's provider call and nothing else (the call's floor).
+ */
 export const bullmqWorker: Task = async (args, start) => {
   const [redisUrl, prefix, name, jobs] = [String(args.redisUrl), String(args.prefix), String(args.queue), Number(args.jobs)];
   const connection = connectRedis(redisUrl);
-  const worker = new Worker(name, async () => {}, { connection, prefix: bullPrefix(prefix), concurrency: Number(args.concurrency) });
+  const call = args.configFile === undefined ? undefined : await providerCall(String(args.configFile));
+  const worker = new Worker(name, call?.pay ?? (async () => {}), { connection, prefix: bullPrefix(prefix), concurrency: Number(args.concurrency) });
   let completed = 0;
   const done = new Promise<void>((resolve) => {
     worker.on('completed', () => {
@@ -62,6 +67,24 @@ export const bullmqWorker: Task = async (args, start) => {
     return { items: completed };
   } finally {
     await worker.close();
+    await call?.close();
     await connection.quit();
   }
 };
+
+/** The account's provider client, without gate or ledger: a job's call is all its processor does. */
+async function providerCall(configFile: string): Promise<{ pay: (job: Job<PaymentJobData>) => Promise<void>; close(): Promise<void> }> {
+  const config = await loadConfig({ path: configFile });
+  const context = await openContext(config);
+  const client = openProviderClient(context.redis, config.prefix, config.accounts[0]!);
+  return {
+    pay: async ({ data }) => {
+      const outcome = await client.pay({ paymentId: data.paymentId, idempotencyKey: data.paymentId, amountCents: data.amountCents, fields: data.fields });
+      if (outcome.kind !== 'paid') throw new Error(`the sandbox answered ${outcome.kind}: ${outcome.code}`);
+    },
+    close: async () => {
+      await client.close();
+      await context.close();
+    },
+  };
+}
