@@ -38,7 +38,7 @@ export class RetryLater extends Error {
 /** The ledger would not let the request go (the payment was settled or taken up meanwhile). */
 class NotSent extends Error {
   override name = 'NotSent';
-  constructor(readonly permission: SendPermission) {
+  constructor(readonly permission: SendPermission | 'not-fresh') {
     super(`not sent: the ledger says ${permission}`);
   }
 }
@@ -75,6 +75,14 @@ export function paymentProcessor(context: PaymentJobContext) {
       log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
     };
 
+    // Most runs are a payment's first call, or a retry after an answer that applied nothing. Those are
+    // checked and marked sending in one step as the request leaves; any other standing (final, in
+    // doubt, another run on it) changes nothing there, and is read and dealt with below.
+    if (!client.issueIdempotencyKey) {
+      const sent = await send(job, data, data.paymentId, 'fresh');
+      if (!(sent instanceof NotSent)) return handle(job, data, sent, settle);
+    }
+
     const standing = await payments.standing(data);
     // No ledger record means nothing could record the outcome: never pay blind.
     if (!standing) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
@@ -98,24 +106,9 @@ export function paymentProcessor(context: PaymentJobContext) {
 
     const key = await idempotencyKeyFor(data, standing.idempotencyKey);
     if (typeof key !== 'string') return handle(job, data, key, settle);
-    let marked: SendPermission | undefined;
-    const instruction: PaymentInstruction<Record<string, string>> = {
-      paymentId: data.paymentId,
-      idempotencyKey: key,
-      amountCents: data.amountCents,
-      fields: data.fields,
-      // Recorded once the request is about to leave (after the rate limit's wait), once per attempt:
-      // a request repeated within the attempt (PT API after a 401) was refused, so applied nothing.
-      beforeSend: async () => {
-        if (marked !== undefined) return payments.touchSending(data);
-        marked = await payments.beginSending(data, doubtResolvable, key);
-        if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
-        log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
-      },
-    };
 
     if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
-      const found = await client.lookup(instruction);
+      const found = await client.lookup(instruction(job, data, key, 'careful'));
       if (found.found === true) return settle('paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
       if (found.found === 'unknown') return handle(job, data, found.outcome, settle);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
@@ -123,15 +116,42 @@ export function paymentProcessor(context: PaymentJobContext) {
       log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
     }
 
-    let outcome: Outcome;
+    const sent = await send(job, data, key, 'careful');
+    // Another run got there first (the ledger refused to mark the payment sending): nothing sent.
+    if (sent instanceof NotSent) return;
+    return handle(job, data, sent, settle);
+  }
+
+  /** The provider's answer, or the ledger's refusal as the request was about to leave (nothing sent). */
+  async function send(job: Job, data: PaymentJobData, key: string, check: 'fresh' | 'careful'): Promise<Outcome | NotSent> {
     try {
-      outcome = await client.pay(instruction);
+      return await client.pay(instruction(job, data, key, check));
     } catch (error) {
-      // Another run got there first (the ledger refused to mark the payment sending): nothing sent.
-      if (error instanceof NotSent) return;
-      outcome = { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
+      if (error instanceof NotSent) return error;
+      return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
     }
-    return handle(job, data, outcome, settle);
+  }
+
+  /**
+   * The payment as the adapter sends it. `beforeSend` runs once the request is about to leave (after
+   * the rate limit's wait), and the ledger decides there whether it may: `fresh` only if the payment
+   * is simply queued, `careful` after its standing was looked at. A request repeated within the
+   * attempt (PT API after a 401) was refused, so applied nothing: it only moves sending_at on.
+   */
+  function instruction(job: Job, data: PaymentJobData, key: string, check: 'fresh' | 'careful'): PaymentInstruction<Record<string, string>> {
+    let marked: SendPermission | 'not-fresh' | undefined;
+    return {
+      paymentId: data.paymentId,
+      idempotencyKey: key,
+      amountCents: data.amountCents,
+      fields: data.fields,
+      beforeSend: async () => {
+        if (marked !== undefined) return payments.touchSending(data);
+        marked = check === 'fresh' ? await payments.beginFreshSending(data, key) : await payments.beginSending(data, doubtResolvable, key);
+        if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
+        log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
+      },
+    };
   }
 
   /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */

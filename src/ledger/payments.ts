@@ -176,6 +176,20 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
       if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
       return 'ready'`,
   },
+  // The common case in one step: a payment queued with nothing in doubt (its first call, or a retry
+  // after an answer that applied nothing) is marked sending. Anything else changes nothing and
+  // returns 'not-fresh': the worker then reads its standing and goes the careful way (beginSending).
+  // ARGV: now, idempotency key.
+  beginFreshSending: {
+    numberOfKeys: 1,
+    lua: `
+      local status, doubt = unpack(redis.call('HMGET', KEYS[1], 'status', 'may_have_applied'))
+      if status ~= 'queued' or doubt == '1' then return 'not-fresh' end
+      redis.call('HSET', KEYS[1], 'status', 'sending', 'sending_at', ARGV[1])
+      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[2])
+      redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+      return 'ready'`,
+  },
   // A call may be under way until timeoutMs after sending_at: a repeat within an attempt moves it on.
   touchSending: {
     numberOfKeys: 1,
@@ -269,6 +283,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
 type ScriptRedis = Redis & {
   claimPayments(...args: (string | number)[]): Promise<string[]>;
   beginSending(key: string, now: string, doubtResolvable: string, idempotencyKey: string): Promise<string>;
+  beginFreshSending(key: string, now: string, idempotencyKey: string): Promise<string>;
   keepKey(key: string, idempotencyKey: string): Promise<string>;
   touchSending(key: string, now: string): Promise<number>;
   requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
@@ -327,6 +342,14 @@ export class PaymentLedger {
    */
   async beginSending(ref: PaymentRef, doubtResolvable: boolean, idempotencyKey = ref.paymentId): Promise<SendPermission> {
     return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey)) as SendPermission;
+  }
+
+  /**
+   * beginSending for a payment that is simply queued (nothing in doubt, no other run on it), without
+   * reading it first: 'ready', or 'not-fresh' with nothing changed, when its standing needs a look.
+   */
+  async beginFreshSending(ref: PaymentRef, idempotencyKey = ref.paymentId): Promise<'ready' | 'not-fresh'> {
+    return (await this.redis.beginFreshSending(this.key(ref), now(), idempotencyKey)) as 'ready' | 'not-fresh';
   }
 
   /** A request repeated within the same attempt (after a refusal that applied nothing) is leaving now. */

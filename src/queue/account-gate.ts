@@ -71,22 +71,25 @@ const scripts = {
       redis.call('SET', KEYS[3], tostring(next_start), 'PX', math.ceil(next_start - now) + 1)
       return math.ceil(start - now)`,
   },
-  // The request's answer is back: it counts until perMs from now at the latest. KEYS: the log, its
-  // unanswered entries. ARGV: request id, perMs.
-  answeredRequest: {
+  // These requests' answers are back: each counts until perMs from now at the latest. KEYS: the log,
+  // its unanswered entries. ARGV: perMs, then the request ids.
+  answeredRequests: {
     numberOfKeys: 2,
     lua: `
       local clock = redis.call('TIME')
       local now = clock[1] * 1000 + math.ceil(clock[2] / 1000)
-      redis.call('ZADD', KEYS[1], 'XX', 'LT', now + tonumber(ARGV[2]), ARGV[1])
-      redis.call('ZREM', KEYS[2], ARGV[1])
+      local stop = now + tonumber(ARGV[1])
+      for i = 2, #ARGV do
+        redis.call('ZADD', KEYS[1], 'XX', 'LT', stop, ARGV[i])
+        redis.call('ZREM', KEYS[2], ARGV[i])
+      end
       return 1`,
   },
 };
 
 type GateRedis = Redis & {
   admitRequest(log: string, unanswered: string, next: string, pause: string, id: string, max: number, perMs: number, marginMs: number, spacing: number): Promise<number>;
-  answeredRequest(log: string, unanswered: string, id: string, perMs: number): Promise<number>;
+  answeredRequests(log: string, unanswered: string, perMs: number, ...ids: string[]): Promise<number>;
 };
 
 function withScripts(redis: Redis): GateRedis {
@@ -117,6 +120,24 @@ export function openAccountGate(redis: Redis, prefix: string, account: Account):
   // Request ids: this gate's own prefix and a count, unique across processes.
   const idPrefix = randomBytes(6).toString('hex');
   let requests = 0;
+  // Answers are told to Redis one call at a time: those that come back meanwhile go together in the
+  // next, so a busy worker makes one call per round trip rather than one per request. Nobody waits
+  // for it: until it lands a request only counts a little longer (never over the limit). A call that
+  // fails leaves its requests counting with the margin.
+  let answered: string[] = [];
+  let telling = false;
+  const tellAnswered = (): void => {
+    const ids = answered;
+    answered = [];
+    telling = true;
+    scripted
+      .answeredRequests(logKey, unansweredKey, perMs, ...ids)
+      .catch(() => {})
+      .finally(() => {
+        telling = false;
+        if (answered.length > 0) tellAnswered();
+      });
+  };
 
   const gate: RequestGate = async (send) => {
     const id = `${idPrefix}:${(requests += 1)}`;
@@ -125,9 +146,11 @@ export function openAccountGate(redis: Redis, prefix: string, account: Account):
     for (; wait < 0; wait = await admit()) await sleep(-wait);
     if (wait > 0) await sleep(wait);
     const result = await send();
-    // Without this the request keeps counting with the margin: slower, never over the limit. Not
-    // waited for: until it lands the request only counts a little longer.
-    if (settledArrival(result)) scripted.answeredRequest(logKey, unansweredKey, id, perMs).catch(() => {});
+    // Without this the request keeps counting with the margin: slower, never over the limit.
+    if (settledArrival(result)) {
+      answered.push(id);
+      if (!telling) tellAnswered();
+    }
     return result;
   };
   return {

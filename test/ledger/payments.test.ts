@@ -40,6 +40,27 @@ it('allows a call only from queued; a second run finds the first one in doubt', 
   expect(await ledger.beginSending(ref('b1', 'nobody'), true)).toBe('missing');
 });
 
+it('marks a simply queued payment sending in one step, and changes nothing for any other standing', async () => {
+  await ledger.claim('b1', [payment('q1'), payment('q2'), payment('q3')]);
+  expect(await ledger.beginFreshSending(ref('b1', 'q1'))).toBe('ready');
+  expect(await ledger.get(ref('b1', 'q1'))).toMatchObject({ status: 'sending', attempts: 1, idem_key: 'q1' });
+  // Another run on it: in doubt, for the careful way (beginSending) to decide.
+  expect(await ledger.beginFreshSending(ref('b1', 'q1'))).toBe('not-fresh');
+  expect(await ledger.get(ref('b1', 'q1'))).toMatchObject({ status: 'sending', attempts: 1 });
+  expect((await ledger.get(ref('b1', 'q1')))?.may_have_applied).toBeUndefined();
+  // A retry after an answer that applied nothing is fresh again; after one that may have, it is not.
+  await ledger.beginSending(ref('b1', 'q2'), true);
+  await ledger.requeue(ref('b1', 'q2'), 'HTTP_500', 'retry', false);
+  expect(await ledger.beginFreshSending(ref('b1', 'q2'))).toBe('ready');
+  await ledger.beginSending(ref('b1', 'q3'), true);
+  await ledger.requeue(ref('b1', 'q3'), 'NO_RESPONSE', 'retry', true);
+  expect(await ledger.beginFreshSending(ref('b1', 'q3'))).toBe('not-fresh');
+  expect(await ledger.get(ref('b1', 'q3'))).toMatchObject({ status: 'queued', attempts: 1 });
+  await ledger.finalize(ref('b1', 'q2'), { status: 'paid', code: 'success', message: '', reference: 'T1' });
+  expect(await ledger.beginFreshSending(ref('b1', 'q2'))).toBe('not-fresh');
+  expect(await ledger.beginFreshSending(ref('b1', 'nobody'))).toBe('not-fresh');
+});
+
 it('records a final status once and counts it on the batch once', async () => {
   await newBatch('b-final', ['f1', 500], ['f2', 700]);
   for (const id of ['f1', 'f2']) await ledger.beginSending(ref('b-final', id), false);
