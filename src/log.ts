@@ -7,7 +7,7 @@ import { type DestinationStream, type Logger, pino } from 'pino';
  */
 export const REDACTED_PATHS = [
   'password', '*.password', 'token', '*.token', 'credentials', '*.credentials',
-  'authorization', '*.authorization', 'headers.authorization', 'accessId', '*.accessId', 'key', '*.key',
+  'authorization', '*.authorization', 'accessId', '*.accessId', 'key', '*.key',
 ];
 
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
