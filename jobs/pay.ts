@@ -146,7 +146,12 @@ export function paymentProcessor(context: PaymentJobContext) {
       amountCents: data.amountCents,
       fields: data.fields,
       beforeSend: async () => {
-        if (marked !== undefined) return payments.touchSending(data);
+        if (marked === 'ready' || marked === 'ready-in-doubt') {
+          await payments.touchSending(data);
+          return;
+        }
+        // Refused once, refused for the whole attempt, should an adapter ever try again.
+        if (marked !== undefined) throw new NotSent(marked);
         marked = check === 'fresh' ? await payments.beginFreshSending(data, key) : await payments.beginSending(data, doubtResolvable, key);
         if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
         log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');

@@ -120,6 +120,14 @@ export const RECOUNT = `
     if to and not from then redis.call('HINCRBY', batch, 'final', 1) end
   end`;
 
+// A call is about to leave: recorded with when, and with the key it carries (a key kept earlier stays).
+const MARK_SENDING = `
+  local function mark_sending(payment, now, idempotency_key)
+    redis.call('HSET', payment, 'status', 'sending', 'sending_at', now)
+    redis.call('HSETNX', payment, 'idem_key', idempotency_key)
+    redis.call('HINCRBY', payment, 'attempts', 1)
+  end`;
+
 const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
   // Claims each payment's identity for the batch and records it. Called with the number of keys
   // first: per payment its holder key and its record key. ARGV: n, batchId, provider, account, now,
@@ -163,6 +171,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
     numberOfKeys: 1,
     lua: `
       ${FINAL_SET}
+      ${MARK_SENDING}
       local status = redis.call('HGET', KEYS[1], 'status')
       if not status then return 'missing' end
       if final[status] then return 'final' end
@@ -170,9 +179,7 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
         redis.call('HSET', KEYS[1], 'may_have_applied', '1')
         if ARGV[2] ~= '1' then return 'in-doubt' end
       end
-      redis.call('HSET', KEYS[1], 'status', 'sending', 'sending_at', ARGV[1])
-      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[3])
-      redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+      mark_sending(KEYS[1], ARGV[1], ARGV[3])
       if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
       return 'ready'`,
   },
@@ -183,11 +190,10 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
   beginFreshSending: {
     numberOfKeys: 1,
     lua: `
+      ${MARK_SENDING}
       local status, doubt = unpack(redis.call('HMGET', KEYS[1], 'status', 'may_have_applied'))
       if status ~= 'queued' or doubt == '1' then return 'not-fresh' end
-      redis.call('HSET', KEYS[1], 'status', 'sending', 'sending_at', ARGV[1])
-      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[2])
-      redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+      mark_sending(KEYS[1], ARGV[1], ARGV[2])
       return 'ready'`,
   },
   // A call may be under way until timeoutMs after sending_at: a repeat within an attempt moves it on.
