@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { claimPayments } from './claims.js';
 import type { LedgerKeys } from './keys.js';
 
 /**
@@ -129,42 +130,6 @@ const MARK_SENDING = `
   end`;
 
 const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
-  // Claims each payment's identity for the batch and records it. Called with the number of keys
-  // first: per payment its holder key and its record key. ARGV: n, batchId, provider, account, now,
-  // record key prefix, then per payment line, paymentId, payee, cents, fields, participant id ('' for
-  // none), reimbursement ('1' or ''). Returns, per payment,
-  // '' when this batch holds it, else the batch that does.
-  claimPayments: {
-    lua: `
-      local n = tonumber(ARGV[1])
-      local batch = ARGV[2]
-      local out = {}
-      for i = 1, n do
-        local holderKey, recordKey = KEYS[2 * i - 1], KEYS[2 * i]
-        local b = 6 + (i - 1) * 7
-        local holder = redis.call('GET', holderKey)
-        if holder and holder ~= batch then
-          local status = redis.call('HGET', ARGV[6] .. holder .. ':' .. ARGV[b + 2], 'status')
-          -- Nothing moved for a failed or declined payment (or its record is gone): it may be paid now.
-          if status == 'failed' or status == 'declined' or not status then holder = nil end
-        end
-        if holder and holder ~= batch then
-          out[i] = holder
-        else
-          redis.call('SET', holderKey, batch)
-          if redis.call('EXISTS', recordKey) == 0 then
-            local record = {'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
-              'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-              'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5]}
-            if ARGV[b + 6] ~= '' then table.insert(record, 'participant_id'); table.insert(record, ARGV[b + 6]) end
-            if ARGV[b + 7] ~= '' then table.insert(record, 'reimbursement'); table.insert(record, ARGV[b + 7]) end
-            redis.call('HSET', recordKey, unpack(record))
-          end
-          out[i] = ''
-        end
-      end
-      return out`,
-  },
   // ARGV: now, doubtResolvable, idempotency key. Returns ready | ready-in-doubt | in-doubt | final |
   // missing. The key the call is sent with is recorded with it.
   beginSending: {
@@ -287,7 +252,6 @@ const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
 };
 
 type ScriptRedis = Redis & {
-  claimPayments(...args: (string | number)[]): Promise<string[]>;
   beginSending(key: string, now: string, doubtResolvable: string, idempotencyKey: string): Promise<string>;
   beginFreshSending(key: string, now: string, idempotencyKey: string): Promise<string>;
   keepKey(key: string, idempotencyKey: string): Promise<string>;
@@ -300,7 +264,7 @@ type ScriptRedis = Redis & {
 
 function withScripts(redis: Redis): ScriptRedis {
   const r = redis as ScriptRedis;
-  if (typeof r.claimPayments !== 'function') {
+  if (typeof r.beginSending !== 'function') {
     for (const [name, script] of Object.entries(scripts)) redis.defineCommand(name, script);
   }
   return r;
@@ -333,12 +297,7 @@ export class PaymentLedger {
 
   /** Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that does. */
   async claim(batchId: string, payments: NewPayment[]): Promise<(string | undefined)[]> {
-    if (payments.length === 0) return [];
-    const keys = payments.flatMap((p) => [this.holderKey(p.paymentId), this.key({ batchId, paymentId: p.paymentId })]);
-    const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields), p.participantId ?? '', p.reimbursement ? '1' : '']);
-    const prefix = this.keys.paymentPrefix(this.provider, this.account);
-    const holders = await this.redis.claimPayments(keys.length, ...keys, payments.length, batchId, this.provider, this.account, now(), prefix, ...args);
-    return holders.map((holder) => (holder === '' ? undefined : holder));
+    return claimPayments(this.redis, this.keys, { provider: this.provider, account: this.account }, batchId, payments);
   }
 
   /**
