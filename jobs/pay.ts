@@ -27,6 +27,12 @@ export interface PaymentJobContext {
   payments: PaymentLedger;
   queue: Queue;
   pauseAccount: (ms: number) => Promise<void>;
+  /**
+   * Where Redis could lose an acknowledged write, resolves true once the sending mark is durable
+   * (ledger/durability.ts). Undefined where nothing needs confirming: the mark is durable as written,
+   * or the provider itself refuses a resend of the payment.
+   */
+  confirmDurable?: () => Promise<boolean>;
   log: Logger;
 }
 
