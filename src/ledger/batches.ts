@@ -38,6 +38,8 @@ export const batchRecord = z.object({
   final: count,
   /** The last manifest line whose row is recorded and queued: where an interrupted enqueue resumes. */
   enqueued_line: count,
+  /** Late or second `paid` answers the ledger recorded as conflicts (see the payment's conflict_*). */
+  n_conflict: count,
   ...Object.fromEntries(FINAL_STATUSES.flatMap((s) => [[`n_${s}`, count], [`c_${s}`, count]])),
 });
 export type BatchRecord = z.infer<typeof batchRecord> & Record<`n_${FinalStatus}` | `c_${FinalStatus}`, number>;

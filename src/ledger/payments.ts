@@ -53,6 +53,14 @@ export const paymentRecord = z.object({
   message: z.string().optional(),
   /** Set once any call's outcome was unknown: such a row can never end as plain `failed`. */
   may_have_applied: z.literal('1').optional(),
+  /**
+   * A `paid` answer the ledger could not take (it came after a person's not-paid verdict, or a
+   * second one with another reference): kept here, the status left as it was, for a person to see.
+   */
+  conflict_code: z.string().optional(),
+  conflict_reference: z.string().optional(),
+  conflict_message: z.string().optional(),
+  conflict_at: z.string().optional(),
   /** The provider fields as validated from the manifest (JSON): what a retry sends again. */
   fields: z.string().transform((json) => JSON.parse(json) as Record<string, string>),
   /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
