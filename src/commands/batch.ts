@@ -19,6 +19,9 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
           `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, created ${batch.created_at}`,
           `${batch.rows_total} rows; ${batch.accepted} payments requested ($${formatDollars(batch.accepted_cents)})`,
           `${isSettled(batch) ? 'complete' : 'in progress'}: ${describeBatch(batch)}`,
+          ...(batch.n_conflict > 0
+            ? [`${batch.n_conflict} payment${batch.n_conflict === 1 ? '' : 's'} got a paid answer that conflicts with the ledger (a late paid after a not-paid verdict, or a second paid): check each with the provider; the report's conflict column names them`]
+            : []),
           ...(batch.state === 'awaiting_approval' ? [await approvalSummary(context, batch), 'awaiting approval (stipend approve / stipend cancel)'] : []),
           ...(batch.approved_by ? [`approved by ${batch.approved_by} at ${batch.approved_at}`] : []),
           ...(batch.canceled_by ? [`canceled by ${batch.canceled_by}`] : []),

@@ -22,5 +22,6 @@ export function describeBatch(batch: BatchRecord): string {
   if (pending > 0) parts.push(`${pending} pending`);
   if (batch.rejected > 0) parts.push(`${batch.rejected} rejected`);
   if (batch.duplicates > 0) parts.push(`${batch.duplicates} skipped as duplicates`);
+  if (batch.n_conflict > 0) parts.push(`${batch.n_conflict} with a conflicting paid answer`);
   return parts.join(', ') || 'no rows';
 }

@@ -36,6 +36,14 @@ export function dashboardMetrics(sources: MetricSources): { contentType: string;
     labelNames: ['provider', 'account', 'status'],
     registers: [registry],
   });
+  // A gauge read from the ledger's counts at each scrape (this process counts nothing itself); it
+  // only grows, so alert on any increase.
+  const conflicts = new Gauge({
+    name: 'stipend_payment_conflicts',
+    help: 'Payments that got a paid answer the ledger could not take (a late paid after a not-paid verdict, or a second paid with another reference): each needs a person',
+    labelNames: ['provider', 'account'],
+    registers: [registry],
+  });
   const jobs = new Gauge({ name: 'stipend_queue_jobs', help: 'BullMQ jobs by queue and state (waiting and delayed are the queue depth)', labelNames: ['queue', 'state'], registers: [registry] });
   const workers = new Gauge({ name: 'stipend_queue_workers', help: 'Workers connected to each queue', labelNames: ['queue'], registers: [registry] });
   const duration = new SnapshotHistogram('stipend_provider_request_duration_seconds', 'Provider HTTP requests, from leaving to their answer or failure, by provider and account');
@@ -55,11 +63,12 @@ export function dashboardMetrics(sources: MetricSources): { contentType: string;
       ),
     ]);
     // Applied with no await in between, so a scrape renders one consistent state.
-    for (const gauge of [payments, cents, jobs, workers]) gauge.reset();
-    for (const t of totals) {
+    for (const gauge of [payments, cents, conflicts, jobs, workers]) gauge.reset();
+    for (const t of totals.statuses) {
       payments.set({ provider: t.provider, account: t.account, status: t.status }, t.count);
       cents.set({ provider: t.provider, account: t.account, status: t.status }, t.cents);
     }
+    for (const c of totals.conflicts) conflicts.set({ provider: c.provider, account: c.account }, c.count);
     for (const q of queueStates) {
       for (const [state, count] of Object.entries(q.counts)) jobs.set({ queue: q.queue, state }, count);
       workers.set({ queue: q.queue }, q.workers);

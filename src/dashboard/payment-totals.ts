@@ -14,16 +14,26 @@ export interface PaymentTotals {
   cents: number;
 }
 
+/** Payments of an account with a conflicting paid answer (a late paid after not-paid, a second paid). */
+export interface ConflictTotals {
+  provider: string;
+  account: string;
+  count: number;
+}
+
 // Batch records read per pipelined round trip.
 const CHUNK = 500;
 
 /**
- * Payments by provider, account and status, from the counts every batch record keeps (the ledger's
- * finalize maintains them atomically): one small hash per batch, never one read per payment. The
- * totals are recomputed on each read, so a payment a person resolves later moves between statuses.
+ * Payments by provider, account and status, and conflicts by provider and account, from the counts
+ * every batch record keeps (the ledger's scripts maintain them atomically): one small hash per
+ * batch, never one read per payment. The totals are recomputed on each read, so a payment a person
+ * resolves later moves between statuses. Every account with a batch has a conflicts entry, zero
+ * included, so that an alert on it sees a series before the first conflict.
  */
-export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise<PaymentTotals[]> {
+export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise<{ statuses: PaymentTotals[]; conflicts: ConflictTotals[] }> {
   const totals = new Map<string, PaymentTotals>();
+  const conflicts = new Map<string, ConflictTotals>();
   const add = (batch: BatchRecord, status: TotalsStatus, count: number, cents: number) => {
     const id = JSON.stringify([batch.provider, batch.account, status]);
     const entry = totals.get(id) ?? { provider: batch.provider, account: batch.account, status, count: 0, cents: 0 };
@@ -47,7 +57,11 @@ export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise
         finalCents += batch[`c_${status}`];
       }
       add(batch, 'pending', batch.accepted - batch.final, batch.accepted_cents - finalCents);
+      const id = JSON.stringify([batch.provider, batch.account]);
+      const conflict = conflicts.get(id) ?? { provider: batch.provider, account: batch.account, count: 0 };
+      conflict.count += batch.n_conflict;
+      conflicts.set(id, conflict);
     }
   }
-  return [...totals.values()];
+  return { statuses: [...totals.values()], conflicts: [...conflicts.values()] };
 }

@@ -16,6 +16,10 @@ export const REPORT_COLUMNS = [
   'provider_reference', 'provider_code', 'message', 'attempts', 'submitted_at', 'settled_at',
   // The latest reversal asked for (stipend reverse): also a refused one, on a row still paid.
   'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_at',
+  // A paid answer the ledger recorded as a conflict instead of taking it (code and the answer's
+  // reference): the row's status is kept, and a person must check it with the provider. Last, so
+  // that the columns before it keep their places.
+  'conflict',
 ] as const;
 /** One line of the report: its cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in), and what the summary counts. */
 interface ReportLine {
@@ -42,6 +46,8 @@ export interface BatchSummary {
   /** Paid and still held by the payees: reversed payments are counted under `reversed` instead. */
   paid: { count: number; cents: number; amount: string };
   reversed: { count: number; cents: number; amount: string };
+  /** Payments with a conflicting paid answer (the report's `conflict` column): each needs a person. */
+  conflicts: number;
 }
 
 /**
@@ -91,6 +97,7 @@ export async function writeReconciliation(context: StipendContext, batchId: stri
     requested: money(batch.accepted, batch.accepted_cents),
     paid: money(statuses.paid?.count ?? 0, statuses.paid?.cents ?? 0),
     reversed: money(statuses.reversed?.count ?? 0, statuses.reversed?.cents ?? 0),
+    conflicts: batch.n_conflict,
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return { dir, csv: csvPath, summary };
@@ -108,6 +115,7 @@ export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)
 const SHOWN = [
   'batch_id', 'line', 'payee', 'amount_cents', 'status', 'reference', 'code', 'message', 'attempts', 'submitted_at', 'settled_at',
   'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_settled_at', 'reversal_requested_at',
+  'conflict_code', 'conflict_reference',
 ] as const;
 type Shown = Record<(typeof SHOWN)[number], string | null>;
 
@@ -152,8 +160,15 @@ function line(
     r.reference ?? '', r.code ?? '', r.message ?? '', Number(r.attempts ?? 0), r.submitted_at ?? '', r.settled_at ?? '',
     r.reversal_reference ?? '', r.reversal_code ?? '', r.reversal_message ?? '', r.reversal_reason ?? '', r.reversal_by ?? '',
     r.reversal_settled_at ?? r.reversal_requested_at ?? '',
+    conflictCell(r),
   ];
   return { cells, status, cents };
+}
+
+/** `LATE_PAID_AFTER_NOT_PAID (reference T-123)`, or empty when the payment has no conflict. */
+function conflictCell(r: Partial<Shown>): string {
+  if (!r.conflict_code) return '';
+  return r.conflict_reference ? `${r.conflict_code} (reference ${r.conflict_reference})` : r.conflict_code;
 }
 
 function money(count: number, cents: number) {
