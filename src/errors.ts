@@ -47,3 +47,13 @@ export class ReversalRefusedError extends StipendError {
     super('REVERSAL_REFUSED', message);
   }
 }
+
+/**
+ * Workers refuse to start: the Redis server could lose an acknowledged sending mark, and an account
+ * would then pay a payment twice (ledger/durability.ts, docs/durability.md). Nothing was sent.
+ */
+export class RedisDurabilityError extends StipendError {
+  constructor(message: string) {
+    super('REDIS_NOT_DURABLE', message);
+  }
+}

@@ -6,7 +6,7 @@ import { parseBalanceDollars } from '../money.js';
 import { type AnyAdapter, getAdapter } from '../providers/index.js';
 import type { ProviderId } from '../providers/types.js';
 import { sandboxConfig } from './sandbox-accounts.js';
-import { type AccountConfig, configSchema, type DashboardConfig } from './schema.js';
+import { type AccountConfig, configSchema, type DashboardConfig, type DurabilityStatement } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'stipend.config.json';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   source: string;
   redisUrl: string;
   prefix: string;
+  /** What makes a sending mark durable before its request leaves (ledger/durability.ts). */
+  durability: { waitReplicas: number | undefined; confirmTimeoutMs: number; statement: DurabilityStatement | undefined };
   reportsDir: string;
   /** config rememberPaymentsDays in ms; undefined: remembered forever. */
   rememberPaymentsMs: number | undefined;
@@ -77,6 +79,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     source,
     redisUrl: config.redis.url ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
     prefix: config.redis.prefix,
+    durability: { waitReplicas: config.redis.waitReplicas, confirmTimeoutMs: config.redis.confirmTimeoutMs, statement: config.redis.durability },
     reportsDir: config.reportsDir,
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,

@@ -6,6 +6,10 @@ import type { ConfigFile } from './schema.js';
  * The configuration used when no file is given: one account per provider, pointing at the built-in
  * sandboxes on their default ports (`stipend sandbox`). These credentials are the sandboxes' own
  * seed values (fixtures/<provider>/sandbox.json), not secrets.
+ *
+ * acceptRedisWriteLoss: the sandboxes move no real money, and the demo must run on any Redis,
+ * Debian's default (appendonly no) included. A lost sending mark at worst pays a sandbox twice.
+ * CT Payer needs no such consent: it refuses a resend itself.
  */
 export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX_PORTS, number>> = {}): ConfigFile {
   const url = (provider: keyof typeof DEFAULT_SANDBOX_PORTS) => `http://127.0.0.1:${ports[provider] ?? DEFAULT_SANDBOX_PORTS[provider]}`;
@@ -18,19 +22,20 @@ export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX
         },
       },
       ptapi: {
-        sandbox: { baseUrl: url('ptapi'), credentials: { username: 'sandbox', password: 'sandbox-password' } },
+        sandbox: { baseUrl: url('ptapi'), credentials: { username: 'sandbox', password: 'sandbox-password' }, acceptRedisWriteLoss: true },
       },
       ontraport: {
-        sandbox: { baseUrl: url('ontraport'), credentials: { appid: 'sandbox-app', key: 'sandbox-key' } },
+        sandbox: { baseUrl: url('ontraport'), credentials: { appid: 'sandbox-app', key: 'sandbox-key' }, acceptRedisWriteLoss: true },
       },
       clientpay: {
         sandbox: {
           baseUrl: url('clientpay'),
           credentials: { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '1234' },
+          acceptRedisWriteLoss: true,
         },
       },
       virtualrx: {
-        sandbox: { baseUrl: url('virtualrx'), credentials: { token: 'sandbox-token' } },
+        sandbox: { baseUrl: url('virtualrx'), credentials: { token: 'sandbox-token' }, acceptRedisWriteLoss: true },
       },
     },
   };

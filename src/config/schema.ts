@@ -52,6 +52,13 @@ export const accountSchema = z.strictObject({
   approval: z.union([z.literal('always'), z.strictObject({ above: dollars })]).optional(),
   /** How long one provider call may take before its outcome counts as unknown. */
   timeoutMs: z.number().int().min(100).max(300_000).default(15_000),
+  /**
+   * A RISK, for accounts whose provider would pay a resend (all but CT Payer): lets workers pay on a
+   * Redis that can lose an acknowledged write (appendfsync everysec or no, a replica promoted without
+   * redis.waitReplicas). Such a loss makes a payment sent before it look unsent, and it is paid
+   * again. Workers log a warning at start for each account that relies on it (docs/durability.md).
+   */
+  acceptRedisWriteLoss: z.boolean().default(false),
 });
 
 /** `stipend dashboard`: who may sign in (keep the password in an environment variable), and whether queues may be changed. */
@@ -63,6 +70,15 @@ const dashboard = z.strictObject({
 });
 export type DashboardConfig = z.infer<typeof dashboard>;
 
+/** The Redis persistence settings a managed service promises, in Redis' own terms (redis.conf). */
+export const durabilityStatement = z.strictObject({
+  appendonly: z.boolean(),
+  /** `always` must hold during AOF rewrites too (no-appendfsync-on-rewrite no). */
+  appendfsync: z.enum(['always', 'everysec', 'no']),
+  maxmemoryPolicy: z.string().min(1),
+});
+export type DurabilityStatement = z.infer<typeof durabilityStatement>;
+
 const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _' });
 
 export const configSchema = z.strictObject({
@@ -71,8 +87,20 @@ export const configSchema = z.strictObject({
       url: z.string().regex(/^rediss?:\/\//, { error: 'must start with redis:// or rediss://' }).optional(),
       /** Every key this program writes starts with this, so several installations can share a Redis. */
       prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ . or -' }).default('stipend'),
+      /**
+       * Replicas that must have received each sending mark (WAIT) before its request leaves, so a
+       * failover to a replica cannot lose it. 0 states that no replica is ever promoted.
+       */
+      waitReplicas: z.number().int().min(0).max(16).optional(),
+      /** How long a sending mark may take to become durable (WAIT, WAITAOF) before its payment is tried again later. */
+      confirmTimeoutMs: z.number().int().min(50).max(60_000).default(2000),
+      /**
+       * Where the server refuses CONFIG (managed Redis): what its provider guarantees, as the operator
+       * states it. Never used when CONFIG answers; without either, workers refuse to start.
+       */
+      durability: durabilityStatement.optional(),
     })
-    .default({ prefix: 'stipend' }),
+    .default({ prefix: 'stipend', confirmTimeoutMs: 2000 }),
   /**
    * How long a settled payment is remembered, so that the same payment in a later manifest is not
    * paid again (it is reported skipped_duplicate). Unset: forever.

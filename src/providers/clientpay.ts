@@ -48,7 +48,7 @@ const paymentResult = z.discriminatedUnion('status', [
 export const clientpay: ProviderAdapter<ClientPayFields, ClientPayCredentials> = {
   id: 'clientpay',
   name: 'ClientPay',
-  capabilities: { idempotencyKey: true, lookup: false, reversal: false, balance: false },
+  capabilities: { idempotencyKey: true, lookup: false, reversal: false, balance: false, resendSafeWithoutLedger: false },
   manifest: {
     columns: [
       { name: 'payeeToken', required: true },

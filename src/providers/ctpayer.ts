@@ -44,7 +44,7 @@ const errorBody = z.looseObject({
 export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
   id: 'ctpayer',
   name: 'CT Payer',
-  capabilities: { idempotencyKey: true, lookup: false, reversal: true, balance: true },
+  capabilities: { idempotencyKey: true, lookup: false, reversal: true, balance: true, resendSafeWithoutLedger: true },
   manifest: {
     columns: [
       { name: 'cardId', required: true },

@@ -67,7 +67,7 @@ export class OntraportQueryError extends StipendError {
 export const ontraport: ProviderAdapter<OntraportFields, OntraportCredentials> = {
   id: 'ontraport',
   name: 'ONTRAPORT',
-  capabilities: { idempotencyKey: false, lookup: false, reversal: false, balance: false },
+  capabilities: { idempotencyKey: false, lookup: false, reversal: false, balance: false, resendSafeWithoutLedger: false },
   manifest: {
     columns: [
       { name: 'contact_id', required: true },

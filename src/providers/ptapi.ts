@@ -55,7 +55,7 @@ const REFUSED_AFTER_LOGIN: Retryable = {
 export const ptapi: ProviderAdapter<PtApiFields, PtApiCredentials> = {
   id: 'ptapi',
   name: 'PT API',
-  capabilities: { idempotencyKey: false, lookup: true, reversal: false, balance: true },
+  capabilities: { idempotencyKey: false, lookup: true, reversal: false, balance: true, resendSafeWithoutLedger: false },
   manifest: {
     columns: [
       { name: 'cardholderId', required: true },

@@ -18,6 +18,14 @@ export interface Capabilities {
   reversal: boolean;
   /** The funding balance can be read before a batch. */
   balance: boolean;
+  /**
+   * The provider itself refuses to apply the same payment twice whatever our ledger remembers: the
+   * key it dedupes on is derived from the payment alone (CT Payer's internalPaymentId is the payment
+   * id). Only then is a sending mark Redis lost harmless, since the resend it causes is refused; a
+   * key the provider issued (ClientPay) lives in the ledger and is lost with it
+   * (ledger/durability.ts).
+   */
+  resendSafeWithoutLedger: boolean;
 }
 
 export interface ManifestColumn {

@@ -50,7 +50,7 @@ const envelope = z.looseObject({
 export const virtualrx: ProviderAdapter<VirtualRxFields, VirtualRxCredentials> = {
   id: 'virtualrx',
   name: 'VirtualRx',
-  capabilities: { idempotencyKey: false, lookup: false, reversal: true, balance: false },
+  capabilities: { idempotencyKey: false, lookup: false, reversal: true, balance: false, resendSafeWithoutLedger: false },
   manifest: {
     columns: [
       { name: 'CustId', required: true },

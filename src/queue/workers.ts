@@ -4,6 +4,7 @@ import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
+import { checkDurability } from '../ledger/durability.js';
 import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
 import { bullPrefix, queueName } from './payment-job.js';
@@ -22,6 +23,8 @@ export interface RunningWorkers {
  */
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
   const { config } = context;
+  // Refuses before anything connects where Redis could lose a sending mark an account relies on.
+  const durability = await checkDurability(context, accounts, log);
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, client, gate }) => {
@@ -32,6 +35,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       payments: context.payments(account),
       queue,
       pauseAccount: gate.pause,
+      confirmDurable: durability.confirmFor(account),
       log: log.child({ provider: account.provider, account: account.name }),
     });
     const worker = new Worker(queueName(account), processor, {
@@ -67,6 +71,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       await Promise.all(running.map((r) => r.worker.close()));
       await Promise.all(running.map((r) => r.queue.close()));
       await accountClients.close();
+      await durability.close();
       await bullConnection.quit().catch(() => bullConnection.disconnect());
     },
   };
