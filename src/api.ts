@@ -11,7 +11,8 @@ import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.
 import { formatDollars, parseBalanceDollars } from './money.js';
 import { openAccountClients } from './queue/account-clients.js';
 import { spacingMs } from './queue/account-gate.js';
-import { enqueueRows } from './queue/enqueue.js';
+import { enqueueAndFinish } from './queue/enqueue.js';
+import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
 /**
@@ -47,23 +48,29 @@ export async function submitManifest(
     const scan = await scanManifest(snapshot, adapter);
     if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
     const { provider, name } = options.account;
-    // The same file again while its batch's enqueue was cut short (a crash): finish that batch.
-    const interrupted = await context.batches.interruptedFor(provider, name, scan.sha256);
-    let batchId = interrupted?.batch_id;
-    if (batchId === undefined) {
-      const refusal = await fundingShortfall(context, options.account, scan.validCents);
-      if (refusal !== undefined) return { accepted: false, scan, refusal };
-      batchId = newBatchId();
-      await context.batches.create({
-        batchId, provider, account: name, source: basename(options.file), sha256: scan.sha256, rowsTotal: scan.dataRows,
-        ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
-      });
+    const source = basename(options.file);
+    // One enqueue per file at a time: a second submitter of it is refused (EnqueueBusyError).
+    const hold = await holdFileToSubmit(context, options.account, scan.sha256, source);
+    try {
+      // The same file again while its batch's enqueue was cut short (a crash): finish that batch.
+      const interrupted = await context.batches.interruptedFor(provider, name, scan.sha256);
+      let batchId = interrupted?.batch_id;
+      if (batchId === undefined) {
+        const refusal = await fundingShortfall(context, options.account, scan.validCents);
+        if (refusal !== undefined) return { accepted: false, scan, refusal };
+        batchId = newBatchId();
+        await context.batches.create({
+          batchId, provider, account: name, source, sha256: scan.sha256, rowsTotal: scan.dataRows,
+          ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
+        });
+      }
+      // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
+      const approval = needsApproval(options.account, scan.validCents);
+      await enqueueAndFinish(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, approval });
+      return { accepted: true, batchId, scan };
+    } finally {
+      await hold.release();
     }
-    // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
-    const approval = needsApproval(options.account, scan.validCents);
-    await enqueueRows(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, addJobs: !approval });
-    await (approval ? context.batches.markAwaitingApproval(batchId) : context.batches.markEnqueued(batchId));
-    return { accepted: true, batchId, scan };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -49,6 +49,19 @@ export function newBatchId(at = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+// KEYS: batch, rows. ARGV: after, lastLine, accepted, cents, rejected, duplicates, then the rows.
+// Returns 'ok', or the batch's state and enqueued_line that refused the chunk.
+const RECORD_CHUNK = `local state = redis.call('HGET', KEYS[1], 'state') or 'missing'
+local at = redis.call('HGET', KEYS[1], 'enqueued_line') or '0'
+if state ~= 'enqueuing' or tonumber(at) ~= tonumber(ARGV[1]) then return {state, at} end
+if #ARGV > 6 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 7)) end
+redis.call('HINCRBY', KEYS[1], 'accepted', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'accepted_cents', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'rejected', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'duplicates', ARGV[6])
+redis.call('HSET', KEYS[1], 'enqueued_line', ARGV[2])
+return 'ok'`;
+
 export class BatchLedger {
   constructor(
     private readonly redis: Redis,
@@ -89,25 +102,24 @@ export class BatchLedger {
   }
 
   /**
-   * Records a chunk of rows, its counts and the enqueue's progress together (MULTI): after a crash
-   * the batch's rows and counts agree, and the enqueue resumes after `lastLine`.
+   * Records a chunk of rows, its counts and the enqueue's progress together (one script): after a
+   * crash the batch's rows and counts agree, and the enqueue resumes after `lastLine`. A compare-and-
+   * set: recorded only while the batch is enqueuing and queued up to `after` exactly (0 for its first
+   * chunk), the line this enqueue last recorded; so of two enqueues of one batch (one whose lock was
+   * taken over) each chunk is recorded once. Returns undefined when recorded, else what it found.
    */
   async recordChunk(
     batchId: string,
     rows: BatchRow[],
     counts: { accepted: number; acceptedCents: number; rejected: number; duplicates: number },
     lastLine: number,
-  ): Promise<void> {
-    const key = this.keys.batch(batchId);
-    const multi = this.redis.multi();
-    if (rows.length > 0) multi.rpush(this.keys.batchRows(batchId), ...rows.map((r) => JSON.stringify(r)));
-    await multi
-      .hincrby(key, 'accepted', counts.accepted)
-      .hincrby(key, 'accepted_cents', counts.acceptedCents)
-      .hincrby(key, 'rejected', counts.rejected)
-      .hincrby(key, 'duplicates', counts.duplicates)
-      .hset(key, 'enqueued_line', lastLine)
-      .exec();
+    after = 0,
+  ): Promise<{ state: string; enqueuedLine: number } | undefined> {
+    const answer = (await this.redis.eval(
+      RECORD_CHUNK, 2, this.keys.batch(batchId), this.keys.batchRows(batchId),
+      after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, ...rows.map((r) => JSON.stringify(r)),
+    )) as [string, string] | 'ok';
+    return answer === 'ok' ? undefined : { state: answer[0], enqueuedLine: Number(answer[1]) };
   }
 
   async openBatchIds(): Promise<string[]> {
@@ -122,8 +134,19 @@ export class BatchLedger {
     await this.redis.hset(this.keys.batch(batchId), 'state', 'enqueued');
   }
 
-  async markAwaitingApproval(batchId: string): Promise<void> {
-    await this.redis.hset(this.keys.batch(batchId), 'state', 'awaiting_approval');
+  /**
+   * Ends an enqueue that recorded every row through `lastLine`: the batch moves on to `to`. False
+   * when it is no longer this enqueue's to end (another enqueue recorded further, or it left enqueuing).
+   */
+  async finishEnqueue(batchId: string, to: 'enqueued' | 'awaiting_approval', lastLine: number): Promise<boolean> {
+    const finished = await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
+       if tonumber(redis.call('HGET', KEYS[1], 'enqueued_line') or '0') ~= tonumber(ARGV[2]) then return 0 end
+       redis.call('HSET', KEYS[1], 'state', ARGV[1])
+       return 1`,
+      1, this.keys.batch(batchId), to, lastLine,
+    );
+    return finished === 1;
   }
 
   /**

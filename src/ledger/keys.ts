@@ -25,6 +25,14 @@ export class LedgerKeys {
     return `${this.prefix}:batch-of-file:${provider}:${account}:${sha256}`;
   }
 
+  /**
+   * STRING: the owner token of the one enqueue (or abandonment) at work on a file (by its SHA-256)
+   * for any account of the provider; it expires unless renewed (queue/enqueue-lock.ts).
+   */
+  enqueueLock(provider: string, sha256: string): string {
+    return `${this.prefix}:enqueue-lock:${provider}:${sha256}`;
+  }
+
   /** LIST: one JSON entry per manifest row, in file order (see ledger/batch-rows.ts). */
   batchRows(batchId: string): string {
     return `${this.prefix}:batch:${batchId}:rows`;

@@ -4,6 +4,7 @@ import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import type { NewPayment, PaymentLedger } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
+import { EnqueueOvertakenError } from './enqueue-errors.js';
 import { bullPrefix, paymentJob, queueName } from './payment-job.js';
 
 const CHUNK = 500;
@@ -14,6 +15,9 @@ const CHUNK = 500;
  * never queued again), their jobs are added, then the chunk's rows, counts and the progress are
  * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
  * resumes after `afterLine` without a row twice. The batch record itself must already exist.
+ * Each chunk is recorded only if the batch is still queued up to where this enqueue left it: another
+ * enqueue of the batch that got there first (this one's file lock expired) stops this one with
+ * EnqueueOvertakenError. Returns the last line recorded (`afterLine` when none was).
  *
  * While one chunk's jobs and rows are being written, the next chunk is read and claimed: Redis and
  * this process work at the same time. Chunks are still recorded one after the other, in file order.
@@ -24,8 +28,10 @@ export async function enqueueRows(
   batchId: string,
   rows: AsyncIterable<ManifestRow>,
   options: { afterLine?: number; addJobs: boolean },
-): Promise<void> {
+): Promise<number> {
   const afterLine = options.afterLine ?? 0;
+  // The last line recorded once the chunks claimed so far are written.
+  let through = afterLine;
   const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   // The previous chunk's jobs and records, still being written.
@@ -36,8 +42,10 @@ export async function enqueueRows(
       if (chunk.length === 0) return;
       const claimed = await claimChunk(account, payments, batchId, chunk);
       chunk = [];
+      const after = through;
+      through = claimed.lastLine;
       await writing;
-      writing = writeChunk(context, options.addJobs ? queue : undefined, batchId, claimed);
+      writing = writeChunk(context, options.addJobs ? queue : undefined, batchId, claimed, after);
       // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
       writing.catch(() => {});
     };
@@ -48,11 +56,29 @@ export async function enqueueRows(
     }
     await flush();
     await writing;
+    return through;
   } finally {
     // Cut short: what was read before is recorded first, so a resume starts after it.
     await writing?.catch(() => {});
     await queue.close();
   }
+}
+
+/**
+ * enqueueRows, then the batch's enqueue is ended: it waits for approval (its jobs are not added yet)
+ * or is enqueued. Throws EnqueueOvertakenError when another enqueue of the batch took it over.
+ */
+export async function enqueueAndFinish(
+  context: StipendContext,
+  account: Account,
+  batchId: string,
+  rows: AsyncIterable<ManifestRow>,
+  options: { afterLine: number; approval: boolean },
+): Promise<void> {
+  const through = await enqueueRows(context, account, batchId, rows, { afterLine: options.afterLine, addJobs: !options.approval });
+  if (await context.batches.finishEnqueue(batchId, options.approval ? 'awaiting_approval' : 'enqueued', through)) return;
+  const batch = await context.batches.get(batchId);
+  throw new EnqueueOvertakenError(batchId, { state: batch.state, enqueuedLine: batch.enqueued_line });
 }
 
 /** A chunk whose payments are claimed: its rows' entries, the jobs to add and the counts. */
@@ -97,10 +123,15 @@ async function claimChunk(account: Account, payments: PaymentLedger, batchId: st
   return claimed;
 }
 
-/** `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. */
-async function writeChunk(context: StipendContext, queue: Queue | undefined, batchId: string, claimed: ClaimedChunk): Promise<void> {
+/**
+ * `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. `after`:
+ * the line the batch must be queued up to. Jobs added by an enqueue that is then refused are the
+ * ones the other enqueue adds too (same ids): added once.
+ */
+async function writeChunk(context: StipendContext, queue: Queue | undefined, batchId: string, claimed: ClaimedChunk, after: number): Promise<void> {
   if (queue && claimed.jobs.length > 0) await queue.addBulk(claimed.jobs);
-  await context.batches.recordChunk(batchId, claimed.entries, claimed.counts, claimed.lastLine);
+  const refused = await context.batches.recordChunk(batchId, claimed.entries, claimed.counts, claimed.lastLine, after);
+  if (refused) throw new EnqueueOvertakenError(batchId, refused);
 }
 
 function toNewPayment(payment: ValidatedPayment, fields: Record<string, string>): NewPayment {

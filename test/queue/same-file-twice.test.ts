@@ -35,7 +35,7 @@ const manifest = (tag: string, rows: number) =>
 
 /** The batches recorded for this file's SHA-256 (every batch carries it). */
 async function batchesOf(sha256: string): Promise<string[]> {
-  const ids = await stack.context.redis.zrange(stack.context.keys.batches(), 0, -1);
+  const ids = await stack.context.redis.zrange(stack.context.keys.batches(), 0, '-1');
   const found: string[] = [];
   for (const id of ids) if ((await stack.context.batches.get(id)).sha256 === sha256) found.push(id);
   return found;
