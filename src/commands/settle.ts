@@ -38,15 +38,19 @@ export async function resolveCommand(
   }
 }
 
-/** `stipend retry`: sends a batch's failed payments round again, then follows the batch like `run`. */
+/**
+ * `stipend retry`: sends a batch's failed payments round again, makes sure those already queued
+ * (by a retry cut short) have their job, then follows the batch like `run`.
+ */
 export async function retryCommand(batchId: string, options: { out?: string; withWorker?: boolean; config?: string }): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   let workers: RunningWorkers | undefined;
   try {
-    const { account, retried, refused } = await retryFailed(context, batchId);
+    const { account, retried, alreadyQueued, refused } = await retryFailed(context, batchId);
     for (const reason of refused) process.stdout.write(`not retried: ${reason}\n`);
-    process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again\n`);
-    if (retried === 0) return 0;
+    const queued = alreadyQueued > 0 ? `; ${alreadyQueued} already queued` : '';
+    process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again${queued}\n`);
+    if (retried + alreadyQueued === 0) return 0;
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
     return await followBatch(context, account, batchId, { out: options.out, workerInProcess: workers !== undefined });
   } finally {
