@@ -41,68 +41,83 @@ export class RetryLater extends Error {
   override name = 'RetryLater';
 }
 
-/** The ledger would not let the request go (the payment was settled or taken up meanwhile). */
+/** Why a request did not leave: the ledger's refusal, or a mark that could not be made durable. */
+type NotSentReason = Exclude<SendPermission, 'ready' | 'ready-in-doubt'> | 'not-fresh' | 'not-durable';
+
+/** The request did not leave (the ledger would not let it, or its mark was not durable): nothing was sent. */
 class NotSent extends Error {
   override name = 'NotSent';
-  constructor(readonly permission: SendPermission | 'not-fresh') {
-    super(`not sent: the ledger says ${permission}`);
+  constructor(readonly reason: NotSentReason) {
+    super(`not sent: ${reason}`);
   }
 }
 
-// How long after a call's timeout its run may still be recording it.
+/**
+ * How long after its sending mark a call may still be under way: the account's timeout, and slack
+ * for the request to reach the provider. A run that stalled between its mark and its request does
+ * not send after the timeout (providers/http.ts), so once this has passed by Redis's clock the call
+ * is either answered or never leaves.
+ */
 const IN_FLIGHT_SLACK_MS = 5000;
 
-type Settle = (status: FinalStatus, outcome: { code: string; message: string; reference?: string }) => Promise<void>;
+/** One run of a payment's job: the sending mark it made, if any. Its answers are recorded against that mark only. */
+interface Run {
+  job: Job;
+  data: PaymentJobData;
+  epoch?: number;
+}
+
+/** How the request is checked as it leaves: fresh (simply queued), or careful against what the run saw. */
+type SendCheck = { kind: 'fresh' } | { kind: 'careful'; seenEpoch: number };
+
+type Settle = { code: string; message: string; reference?: string; refused?: boolean };
 
 export function paymentProcessor(context: PaymentJobContext) {
-  const { account, client, payments, log } = context;
+  const { account, client, payments, log, confirmDurable } = context;
   const { capabilities } = account.adapter;
   const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
+  const callMs = account.timeoutMs + IN_FLIGHT_SLACK_MS;
 
   return async function processPayment(job: Job, token?: string): Promise<void> {
-    const data = paymentJobData.parse(job.data);
+    const run: Run = { job, data: paymentJobData.parse(job.data) };
     try {
-      await pay(job, data, token);
+      await pay(run, token);
     } catch (error) {
       // An error no outcome accounts for (a bug, a Redis failure mid-job). BullMQ retries the job and
       // the ledger makes the retry safe; after the last attempt the row must still end with a status.
       const controlFlow = error instanceof RetryLater || error instanceof RateLimitError || error instanceof DelayedError;
       const lastAttempt = error instanceof UnrecoverableError || isLastAttempt(job);
       if (!controlFlow && lastAttempt) {
-        await payments.finalize(data, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}` });
+        await payments.finalize(run.data, { status: 'abandoned', code: 'INTERNAL_ERROR', message: `stopped by an internal error: ${String(error)}`, epoch: run.epoch });
       }
       throw error;
     }
   };
 
-  async function pay(job: Job, data: PaymentJobData, token: string | undefined): Promise<void> {
-    const settle: Settle = async (status, outcome) => {
-      const recorded = await payments.finalize(data, { status, ...outcome });
-      log.info({ batchId: data.batchId, paymentId: data.paymentId, status, code: outcome.code, recorded }, 'payment settled');
-    };
-
+  async function pay(run: Run, token: string | undefined): Promise<void> {
+    const { job, data } = run;
     // Most runs are a payment's first call, or a retry after an answer that applied nothing. Those are
     // checked and marked sending in one step as the request leaves; any other standing (final, in
     // doubt, another run on it) changes nothing there, and is read and dealt with below.
     if (!client.issueIdempotencyKey) {
-      const sent = await send(job, data, data.paymentId, 'fresh');
-      if (!(sent instanceof NotSent)) return handle(job, data, sent, settle);
+      const sent = await send(run, data.paymentId, { kind: 'fresh' });
+      if (!(sent instanceof NotSent)) return handle(run, sent);
+      if (sent.reason === 'not-durable') return waitForDurability(run);
     }
 
-    const standing = await payments.standing(data);
+    const standing = await payments.standing(data, callMs);
     // No ledger record means nothing could record the outcome: never pay blind.
     if (!standing) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
     if ((FINAL_STATUSES as readonly string[]).includes(standing.status)) return;
     if (standing.status === 'sending') {
-      // An earlier run of this job recorded a call. If that call may still be under way (its run lost
-      // its lock but lives on), wait until it cannot be: a call never outlives the account's timeout.
-      const stillPossible = Date.parse(standing.sendingAt ?? '') + account.timeoutMs + IN_FLIGHT_SLACK_MS - Date.now();
-      if (stillPossible > 0 && token !== undefined) {
-        await job.moveToDelayed(Date.now() + stillPossible, token);
+      // An earlier run recorded a call. If that call may still be under way (its run lost its lock
+      // but lives on), wait until it cannot be, by Redis's clock: a call never outlives callMs.
+      if (standing.inFlightMs > 0 && token !== undefined) {
+        await job.moveToDelayed(Date.now() + standing.inFlightMs, token);
         throw new DelayedError();
       }
       if (!doubtResolvable) {
-        return settle('unknown', {
+        return settle(run, 'unknown', {
           code: 'INTERRUPTED',
           message: 'the worker stopped during the provider call; the payment may have been applied (check with the provider, then stipend resolve)',
         });
@@ -111,27 +126,29 @@ export function paymentProcessor(context: PaymentJobContext) {
     const inDoubt = standing.status === 'sending' || standing.mayHaveApplied;
 
     const key = await idempotencyKeyFor(data, standing.idempotencyKey);
-    if (typeof key !== 'string') return handle(job, data, key, settle);
+    if (typeof key !== 'string') return handle(run, key);
 
     if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
-      const found = await client.lookup(instruction(job, data, key, 'careful'));
-      if (found.found === true) return settle('paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
-      if (found.found === 'unknown') return handle(job, data, found.outcome, settle);
+      const found = await client.lookup(instruction(run, key, { kind: 'careful', seenEpoch: standing.epoch }));
+      if (found.found === true) return settle(run, 'paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
+      if (found.found === 'unknown') return handle(run, found.outcome);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
     } else if (inDoubt) {
       log.warn({ batchId: data.batchId, paymentId: data.paymentId }, 'resending an in-doubt payment with the same idempotency key');
     }
 
-    const sent = await send(job, data, key, 'careful');
-    // Another run got there first (the ledger refused to mark the payment sending): nothing sent.
-    if (sent instanceof NotSent) return;
-    return handle(job, data, sent, settle);
+    // Sent only if no other run marked the payment since this one read its standing (and looked it up).
+    const sent = await send(run, key, { kind: 'careful', seenEpoch: standing.epoch });
+    if (!(sent instanceof NotSent)) return handle(run, sent);
+    if (sent.reason === 'not-durable') return waitForDurability(run);
+    // Another run has it, or it was settled meanwhile: nothing was sent, nothing to record.
+    log.info({ batchId: data.batchId, paymentId: data.paymentId, reason: sent.reason }, 'payment not sent: the ledger refused');
   }
 
-  /** The provider's answer, or the ledger's refusal as the request was about to leave (nothing sent). */
-  async function send(job: Job, data: PaymentJobData, key: string, check: 'fresh' | 'careful'): Promise<Outcome | NotSent> {
+  /** The provider's answer, or the reason the request did not leave (nothing sent). */
+  async function send(run: Run, key: string, check: SendCheck): Promise<Outcome | NotSent> {
     try {
-      return await client.pay(instruction(job, data, key, check));
+      return await client.pay(instruction(run, key, check));
     } catch (error) {
       if (error instanceof NotSent) return error;
       return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
@@ -141,28 +158,45 @@ export function paymentProcessor(context: PaymentJobContext) {
   /**
    * The payment as the adapter sends it. `beforeSend` runs once the request is about to leave (after
    * the rate limit's wait), and the ledger decides there whether it may: `fresh` only if the payment
-   * is simply queued, `careful` after its standing was looked at. A request repeated within the
-   * attempt (PT API after a 401) was refused, so applied nothing: it only moves sending_at on.
+   * is simply queued, `careful` only if no other run marked it since this one looked. Where Redis
+   * could lose the mark, the request waits until the mark is durable. A request repeated within the
+   * attempt (PT API after a 401) was refused, so applied nothing: it moves the mark's time on.
    */
-  function instruction(job: Job, data: PaymentJobData, key: string, check: 'fresh' | 'careful'): PaymentInstruction<Record<string, string>> {
-    let marked: SendPermission | 'not-fresh' | undefined;
+  function instruction(run: Run, key: string, check: SendCheck): PaymentInstruction<Record<string, string>> {
+    const { job, data } = run;
+    let refused: NotSent | undefined;
     return {
       paymentId: data.paymentId,
       idempotencyKey: key,
       amountCents: data.amountCents,
       fields: data.fields,
       beforeSend: async () => {
-        if (marked === 'ready' || marked === 'ready-in-doubt') {
-          await payments.touchSending(data);
-          return;
-        }
         // Refused once, refused for the whole attempt, should an adapter ever try again.
-        if (marked !== undefined) throw new NotSent(marked);
-        marked = check === 'fresh' ? await payments.beginFreshSending(data, key) : await payments.beginSending(data, doubtResolvable, key);
-        if (marked !== 'ready' && marked !== 'ready-in-doubt') throw new NotSent(marked);
-        log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
+        if (refused) throw refused;
+        if (run.epoch === undefined) {
+          const mark = check.kind === 'fresh' ? await payments.beginFreshSending(data, key) : await payments.beginSending(data, doubtResolvable, check.seenEpoch, key);
+          if (mark.permission !== 'ready' && mark.permission !== 'ready-in-doubt') throw (refused = new NotSent(mark.permission));
+          run.epoch = mark.epoch;
+          log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
+        } else {
+          await payments.touchSending(data, run.epoch);
+        }
+        if (confirmDurable && !(await confirmDurable())) throw (refused = new NotSent('not-durable'));
       },
     };
+  }
+
+  /**
+   * The sending mark could not be confirmed durable (a replica or the AOF did not answer in time), so
+   * the request did not leave: the mark is taken back and the account's queue waits a moment, without
+   * using up an attempt. Should taking it back be lost, the payment stays in doubt: safe.
+   */
+  async function waitForDurability(run: Run): Promise<void> {
+    if (run.epoch !== undefined) await payments.unmarkSending(run.data, run.epoch);
+    const wait = account.retry.backoffMs;
+    log.warn({ batchId: run.data.batchId, paymentId: run.data.paymentId, waitMs: wait }, 'sending mark not confirmed durable; nothing sent, the payment waits');
+    await context.queue.rateLimit(wait);
+    throw Worker.RateLimitError();
   }
 
   /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */
@@ -176,40 +210,55 @@ export function paymentProcessor(context: PaymentJobContext) {
     return failure.kind === 'retryable' ? failure : { kind: 'retryable', code: failure.code, message: failure.message, throttled: false };
   }
 
-  async function handle(job: Job, ref: PaymentRef, outcome: Outcome, settle: Settle): Promise<void> {
+  async function handle(run: Run, outcome: Outcome): Promise<void> {
     switch (outcome.kind) {
       case 'paid':
-        return settle('paid', outcome);
+        return settle(run, 'paid', outcome);
       case 'declined':
-        return settle('declined', outcome);
+        return settle(run, 'declined', outcome);
       case 'unknown':
-        if (!doubtResolvable) return settle('unknown', outcome);
-        return retryOrFail(job, ref, outcome, true, settle);
+        if (!doubtResolvable) return settle(run, 'unknown', outcome);
+        return retryOrFail(run, outcome, true);
       case 'retryable':
         if (outcome.throttled) {
+          const { batchId, paymentId } = run.data;
           const wait = outcome.retryAfterMs ?? account.retry.backoffMs;
-          await payments.requeue(ref, outcome.code, outcome.message, false);
-          log.info({ batchId: ref.batchId, paymentId: ref.paymentId, status: 'queued', code: outcome.code }, 'payment queued again after a throttle');
+          // Only this run's own call goes back to queued; a refused login or lookup leaves an earlier call in doubt.
+          if (run.epoch !== undefined) await payments.requeue(run.data, run.epoch, { code: outcome.code, message: outcome.message, mayHaveApplied: false, refused: true });
+          log.info({ batchId, paymentId, status: 'queued', code: outcome.code }, 'payment queued again after a throttle');
           await context.pauseAccount(wait);
           await context.queue.rateLimit(wait);
           log.warn({ account: account.name, provider: account.provider, waitMs: wait, code: outcome.code }, 'provider asked to slow down; account paused');
           throw Worker.RateLimitError();
         }
-        return retryOrFail(job, ref, outcome, false, settle);
+        return retryOrFail(run, outcome, false);
     }
   }
 
-  async function retryOrFail(job: Job, ref: PaymentRef, outcome: { code: string; message: string }, mayHaveApplied: boolean, settle: Settle): Promise<void> {
+  /**
+   * Another attempt later, or the last one's verdict. `mayHaveApplied`: the answer was lost. The
+   * ledger has the last word: a payment any call may have applied never ends `failed`.
+   */
+  async function retryOrFail(run: Run, outcome: { code: string; message: string }, mayHaveApplied: boolean): Promise<void> {
+    const { job, data } = run;
     if (!isLastAttempt(job)) {
-      await payments.requeue(ref, outcome.code, outcome.message, mayHaveApplied);
-      log.info({ batchId: ref.batchId, paymentId: ref.paymentId, status: 'queued', code: outcome.code, mayHaveApplied }, 'payment queued again for a later attempt');
+      if (run.epoch !== undefined) await payments.requeue(data, run.epoch, { code: outcome.code, message: outcome.message, mayHaveApplied, refused: !mayHaveApplied });
+      log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'queued', code: outcome.code, mayHaveApplied }, 'payment queued again for a later attempt');
       throw new RetryLater(`${outcome.code}: ${outcome.message}`);
     }
-    const record = await payments.get(ref);
-    if (mayHaveApplied || record?.may_have_applied) {
-      return settle('unknown', { code: outcome.code, message: `${outcome.message} (after ${record?.attempts ?? '?'} calls, at least one with an unknown outcome)` });
+    const tries = job.attemptsMade + 1;
+    if (mayHaveApplied) return settle(run, 'unknown', { code: outcome.code, message: `${outcome.message} (after ${tries} tries, at least one with an unknown outcome)` });
+    return settle(run, 'failed', { code: outcome.code, message: `${outcome.message} (gave up after ${tries} tries; nothing was applied)`, refused: true });
+  }
+
+  async function settle(run: Run, status: FinalStatus, outcome: Settle): Promise<void> {
+    const { batchId, paymentId } = run.data;
+    const result = await payments.finalize(run.data, { status, code: outcome.code, message: outcome.message, reference: outcome.reference, epoch: run.epoch, refused: outcome.refused });
+    if (result === 'conflict') {
+      log.error({ batchId, paymentId, status, code: outcome.code, reference: outcome.reference }, 'provider answered paid for a payment already settled otherwise; kept as a conflict for a person to settle');
+      return;
     }
-    return settle('failed', { code: outcome.code, message: `${outcome.message} (gave up after ${record?.attempts ?? '?'} calls; nothing was applied)` });
+    log.info({ batchId, paymentId, status, code: outcome.code, recorded: result === 'recorded' }, 'payment settled');
   }
 }
 

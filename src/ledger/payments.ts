@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { claimPayments } from './claims.js';
 import type { LedgerKeys } from './keys.js';
+import { PAYMENT_SCRIPTS } from './payment-scripts.js';
+import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
 
 /**
  * The payment record: one Redis hash per payment of a batch, written only through the Lua scripts
- * below so that every transition is atomic across worker processes.
+ * of ledger/payment-scripts.ts so that every transition is atomic across worker processes.
  *
  *   queued ──▶ sending ──▶ paid | declined | failed | unknown
  *      ▲          │                            │        │
@@ -13,7 +15,8 @@ import type { LedgerKeys } from './keys.js';
  *      └───────────────────────────────────────┘ retry (a failed payment, nothing applied)
  *
  * `sending` is written before every provider call. Finding it on a later run means the previous
- * run stopped in the middle of a call: the outcome is in doubt.
+ * run stopped in the middle of a call: the outcome is in doubt, and it stays in doubt until a
+ * lookup, an idempotent resend or a person settles it: no requeue, retry or sweep drops it.
  *
  * A paid payment can then be given back (`stipend reverse`, see ledger/reversals.ts):
  *
@@ -25,12 +28,7 @@ import type { LedgerKeys } from './keys.js';
  * declined (nothing moved).
  */
 
-/** A paid payment being given back, given back, or in doubt about it: final for paying, never sent again. */
-export const REVERSAL_STATUSES = ['reversing', 'reversed', 'reversal_unknown'] as const;
-export const FINAL_STATUSES = ['paid', 'declined', 'failed', 'unknown', ...REVERSAL_STATUSES] as const;
-export const paymentStatus = z.enum(['queued', 'sending', ...FINAL_STATUSES]);
-export type PaymentStatus = z.infer<typeof paymentStatus>;
-export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export { FINAL_STATUSES, type FinalStatus, paymentStatus, type PaymentStatus, REVERSAL_STATUSES } from './payment-status.js';
 
 const count = z.coerce.number().int();
 export const paymentRecord = z.object({
@@ -47,6 +45,10 @@ export const paymentRecord = z.object({
   round: count.default(0),
   submitted_at: z.string(),
   sending_at: z.string().optional(),
+  /** Redis's clock (ms) at the latest sending mark: what decides whether that call may still be under way. */
+  sending_ms: count.optional(),
+  /** How many sending marks were made: a careful send compares against it (ledger/payment-scripts.ts). */
+  epoch: count.default(0),
   settled_at: z.string().optional(),
   reference: z.string().optional(),
   code: z.string().optional(),
@@ -90,10 +92,13 @@ export type PaymentRecord = z.infer<typeof paymentRecord>;
 /** What a worker checks before each attempt: a few fields of the record, read without the rest. */
 export interface PaymentStanding {
   status: PaymentStatus;
-  sendingAt: string | undefined;
   mayHaveApplied: boolean;
   /** The key kept for this payment, if it has one yet (see keepKey). */
   idempotencyKey: string | undefined;
+  /** The sending marks so far: what a careful send compares against (beginSending). */
+  epoch: number;
+  /** While sending: how much longer, by Redis's clock, the marked call may still be under way. */
+  inFlightMs: number;
 }
 
 /** A payment of a batch: what every transition is addressed to. */
@@ -113,167 +118,12 @@ export interface NewPayment {
   reimbursement?: boolean;
 }
 
-const FINAL_SET = `local final = {${FINAL_STATUSES.map((s) => `${s}=true`).join(', ')}}`;
-// Moves a settled payment's count and cents from one status to another on its batch.
-export const RECOUNT = `
-  local function recount(batch, from, to, cents)
-    if from then
-      redis.call('HINCRBY', batch, 'n_' .. from, -1)
-      redis.call('HINCRBY', batch, 'c_' .. from, -cents)
-    end
-    if to then
-      redis.call('HINCRBY', batch, 'n_' .. to, 1)
-      redis.call('HINCRBY', batch, 'c_' .. to, cents)
-    end
-    if from and not to then redis.call('HINCRBY', batch, 'final', -1) end
-    if to and not from then redis.call('HINCRBY', batch, 'final', 1) end
-  end`;
-
-// A call is about to leave: recorded with when, and with the key it carries (a key kept earlier stays).
-const MARK_SENDING = `
-  local function mark_sending(payment, now, idempotency_key)
-    redis.call('HSET', payment, 'status', 'sending', 'sending_at', now)
-    redis.call('HSETNX', payment, 'idem_key', idempotency_key)
-    redis.call('HINCRBY', payment, 'attempts', 1)
-  end`;
-
-const scripts: Record<string, { numberOfKeys?: number; lua: string }> = {
-  // ARGV: now, doubtResolvable, idempotency key. Returns ready | ready-in-doubt | in-doubt | final |
-  // missing. The key the call is sent with is recorded with it.
-  beginSending: {
-    numberOfKeys: 1,
-    lua: `
-      ${FINAL_SET}
-      ${MARK_SENDING}
-      local status = redis.call('HGET', KEYS[1], 'status')
-      if not status then return 'missing' end
-      if final[status] then return 'final' end
-      if status == 'sending' then
-        redis.call('HSET', KEYS[1], 'may_have_applied', '1')
-        if ARGV[2] ~= '1' then return 'in-doubt' end
-      end
-      mark_sending(KEYS[1], ARGV[1], ARGV[3])
-      if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return 'ready-in-doubt' end
-      return 'ready'`,
-  },
-  // The common case in one step: a payment queued with nothing in doubt (its first call, or a retry
-  // after an answer that applied nothing) is marked sending. Anything else changes nothing and
-  // returns 'not-fresh': the worker then reads its standing and goes the careful way (beginSending).
-  // ARGV: now, idempotency key.
-  beginFreshSending: {
-    numberOfKeys: 1,
-    lua: `
-      ${MARK_SENDING}
-      local status, doubt = unpack(redis.call('HMGET', KEYS[1], 'status', 'may_have_applied'))
-      if status ~= 'queued' or doubt == '1' then return 'not-fresh' end
-      mark_sending(KEYS[1], ARGV[1], ARGV[2])
-      return 'ready'`,
-  },
-  // A call may be under way until timeoutMs after sending_at: a repeat within an attempt moves it on.
-  touchSending: {
-    numberOfKeys: 1,
-    lua: `
-      if redis.call('HGET', KEYS[1], 'status') == 'sending' then redis.call('HSET', KEYS[1], 'sending_at', ARGV[1]) end
-      return 1`,
-  },
-  // Keeps the first key offered for a payment and returns the kept one.
-  keepKey: {
-    numberOfKeys: 1,
-    lua: `
-      redis.call('HSETNX', KEYS[1], 'idem_key', ARGV[1])
-      return redis.call('HGET', KEYS[1], 'idem_key')`,
-  },
-  // sending → queued after an outcome that applied nothing (or, with ARGV[3]='1', might have and
-  // may safely be resent). ARGV: code, message, mayHaveApplied.
-  requeuePayment: {
-    numberOfKeys: 1,
-    lua: `
-      if redis.call('HGET', KEYS[1], 'status') ~= 'sending' then return 0 end
-      redis.call('HSET', KEYS[1], 'status', 'queued', 'code', ARGV[1], 'message', ARGV[2])
-      if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'may_have_applied', '1') end
-      return 1`,
-  },
-  // Sets the final status once and counts it on the batch. A later definite answer (paid, declined)
-  // may replace an in-doubt unknown: a call that was thought lost can still report back. Status
-  // 'abandoned' (the job ended without an outcome) becomes unknown if a call may have applied, else
-  // failed. Once final, the identity is remembered for ARGV[6] ms (empty: forever).
-  // KEYS: payment, batch, holder. ARGV: status, reference, code, message, now, memoryMs, batchId.
-  finalizePayment: {
-    numberOfKeys: 3,
-    lua: `
-      ${FINAL_SET}
-      ${RECOUNT}
-      local current = redis.call('HGET', KEYS[1], 'status')
-      if not current then return 0 end
-      local new = ARGV[1]
-      if new == 'abandoned' then
-        local doubt = current == 'sending' or redis.call('HGET', KEYS[1], 'may_have_applied') == '1'
-        new = doubt and 'unknown' or 'failed'
-      end
-      local upgrade = current == 'unknown' and (new == 'paid' or new == 'declined')
-      if final[current] and not upgrade then return 0 end
-      local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
-      redis.call('HSET', KEYS[1], 'status', new, 'reference', ARGV[2], 'code', ARGV[3], 'message', ARGV[4], 'settled_at', ARGV[5])
-      if new == 'unknown' then redis.call('HSET', KEYS[1], 'may_have_applied', '1') end
-      recount(KEYS[2], upgrade and current or nil, new, cents)
-      if ARGV[6] ~= '' and redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('PEXPIRE', KEYS[3], ARGV[6]) end
-      return 1`,
-  },
-  // A person settles an unknown payment: paid (with the provider's reference) or not paid, which
-  // makes it a failed payment that `retry` may send again. KEYS: payment, batch.
-  // ARGV: paid|not-paid, reference, by, now. Returns 'ok' or the payment's status.
-  resolvePayment: {
-    numberOfKeys: 2,
-    lua: `
-      ${RECOUNT}
-      local current = redis.call('HGET', KEYS[1], 'status')
-      if current ~= 'unknown' then return current or 'missing' end
-      local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
-      local new = ARGV[1] == 'paid' and 'paid' or 'failed'
-      local message = ARGV[1] == 'paid' and ('settled by hand as paid by ' .. ARGV[3]) or ('settled by hand as not paid by ' .. ARGV[3])
-      redis.call('HSET', KEYS[1], 'status', new, 'code', ARGV[1] == 'paid' and 'RESOLVED_PAID' or 'RESOLVED_NOT_PAID',
-        'message', message, 'resolved_by', ARGV[3], 'resolved_at', ARGV[4], 'settled_at', ARGV[4])
-      if ARGV[1] == 'paid' then redis.call('HSET', KEYS[1], 'reference', ARGV[2]) end
-      -- The person checked with the provider: nothing is in doubt any more.
-      redis.call('HDEL', KEYS[1], 'may_have_applied')
-      recount(KEYS[2], 'unknown', new, cents)
-      return 'ok'`,
-  },
-  // A failed payment (nothing applied) goes round again: queued, under a new round number, if its
-  // batch still holds the identity. KEYS: payment, batch, holder. ARGV: batchId.
-  // Returns the new round, or the status / 'held:<batch>' that prevents it.
-  retryPayment: {
-    numberOfKeys: 3,
-    lua: `
-      ${RECOUNT}
-      local current = redis.call('HGET', KEYS[1], 'status')
-      if current ~= 'failed' then return current or 'missing' end
-      local holder = redis.call('GET', KEYS[3])
-      if holder and holder ~= ARGV[1] then return 'held:' .. holder end
-      redis.call('SET', KEYS[3], ARGV[1])
-      local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
-      redis.call('HSET', KEYS[1], 'status', 'queued')
-      redis.call('HDEL', KEYS[1], 'settled_at')
-      recount(KEYS[2], 'failed', nil, cents)
-      return tostring(redis.call('HINCRBY', KEYS[1], 'round', 1))`,
-  },
-};
-
-type ScriptRedis = Redis & {
-  beginSending(key: string, now: string, doubtResolvable: string, idempotencyKey: string): Promise<string>;
-  beginFreshSending(key: string, now: string, idempotencyKey: string): Promise<string>;
-  keepKey(key: string, idempotencyKey: string): Promise<string>;
-  touchSending(key: string, now: string): Promise<number>;
-  requeuePayment(key: string, code: string, message: string, mayHaveApplied: string): Promise<number>;
-  finalizePayment(...args: string[]): Promise<number>;
-  resolvePayment(...args: string[]): Promise<string>;
-  retryPayment(...args: string[]): Promise<string>;
-};
+type ScriptRedis = Redis & Record<keyof typeof PAYMENT_SCRIPTS, (...args: string[]) => Promise<unknown>>;
 
 function withScripts(redis: Redis): ScriptRedis {
   const r = redis as ScriptRedis;
   if (typeof r.beginSending !== 'function') {
-    for (const [name, script] of Object.entries(scripts)) redis.defineCommand(name, script);
+    for (const [name, script] of Object.entries(PAYMENT_SCRIPTS)) redis.defineCommand(name, script);
   }
   return r;
 }
@@ -281,8 +131,18 @@ function withScripts(redis: Redis): ScriptRedis {
 /**
  * ready: send. ready-in-doubt: an earlier call may have applied; settle that first (look it up, or
  * resend with the same key). in-doubt: the same, but the provider offers no way: a person decides.
+ * stale: another run marked the payment since this one looked at it: that run has it.
  */
-export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing';
+export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing' | 'stale';
+
+/** The ledger's answer to a sending mark; `epoch` is the mark's own (0 when refused). */
+export interface SendMark<P extends string = SendPermission> {
+  permission: P;
+  epoch: number;
+}
+
+/** What finalize did: recorded, not recorded (already final, or another run's call is under way), or a conflict kept. */
+export type FinalizeResult = 'recorded' | 'ignored' | 'conflict';
 
 /** The ledger's view of the payments of one account. */
 export class PaymentLedger {
@@ -309,61 +169,88 @@ export class PaymentLedger {
   }
 
   /**
-   * Call right before every request that can move money; the answer says whether it may go. With
-   * `doubtResolvable`, a payment cut off mid-call may be taken up again (ready-in-doubt). The key
-   * the request carries is recorded (a key kept earlier stays).
+   * Call right before every request that can move money, with the epoch the run saw in its
+   * standing; the answer says whether it may go. With `doubtResolvable`, a payment cut off mid-call
+   * may be taken up again (ready-in-doubt). The key the request carries is recorded (a key kept
+   * earlier stays).
    */
-  async beginSending(ref: PaymentRef, doubtResolvable: boolean, idempotencyKey = ref.paymentId): Promise<SendPermission> {
-    return (await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey)) as SendPermission;
+  async beginSending(ref: PaymentRef, doubtResolvable: boolean, seenEpoch: number, idempotencyKey = ref.paymentId): Promise<SendMark> {
+    return toMark<SendPermission>(await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey, String(seenEpoch)));
   }
 
   /**
-   * beginSending for a payment that is simply queued (nothing in doubt, no other run on it), without
+   * beginSending for a payment that is simply queued (nothing in doubt, no call under way), without
    * reading it first: 'ready', or 'not-fresh' with nothing changed, when its standing needs a look.
    */
-  async beginFreshSending(ref: PaymentRef, idempotencyKey = ref.paymentId): Promise<'ready' | 'not-fresh'> {
-    return (await this.redis.beginFreshSending(this.key(ref), now(), idempotencyKey)) as 'ready' | 'not-fresh';
+  async beginFreshSending(ref: PaymentRef, idempotencyKey = ref.paymentId): Promise<SendMark<'ready' | 'not-fresh'>> {
+    return toMark<'ready' | 'not-fresh'>(await this.redis.beginFreshSending(this.key(ref), now(), idempotencyKey));
   }
 
-  /** A request repeated within the same attempt (after a refusal that applied nothing) is leaving now. */
-  async touchSending(ref: PaymentRef): Promise<void> {
-    await this.redis.touchSending(this.key(ref), now());
+  /** The mark of `epoch` could not be made durable: its request does not leave, and the payment is queued as before. */
+  async unmarkSending(ref: PaymentRef, epoch: number): Promise<void> {
+    await this.redis.unmarkSending(this.key(ref), String(epoch));
   }
 
-  /** Undefined when the payment has no record. */
-  async standing(ref: PaymentRef): Promise<PaymentStanding | undefined> {
-    const [status, sendingAt, mayHaveApplied, idempotencyKey] = await this.redis.hmget(this.key(ref), 'status', 'sending_at', 'may_have_applied', 'idem_key');
-    if (status === null) return undefined;
-    return { status: paymentStatus.parse(status), sendingAt: sendingAt ?? undefined, mayHaveApplied: mayHaveApplied === '1', idempotencyKey: idempotencyKey ?? undefined };
+  /** The request of `epoch` is repeated within its attempt (after a refusal that applied nothing): it leaves now. */
+  async touchSending(ref: PaymentRef, epoch: number): Promise<void> {
+    await this.redis.touchSending(this.key(ref), now(), String(epoch));
+  }
+
+  /**
+   * Undefined when the payment has no record. `callMs` is how long a call can take (the account's
+   * timeout and some slack): how long after its mark a call may still be under way.
+   */
+  async standing(ref: PaymentRef, callMs: number): Promise<PaymentStanding | undefined> {
+    const fields = (await this.redis.readStanding(this.key(ref), String(callMs))) as (string | number)[];
+    if (fields.length === 0) return undefined;
+    const [status, doubt, key, epoch, inFlightMs] = fields;
+    return { status: paymentStatus.parse(status), mayHaveApplied: doubt === '1', idempotencyKey: key === '' ? undefined : String(key), epoch: Number(epoch), inFlightMs: Number(inFlightMs) };
   }
 
   /** Keeps `key` unless the payment already has one; returns the key kept (the first one wins). */
   async keepKey(ref: PaymentRef, key: string): Promise<string> {
-    return this.redis.keepKey(this.key(ref), key);
+    return (await this.redis.keepKey(this.key(ref), key)) as string;
   }
 
-  async requeue(ref: PaymentRef, code: string, message: string, mayHaveApplied: boolean): Promise<void> {
-    await this.redis.requeuePayment(this.key(ref), code, message, mayHaveApplied ? '1' : '0');
+  /**
+   * The answer to this run's call (`epoch`) says: try again later. `mayHaveApplied`: the answer was
+   * lost (the payment stays in doubt); `refused`: nothing was applied, and the call is not counted
+   * in attempts. False when it was not this run's call to requeue (nothing changed).
+   */
+  async requeue(ref: PaymentRef, epoch: number, outcome: { code: string; message: string; mayHaveApplied: boolean; refused: boolean }): Promise<boolean> {
+    const done = await this.redis.requeuePayment(this.key(ref), String(epoch), outcome.code, outcome.message, outcome.mayHaveApplied ? '1' : '0', outcome.refused ? '1' : '0');
+    return done === 1;
   }
 
-  /** `abandoned`: the job ended without an outcome; unknown if a call may have applied, else failed. */
-  async finalize(ref: PaymentRef, result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string }): Promise<boolean> {
+  /**
+   * Records a final status (see finalizePayment in ledger/payment-scripts.ts). `epoch`: the mark of
+   * the call this answers (undefined: the run made none). `refused`: the call applied nothing.
+   * `abandoned`: the job ended without an outcome; unknown if a call may have applied, else failed.
+   */
+  async finalize(
+    ref: PaymentRef,
+    result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string; epoch?: number; refused?: boolean },
+  ): Promise<FinalizeResult> {
     const recorded = await this.redis.finalizePayment(
       this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId),
-      result.status, result.reference ?? '', result.code, result.message, now(), this.memoryMs === undefined ? '' : String(this.memoryMs), ref.batchId,
+      result.status, result.reference ?? '', result.code, result.message, now(), this.memory(), ref.batchId,
+      result.epoch === undefined ? '' : String(result.epoch), result.refused ? '1' : '',
     );
-    return recorded === 1;
+    return recorded === 1 ? 'recorded' : recorded === 2 ? 'conflict' : 'ignored';
   }
 
   /** A person's verdict on an unknown payment. Returns undefined when done, else why not. */
   async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, by: string): Promise<string | undefined> {
-    const answer = await this.redis.resolvePayment(this.key(ref), this.keys.batch(ref.batchId), 'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', by, now());
-    return answer === 'ok' ? undefined : `it is ${answer}, not unknown`;
+    const answer = await this.redis.resolvePayment(
+      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId),
+      'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', by, now(), this.memory(), ref.batchId,
+    );
+    return answer === 'ok' ? undefined : `it is ${String(answer)}, not unknown`;
   }
 
-  /** Sends a failed payment round again. Returns the new round, or why it cannot go. */
+  /** Sends a failed payment round again, its batch open again. Returns the new round, or why it cannot go. */
   async retry(ref: PaymentRef): Promise<{ round: number } | { refused: string }> {
-    const answer = await this.redis.retryPayment(this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), ref.batchId);
+    const answer = String(await this.redis.retryPayment(this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(), ref.batchId));
     if (/^\d+$/.test(answer)) return { round: Number(answer) };
     return { refused: answer.startsWith('held:') ? `batch ${answer.slice(5)} now holds this payment` : `it is ${answer}, not failed` };
   }
@@ -375,10 +262,19 @@ export class PaymentLedger {
   private holderKey(paymentId: string): string {
     return this.keys.holder(this.provider, this.account, paymentId);
   }
+
+  private memory(): string {
+    return this.memoryMs === undefined ? '' : String(this.memoryMs);
+  }
 }
 
 export function parsePaymentRecord(hash: Record<string, string>): PaymentRecord | undefined {
   return Object.keys(hash).length === 0 ? undefined : paymentRecord.parse(hash);
+}
+
+function toMark<P extends string>(answer: unknown): SendMark<P> {
+  const [permission, epoch] = answer as [P, number];
+  return { permission, epoch: Number(epoch) };
 }
 
 const now = () => new Date().toISOString();

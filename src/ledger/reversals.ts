@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { LedgerKeys } from './keys.js';
-import { type PaymentRef, RECOUNT } from './payments.js';
+import { RECOUNT } from './payment-scripts.js';
+import type { PaymentRef } from './payments.js';
 
 /**
  * Reversals in the payment record (ledger/payments.ts), each transition one Lua script, so that of

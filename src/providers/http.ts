@@ -46,9 +46,11 @@ export function createHttpSender(options: { timeoutMs: number; gate?: RequestGat
     const queuedAt = performance.now();
     return gate(async () => {
       const waitMs = performance.now() - queuedAt;
+      // Before beforeSend: the ledger's mark (its time taken by Redis) is made after this moment.
+      const markedBy = performance.now();
       await request.beforeSend?.();
       const sentAt = performance.now();
-      const result = await exchange(agent, request, options.timeoutMs);
+      const result = await exchange(agent, request, options.timeoutMs, markedBy);
       options.observe?.({ waitMs, durationMs: performance.now() - sentAt });
       return result;
     });
@@ -72,9 +74,11 @@ function keepAliveAgent(): Agent {
  * undici's dispatcher rather than node:http or fetch: about half node:http's CPU per request, and
  * fetch wraps every body in web streams. Whether a request can have reached the provider is told by
  * undici: `onRequestStart` runs right before the request is written to a connected socket. An error,
- * or the timeout, before it means nothing was sent; after it, the answer was lost.
+ * or the timeout, before it means nothing was sent; after it, the answer was lost. `markedBy` is
+ * a moment before the payment's sending mark: the request is not written once timeoutMs has passed
+ * since then.
  */
-function exchange(agent: Agent, request: HttpRequest, timeoutMs: number): Promise<HttpResult> {
+function exchange(agent: Agent, request: HttpRequest, timeoutMs: number, markedBy: number): Promise<HttpResult> {
   return new Promise((resolve) => {
     const url = new URL(request.url);
     let written = false;
@@ -105,6 +109,12 @@ function exchange(agent: Agent, request: HttpRequest, timeoutMs: number): Promis
       {
         onRequestStart(started) {
           controller = started;
+          // A process that stalled (a paused VM, SIGSTOP) since its sending mark never sends late: once
+          // timeoutMs has passed, another run may take the payment up as no longer under way.
+          if (!timedOut && performance.now() - markedBy >= timeoutMs) {
+            timedOut = true;
+            failed(undefined);
+          }
           if (timedOut) started.abort(new Error('timeout'));
           else written = true;
         },

@@ -1,4 +1,4 @@
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { testRedis } from '../helpers/redis.js';
@@ -9,6 +9,15 @@ const batches = new BatchLedger(redis, keys);
 const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
 const payment = (paymentId: string, amountCents = 1250) => ({ line: 2, paymentId, payee: '1000000001', amountCents, fields: { cardId: '1000000001', description: 'Visit 1' } });
 const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });
+const CALL_MS = 20_000;
+/** A careful sending mark, as a run makes it after reading the payment's standing: its permission. */
+async function mark(r: PaymentRef, doubtResolvable = false, key?: string, on: PaymentLedger = ledger): Promise<string> {
+  const standing = await on.standing(r, CALL_MS);
+  return (await on.beginSending(r, doubtResolvable, standing?.epoch ?? 0, key)).permission;
+}
+const fresh = async (r: PaymentRef) => (await ledger.beginFreshSending(r)).permission;
+/** The epoch of the payment's latest mark: the run that made it answers with it. */
+const epochOf = async (r: PaymentRef) => (await ledger.standing(r, CALL_MS))!.epoch;
 
 async function newBatch(batchId: string, ...paymentIds: [string, number][]) {
   await batches.create({ batchId, provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: 'x', rowsTotal: paymentIds.length });
@@ -27,76 +36,76 @@ it('lets one batch hold a payment: another batch finds it held, the same batch m
 
 it('allows a call only from queued; a second run finds the first one in doubt', async () => {
   await ledger.claim('b1', [payment('s1'), payment('s2')]);
-  expect(await ledger.beginSending(ref('b1', 's1'), false)).toBe('ready');
-  expect(await ledger.beginSending(ref('b1', 's1'), false)).toBe('in-doubt');
+  expect(await mark(ref('b1', 's1'), false)).toBe('ready');
+  expect(await mark(ref('b1', 's1'), false)).toBe('in-doubt');
   expect(await ledger.get(ref('b1', 's1'))).toMatchObject({ status: 'sending', attempts: 1, may_have_applied: '1' });
 
-  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready');
-  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready-in-doubt');
+  expect(await mark(ref('b1', 's2'), true)).toBe('ready');
+  expect(await mark(ref('b1', 's2'), true)).toBe('ready-in-doubt');
   expect(await ledger.get(ref('b1', 's2'))).toMatchObject({ status: 'sending', attempts: 2 });
   // The doubt stays with the payment: a later, orderly attempt still has to settle it first.
-  await ledger.requeue(ref('b1', 's2'), 'X', 'retry', false);
-  expect(await ledger.beginSending(ref('b1', 's2'), true)).toBe('ready-in-doubt');
-  expect(await ledger.beginSending(ref('b1', 'nobody'), true)).toBe('missing');
+  await ledger.requeue(ref('b1', 's2'), await epochOf(ref('b1', 's2')), { code: 'X', message: 'retry', mayHaveApplied: false, refused: true });
+  expect(await mark(ref('b1', 's2'), true)).toBe('ready-in-doubt');
+  expect(await mark(ref('b1', 'nobody'), true)).toBe('missing');
 });
 
 it('marks a simply queued payment sending in one step, and changes nothing for any other standing', async () => {
   await ledger.claim('b1', [payment('q1'), payment('q2'), payment('q3')]);
-  expect(await ledger.beginFreshSending(ref('b1', 'q1'))).toBe('ready');
+  expect(await fresh(ref('b1', 'q1'))).toBe('ready');
   expect(await ledger.get(ref('b1', 'q1'))).toMatchObject({ status: 'sending', attempts: 1, idem_key: 'q1' });
   // Another run on it: in doubt, for the careful way (beginSending) to decide.
-  expect(await ledger.beginFreshSending(ref('b1', 'q1'))).toBe('not-fresh');
+  expect(await fresh(ref('b1', 'q1'))).toBe('not-fresh');
   expect(await ledger.get(ref('b1', 'q1'))).toMatchObject({ status: 'sending', attempts: 1 });
   expect((await ledger.get(ref('b1', 'q1')))?.may_have_applied).toBeUndefined();
   // A retry after an answer that applied nothing is fresh again; after one that may have, it is not.
-  await ledger.beginSending(ref('b1', 'q2'), true);
-  await ledger.requeue(ref('b1', 'q2'), 'HTTP_500', 'retry', false);
-  expect(await ledger.beginFreshSending(ref('b1', 'q2'))).toBe('ready');
-  await ledger.beginSending(ref('b1', 'q3'), true);
-  await ledger.requeue(ref('b1', 'q3'), 'NO_RESPONSE', 'retry', true);
-  expect(await ledger.beginFreshSending(ref('b1', 'q3'))).toBe('not-fresh');
+  await mark(ref('b1', 'q2'), true);
+  await ledger.requeue(ref('b1', 'q2'), await epochOf(ref('b1', 'q2')), { code: 'HTTP_500', message: 'retry', mayHaveApplied: false, refused: true });
+  expect(await fresh(ref('b1', 'q2'))).toBe('ready');
+  await mark(ref('b1', 'q3'), true);
+  await ledger.requeue(ref('b1', 'q3'), await epochOf(ref('b1', 'q3')), { code: 'NO_RESPONSE', message: 'retry', mayHaveApplied: true, refused: false });
+  expect(await fresh(ref('b1', 'q3'))).toBe('not-fresh');
   expect(await ledger.get(ref('b1', 'q3'))).toMatchObject({ status: 'queued', attempts: 1 });
   await ledger.finalize(ref('b1', 'q2'), { status: 'paid', code: 'success', message: '', reference: 'T1' });
-  expect(await ledger.beginFreshSending(ref('b1', 'q2'))).toBe('not-fresh');
-  expect(await ledger.beginFreshSending(ref('b1', 'nobody'))).toBe('not-fresh');
+  expect(await fresh(ref('b1', 'q2'))).toBe('not-fresh');
+  expect(await fresh(ref('b1', 'nobody'))).toBe('not-fresh');
 });
 
 it('records a final status once and counts it on the batch once', async () => {
   await newBatch('b-final', ['f1', 500], ['f2', 700]);
-  for (const id of ['f1', 'f2']) await ledger.beginSending(ref('b-final', id), false);
-  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe(true);
-  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'failed', code: 'X', message: 'late' })).toBe(false);
-  expect(await ledger.finalize(ref('b-final', 'f2'), { status: 'declined', code: 'CARD_NOT_ACTIVE', message: '' })).toBe(true);
-  expect(await ledger.beginSending(ref('b-final', 'f1'), true)).toBe('final');
+  for (const id of ['f1', 'f2']) await mark(ref('b-final', id), false);
+  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe('recorded');
+  expect(await ledger.finalize(ref('b-final', 'f1'), { status: 'failed', code: 'X', message: 'late' })).toBe('ignored');
+  expect(await ledger.finalize(ref('b-final', 'f2'), { status: 'declined', code: 'CARD_NOT_ACTIVE', message: '' })).toBe('recorded');
+  expect(await mark(ref('b-final', 'f1'), true)).toBe('final');
   expect(await batches.get('b-final')).toMatchObject({ final: 2, n_paid: 1, c_paid: 500, n_declined: 1, c_declined: 700, n_failed: 0 });
   expect(await ledger.get(ref('b-final', 'f1'))).toMatchObject({ status: 'paid', reference: 'T1' });
 });
 
 it('lets a definite answer replace an unknown, moving the batch counts with it', async () => {
   await newBatch('b-upgrade', ['u1', 900]);
-  await ledger.beginSending(ref('b-upgrade', 'u1'), false);
+  await mark(ref('b-upgrade', 'u1'), false);
   await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
-  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'paid', reference: 'T9', code: 'success', message: '' })).toBe(true);
-  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'unknown', code: 'X', message: '' })).toBe(false);
+  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'paid', reference: 'T9', code: 'success', message: '' })).toBe('recorded');
+  expect(await ledger.finalize(ref('b-upgrade', 'u1'), { status: 'unknown', code: 'X', message: '' })).toBe('ignored');
   expect(await batches.get('b-upgrade')).toMatchObject({ final: 1, n_paid: 1, c_paid: 900, n_unknown: 0, c_unknown: 0 });
 });
 
 it('requeues only a payment that is being sent, remembering an unknown outcome', async () => {
   await ledger.claim('b1', [payment('r1')]);
-  await ledger.requeue(ref('b1', 'r1'), 'X', 'not sending', false);
+  await ledger.requeue(ref('b1', 'r1'), await epochOf(ref('b1', 'r1')), { code: 'X', message: 'not sending', mayHaveApplied: false, refused: true });
   expect((await ledger.get(ref('b1', 'r1')))?.status).toBe('queued');
-  await ledger.beginSending(ref('b1', 'r1'), true);
-  await ledger.requeue(ref('b1', 'r1'), 'NO_RESPONSE', 'lost', true);
+  await mark(ref('b1', 'r1'), true);
+  await ledger.requeue(ref('b1', 'r1'), await epochOf(ref('b1', 'r1')), { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false });
   expect(await ledger.get(ref('b1', 'r1'))).toMatchObject({ status: 'queued', code: 'NO_RESPONSE', may_have_applied: '1' });
 });
 
 it('settles a payment whose job ended without an outcome: unknown if a call may have applied, else failed', async () => {
   await newBatch('b-abandon', ['a1', 100], ['a2', 200], ['a3', 300]);
-  await ledger.beginSending(ref('b-abandon', 'a1'), false); // cut off during the call
-  await ledger.beginSending(ref('b-abandon', 'a3'), true);
-  await ledger.requeue(ref('b-abandon', 'a3'), 'NO_RESPONSE', 'lost', true); // an earlier call's outcome was unknown
+  await mark(ref('b-abandon', 'a1'), false); // cut off during the call
+  await mark(ref('b-abandon', 'a3'), true);
+  await ledger.requeue(ref('b-abandon', 'a3'), await epochOf(ref('b-abandon', 'a3')), { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false }); // an earlier call's outcome was unknown
   const abandon = (id: string) => ledger.finalize(ref('b-abandon', id), { status: 'abandoned', code: 'INTERNAL_ERROR', message: 'x' });
-  expect(await Promise.all(['a1', 'a2', 'a3'].map(abandon))).toEqual([true, true, true]);
+  expect(await Promise.all(['a1', 'a2', 'a3'].map(abandon))).toEqual(['recorded', 'recorded', 'recorded']);
   expect((await ledger.get(ref('b-abandon', 'a1')))?.status).toBe('unknown');
   expect((await ledger.get(ref('b-abandon', 'a2')))?.status).toBe('failed');
   expect((await ledger.get(ref('b-abandon', 'a3')))?.status).toBe('unknown');
@@ -105,23 +114,23 @@ it('settles a payment whose job ended without an outcome: unknown if a call may 
 
 it('keeps the first idempotency key a payment gets and hands it out on every later attempt', async () => {
   await ledger.claim('b1', [payment('k1')]);
-  expect((await ledger.standing(ref('b1', 'k1')))?.idempotencyKey).toBeUndefined();
+  expect((await ledger.standing(ref('b1', 'k1'), CALL_MS))?.idempotencyKey).toBeUndefined();
   expect(await ledger.keepKey(ref('b1', 'k1'), 'req-1')).toBe('req-1');
   expect(await ledger.keepKey(ref('b1', 'k1'), 'req-2')).toBe('req-1');
-  expect((await ledger.standing(ref('b1', 'k1')))?.idempotencyKey).toBe('req-1');
+  expect((await ledger.standing(ref('b1', 'k1'), CALL_MS))?.idempotencyKey).toBe('req-1');
 });
 
 it('lets a later batch pay a payment only if nothing moved the first time (failed or declined)', async () => {
   await newBatch('b-first', ['h-paid', 100], ['h-failed', 100], ['h-declined', 100], ['h-unknown', 100], ['h-flight', 100]);
   const settle = async (id: string, status: 'paid' | 'failed' | 'declined' | 'unknown') => {
-    await ledger.beginSending(ref('b-first', id), false);
-    await ledger.finalize(ref('b-first', id), { status, code: 'X', message: '' });
+    await mark(ref('b-first', id), false);
+    await ledger.finalize(ref('b-first', id), { status, code: 'X', message: '', epoch: await epochOf(ref('b-first', id)) });
   };
   await settle('h-paid', 'paid');
   await settle('h-failed', 'failed');
   await settle('h-declined', 'declined');
   await settle('h-unknown', 'unknown');
-  await ledger.beginSending(ref('b-first', 'h-flight'), false);
+  await mark(ref('b-first', 'h-flight'), false);
   const ids = ['h-paid', 'h-failed', 'h-declined', 'h-unknown', 'h-flight'];
   expect(await ledger.claim('b-second', ids.map((id) => payment(id)))).toEqual(['b-first', undefined, undefined, 'b-first', 'b-first']);
   // The first batch's records are untouched: its report still says what happened then.
@@ -133,9 +142,9 @@ it('forgets a settled payment after the configured memory, and never one still i
   const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short', 150);
   await batches.create({ batchId: 'b-mem', provider: 'ctpayer', account: 'short', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
   await shortMemory.claim('b-mem', [payment('m-paid'), payment('m-flight')]);
-  await shortMemory.beginSending(ref('b-mem', 'm-paid'), false);
+  await mark(ref('b-mem', 'm-paid'), false, undefined, shortMemory);
   await shortMemory.finalize(ref('b-mem', 'm-paid'), { status: 'paid', reference: 'T', code: 'success', message: '' });
-  await shortMemory.beginSending(ref('b-mem', 'm-flight'), false);
+  await mark(ref('b-mem', 'm-flight'), false, undefined, shortMemory);
   expect(await shortMemory.claim('b-later', [payment('m-paid'), payment('m-flight')])).toEqual(['b-mem', 'b-mem']);
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(await shortMemory.claim('b-later', [payment('m-paid'), payment('m-flight')])).toEqual([undefined, 'b-mem']);
@@ -144,7 +153,7 @@ it('forgets a settled payment after the configured memory, and never one still i
 it('lets a person settle an unknown payment, once, and moves the batch counts', async () => {
   await newBatch('b-resolve', ['x-paid', 400], ['x-not', 600], ['x-done', 100]);
   for (const id of ['x-paid', 'x-not']) {
-    await ledger.beginSending(ref('b-resolve', id), false);
+    await mark(ref('b-resolve', id), false);
     await ledger.finalize(ref('b-resolve', id), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
   }
   expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { paid: 'TX-77' }, 'alice')).toBeUndefined();
@@ -160,8 +169,8 @@ it('lets a person settle an unknown payment, once, and moves the batch counts', 
 it('sends a failed payment round again, never an unknown one, and not if another batch took it over', async () => {
   await newBatch('b-retry', ['y-failed', 300], ['y-unknown', 500], ['y-taken', 700]);
   for (const [id, status] of [['y-failed', 'failed'], ['y-unknown', 'unknown'], ['y-taken', 'failed']] as const) {
-    await ledger.beginSending(ref('b-retry', id), false);
-    await ledger.finalize(ref('b-retry', id), { status, code: 'X', message: '' });
+    await mark(ref('b-retry', id), false);
+    await ledger.finalize(ref('b-retry', id), { status, code: 'X', message: '', epoch: await epochOf(ref('b-retry', id)) });
   }
   expect(await ledger.claim('b-other', [payment('y-taken')])).toEqual([undefined]);
   expect(await ledger.retry(ref('b-retry', 'y-failed'))).toEqual({ round: 1 });
@@ -174,19 +183,124 @@ it('sends a failed payment round again, never an unknown one, and not if another
 
 it('records the idempotency key a payment is sent with', async () => {
   await ledger.claim('b1', [payment('key-1')]);
-  await ledger.beginSending(ref('b1', 'key-1'), true, 'key-1');
+  await mark(ref('b1', 'key-1'), true, 'key-1');
   expect((await ledger.get(ref('b1', 'key-1')))?.idem_key).toBe('key-1');
 });
 
 it('moves sending_at on when a request is repeated within its attempt, and only while sending', async () => {
   await ledger.claim('b1', [payment('touch-1')]);
-  await ledger.beginSending(ref('b1', 'touch-1'), true);
+  await mark(ref('b1', 'touch-1'), true);
   await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
-  await ledger.touchSending(ref('b1', 'touch-1'));
+  await ledger.touchSending(ref('b1', 'touch-1'), await epochOf(ref('b1', 'touch-1')));
   const touched = (await ledger.get(ref('b1', 'touch-1')))!.sending_at!;
   expect(Date.now() - Date.parse(touched)).toBeLessThan(5000);
   await ledger.finalize(ref('b1', 'touch-1'), { status: 'paid', reference: 'T', code: 'x', message: '' });
   await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
-  await ledger.touchSending(ref('b1', 'touch-1'));
+  await ledger.touchSending(ref('b1', 'touch-1'), await epochOf(ref('b1', 'touch-1')));
   expect((await ledger.get(ref('b1', 'touch-1')))!.sending_at).toBe('2000-01-01T00:00:00.000Z');
+});
+
+// ---- Issue 11's paths, at the ledger ------------------------------------------------------------
+
+it('path 1, doubt forgotten on requeue: a run that made no call of its own leaves an earlier call in doubt', async () => {
+  await newBatch('b-doubt', ['d1', 100], ['d2', 200]);
+  // A run marked d1 and d2 sending, then its process died mid-call.
+  await fresh(ref('b-doubt', 'd1'));
+  await fresh(ref('b-doubt', 'd2'));
+  // The next run's login or lookup was refused (503): it made no call, so it has no epoch to requeue with.
+  expect(await ledger.requeue(ref('b-doubt', 'd1'), 0, { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true })).toBe(false);
+  expect(await ledger.get(ref('b-doubt', 'd1'))).toMatchObject({ status: 'sending', attempts: 1 });
+  expect(await fresh(ref('b-doubt', 'd1'))).toBe('not-fresh');
+  // Its last attempt gave up on such a refusal: the payment may have been applied, so unknown, not failed.
+  expect(await ledger.finalize(ref('b-doubt', 'd2'), { status: 'failed', code: 'HTTP_503', message: 'gave up', refused: true })).toBe('recorded');
+  expect(await ledger.get(ref('b-doubt', 'd2'))).toMatchObject({ status: 'unknown', may_have_applied: '1' });
+  expect(await batches.get('b-doubt')).toMatchObject({ n_unknown: 1, n_failed: 0 });
+});
+
+it('path 2, stalled overlap: a run that looked at a payment cannot send once another run marked it since', async () => {
+  await newBatch('b-stall', ['o1', 100]);
+  const r = ref('b-stall', 'o1');
+  await fresh(r); // a call cut off by a crash: in doubt
+  const seenByA = (await ledger.standing(r, 0))!.epoch;
+  const seenByB = (await ledger.standing(r, 0))!.epoch;
+  // B sends first (after its lookup); A wakes from its stall and tries with what it saw before.
+  expect((await ledger.beginSending(r, true, seenByB)).permission).toBe('ready-in-doubt');
+  expect(await ledger.beginSending(r, true, seenByA)).toEqual({ permission: 'stale', epoch: 0 });
+  // A's late answers are only its own: they do not overwrite B's call.
+  expect(await ledger.requeue(r, seenByA, { code: 'HTTP_503', message: 'x', mayHaveApplied: false, refused: true })).toBe(false);
+  expect(await ledger.finalize(r, { status: 'declined', code: 'X', message: 'stale run', epoch: seenByA })).toBe('ignored');
+  expect(await ledger.get(r)).toMatchObject({ status: 'sending', epoch: 2, attempts: 2 });
+});
+
+it('path 2, clocks: whether a call may still be under way is judged by Redis TIME, not the worker clock', async () => {
+  await newBatch('b-clock', ['c1', 100]);
+  const r = ref('b-clock', 'c1');
+  await fresh(r);
+  // This worker's clock runs an hour ahead: by its own clock the call would long be over.
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+  try {
+    const standing = await ledger.standing(r, CALL_MS);
+    expect(standing!.inFlightMs).toBeGreaterThan(CALL_MS - 5000);
+    expect(standing!.inFlightMs).toBeLessThanOrEqual(CALL_MS);
+  } finally {
+    vi.useRealTimers();
+  }
+  const [seconds] = await redis.time();
+  expect(Math.abs(Number((await ledger.get(r))!.sending_ms) - Number(seconds) * 1000)).toBeLessThan(5000);
+});
+
+it('path 4, retry on a settled batch: the batch is open again in the step that requeues, for the sweeper to look after', async () => {
+  await newBatch('b-reopen', ['re1', 100]);
+  await fresh(ref('b-reopen', 're1'));
+  await ledger.finalize(ref('b-reopen', 're1'), { status: 'failed', code: 'X', message: 'gave up', epoch: await epochOf(ref('b-reopen', 're1')), refused: true });
+  await batches.markSettled('b-reopen');
+  expect(await batches.openBatchIds()).not.toContain('b-reopen');
+  expect(await ledger.retry(ref('b-reopen', 're1'))).toEqual({ round: 1 });
+  expect(await batches.openBatchIds()).toContain('b-reopen');
+});
+
+it('path 8, an unknown payment keeps its identity until a person settles it, whatever rememberPaymentsDays says', async () => {
+  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short8', 60_000);
+  await batches.create({ batchId: 'b-keep', provider: 'ctpayer', account: 'short8', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
+  await shortMemory.claim('b-keep', [payment('k-unknown'), payment('k-paid')]);
+  for (const [id, status] of [['k-unknown', 'unknown'], ['k-paid', 'paid']] as const) {
+    await mark(ref('b-keep', id), false, undefined, shortMemory);
+    await shortMemory.finalize(ref('b-keep', id), { status, reference: 'T', code: 'X', message: '' });
+  }
+  const holder = (id: string) => keys.holder('ctpayer', 'short8', id);
+  expect(await redis.pttl(holder('k-unknown'))).toBe(-1);
+  expect(await redis.pttl(holder('k-paid'))).toBeGreaterThan(0);
+  expect(await shortMemory.resolve(ref('b-keep', 'k-unknown'), { notPaid: true }, 'alice')).toBeUndefined();
+  expect(await redis.pttl(holder('k-unknown'))).toBeGreaterThan(0);
+});
+
+it('path 9, a late paid: after a person said not paid, or a second paid with another reference, it is kept as a conflict', async () => {
+  await newBatch('b-late', ['l-not', 400], ['l-twice', 500], ['l-same', 600]);
+  await fresh(ref('b-late', 'l-not'));
+  await ledger.finalize(ref('b-late', 'l-not'), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
+  await ledger.resolve(ref('b-late', 'l-not'), { notPaid: true }, 'bob');
+  expect(await ledger.finalize(ref('b-late', 'l-not'), { status: 'paid', reference: 'LATE-1', code: 'success', message: 'late answer' })).toBe('conflict');
+  expect(await ledger.get(ref('b-late', 'l-not'))).toMatchObject({ status: 'failed', conflict_code: 'LATE_PAID_AFTER_NOT_PAID', conflict_reference: 'LATE-1' });
+
+  for (const id of ['l-twice', 'l-same']) {
+    await fresh(ref('b-late', id));
+    await ledger.finalize(ref('b-late', id), { status: 'paid', reference: 'T-1', code: 'success', message: '' });
+  }
+  expect(await ledger.finalize(ref('b-late', 'l-twice'), { status: 'paid', reference: 'T-2', code: 'success', message: '' })).toBe('conflict');
+  expect(await ledger.get(ref('b-late', 'l-twice'))).toMatchObject({ status: 'paid', reference: 'T-1', conflict_code: 'SECOND_PAID', conflict_reference: 'T-2' });
+  // The same answer again (a resend with the same key) is no conflict.
+  expect(await ledger.finalize(ref('b-late', 'l-same'), { status: 'paid', reference: 'T-1', code: 'success', message: '' })).toBe('ignored');
+  expect(await batches.get('b-late')).toMatchObject({ n_conflict: 2, n_paid: 2, c_paid: 1100, n_failed: 1 });
+});
+
+it('path 11, long refusals: attempts count only calls that could have applied', async () => {
+  await newBatch('b-attempts', ['t1', 100]);
+  const r = ref('b-attempts', 't1');
+  for (let i = 0; i < 4; i++) {
+    await fresh(r);
+    await ledger.requeue(r, await epochOf(r), { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true });
+  }
+  await fresh(r);
+  await ledger.requeue(r, await epochOf(r), { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false });
+  expect(await ledger.get(r)).toMatchObject({ status: 'queued', attempts: 1, epoch: 5, may_have_applied: '1' });
 });

@@ -17,7 +17,7 @@ async function paid(batchId: string, cents = 1000): Promise<PaymentRef> {
   const ref = { batchId, paymentId: `p-${batchId}` };
   await batches.create({ batchId, provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: 'x', rowsTotal: 1 });
   await payments.claim(batchId, [{ line: 2, paymentId: ref.paymentId, payee: '1000000001', amountCents: cents, fields: { cardId: '1000000001', description: 'Visit 1' } }]);
-  await payments.beginSending(ref, true);
+  await payments.beginFreshSending(ref);
   await payments.finalize(ref, { status: 'paid', reference: 'T1', code: 'success', message: '' });
   return ref;
 }
@@ -35,8 +35,10 @@ it('claims only a paid payment, once, and moves its count and cents on the batch
   expect(await payments.get(ref)).toMatchObject({ status: 'reversed', reversal_reference: 'R1', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_reversing: 0, n_reversed: 1, c_reversed: 1000 });
   // Final for paying: a payment job that runs again sends nothing.
-  expect(await payments.beginSending(ref, true)).toBe('final');
-  expect(await payments.finalize(ref, { status: 'paid', reference: 'T2', code: 'success', message: '' })).toBe(false);
+  expect((await payments.beginSending(ref, true, 1)).permission).toBe('final');
+  expect((await payments.beginFreshSending(ref)).permission).toBe('not-fresh');
+  // The payment's own paid answer again (a late copy) changes nothing.
+  expect(await payments.finalize(ref, { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe('ignored');
 
   const unpaid = { batchId: 'b-claim', paymentId: 'nobody' };
   expect(await reversals.claim(unpaid, 'alice', 'x')).toBe('missing');

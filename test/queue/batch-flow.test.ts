@@ -74,8 +74,9 @@ describe('CT Payer batch', () => {
     const u = unique();
     stack.sandboxes.ctpayer!.setFaults([{ kind: 'throttle', times: 4, retryAfterSeconds: 1, match: { cardId: '1000000007' } }]);
     const { byId } = await pay('ctpayer', `payment_id,cardId,amount,description\n${u}-1,1000000007,10.00,Visit 3 stipend\n`);
-    // The account allows 3 attempts; 4 throttled answers still end in a payment.
-    expect(byId.get(`${u}-1`)).toMatchObject({ status: 'paid', attempts: '5' });
+    // The account allows 3 attempts; 4 throttled answers still end in a payment, and are not
+    // counted as attempts: they could not have applied.
+    expect(byId.get(`${u}-1`)).toMatchObject({ status: 'paid', attempts: '1' });
     expect(stack.sandboxes.ctpayer!.transactions().filter((t) => t.key === `${u}-1`)).toHaveLength(1);
   });
 
@@ -131,8 +132,9 @@ describe('VirtualRx batch', () => {
       `${u}-5,20230226004,7311,CLM-5,GRP-1,50001`,
     ].join('\n'));
     expect(byId.get(`${u}-1`)).toMatchObject({ status: 'paid', attempts: '1' });
-    expect(byId.get(`${u}-2`)).toMatchObject({ status: 'paid', attempts: '3' });
-    expect(byId.get(`${u}-3`)).toMatchObject({ status: 'failed', provider_code: '80000', attempts: '3' });
+    // Retry-later answers applied nothing: only calls that could have applied count as attempts.
+    expect(byId.get(`${u}-2`)).toMatchObject({ status: 'paid', attempts: '1' });
+    expect(byId.get(`${u}-3`)).toMatchObject({ status: 'failed', provider_code: '80000', attempts: '0' });
     expect(byId.get(`${u}-4`)).toMatchObject({ status: 'declined', provider_code: '70025' });
     expect(byId.get(`${u}-5`)).toMatchObject({ status: 'declined' });
 
@@ -167,9 +169,10 @@ describe('a payment found `sending` (its worker died mid-call)', () => {
     const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
     await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100, fields }]);
     const ref = { batchId: 'crashed-batch', paymentId };
-    expect(await ledger.beginSending(ref, false)).toBe('ready');
-    // The worker "died" here, a while ago (longer than any call can take). BullMQ hands the job on:
-    await stack.context.redis.hset(ledger.key(ref), 'sending_at', new Date(Date.now() - 60_000).toISOString());
+    expect((await ledger.beginFreshSending(ref)).permission).toBe('ready');
+    // The worker "died" here, a while ago (longer than any call can take, by Redis's clock). BullMQ hands the job on:
+    const [seconds] = await stack.context.redis.time();
+    await stack.context.redis.hset(ledger.key(ref), 'sending_ms', Number(seconds) * 1000 - 60_000);
     const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
     await queue.add(PAYMENT_JOB, { batchId: 'crashed-batch', paymentId, amountCents: 100, fields }, { jobId: paymentJobId('crashed-batch', paymentId) });
     await queue.close();
@@ -237,7 +240,7 @@ describe('a payment whose earlier run may still be calling (its lock lapsed, its
     const ref = { batchId: 'stale-lock', paymentId: `${unique()}-s` };
     const fields = { CustId: '20230226009', ProgramId: '7311', ClaimReferenceNumber: 'CLM-S', ClientGroupID: 'GRP-1' };
     await ledger.claim(ref.batchId, [{ line: 2, paymentId: ref.paymentId, payee: 'x', amountCents: 100, fields }]);
-    await ledger.beginSending(ref, false); // just now: the call could still be under way
+    await ledger.beginFreshSending(ref); // just now: the call could still be under way
     const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
     await queue.add(PAYMENT_JOB, { ...ref, amountCents: 100, fields }, { jobId: paymentJobId(ref.batchId, ref.paymentId) });
     await queue.close();
