@@ -9,8 +9,8 @@ import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { formatDollars, parseBalanceDollars } from './money.js';
-import { openAccountClients } from './queue/account-clients.js';
 import { spacingMs } from './queue/account-gate.js';
+import { readFundingBalanceCents } from './queue/funding-balance.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
@@ -78,21 +78,20 @@ export async function submitManifest(
 
 /**
  * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
- * than it holds is refused before anything is queued. A balance that cannot be read refuses too:
- * nothing has moved yet, and the batch can simply be submitted again.
+ * than it holds is refused before anything is queued. A balance that cannot be read (after the
+ * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
+ * submitted again.
  */
 async function fundingShortfall(context: StipendContext, account: Account, totalCents: number): Promise<string | undefined> {
   if (!account.adapter.capabilities.balance) return undefined;
-  const opened = await openAccountClients(context, [account]);
+  let balance: number;
   try {
-    const balance = await opened.clients[0]!.client.fundingBalanceCents!();
-    if (totalCents <= balance) return undefined;
-    return `the batch totals $${formatDollars(totalCents)} but the ${account.adapter.name} funding account (${account.name}) holds $${formatDollars(balance)}`;
+    balance = await readFundingBalanceCents(context, account);
   } catch (error) {
-    return `could not read the ${account.adapter.name} funding balance (${error instanceof Error ? error.message : String(error)})`;
-  } finally {
-    await opened.close();
+    return error instanceof Error ? error.message : String(error);
   }
+  if (totalCents <= balance) return undefined;
+  return `the batch totals $${formatDollars(totalCents)} but the ${account.adapter.name} funding account (${account.name}) holds $${formatDollars(balance)}`;
 }
 
 /** Polls the ledger until every accepted payment of the batch has a final status. */
@@ -183,14 +182,11 @@ export async function approvalSummary(context: StipendContext, batch: BatchRecor
     `${batch.accepted} payments, $${formatDollars(batch.accepted_cents)} in all (${batch.rows_total} rows: ${batch.rejected} rejected, ${batch.duplicates} already paid elsewhere)`,
   ];
   if (account.adapter.capabilities.balance) {
-    const opened = await openAccountClients(context, [account]);
     try {
-      const balance = await opened.clients[0]!.client.fundingBalanceCents!();
+      const balance = await readFundingBalanceCents(context, account);
       lines.push(`funding balance: $${formatDollars(balance)}${balance < batch.accepted_cents ? ' — NOT ENOUGH for this batch' : ''}`);
     } catch (error) {
-      lines.push(`funding balance: could not be read (${error instanceof Error ? error.message : String(error)})`);
-    } finally {
-      await opened.close();
+      lines.push(error instanceof Error ? error.message : String(error));
     }
   }
   const seconds = Math.ceil((batch.accepted * spacingMs(account.rateLimit)) / 1000);
