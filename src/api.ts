@@ -10,9 +10,9 @@ import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { formatDollars, parseBalanceDollars } from './money.js';
 import { spacingMs } from './queue/account-gate.js';
-import { readFundingBalanceCents } from './queue/funding-balance.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
+import { readFundingBalanceCents } from './queue/funding-balance.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
 /**
@@ -134,15 +134,21 @@ export async function resolvePayment(
 
 /**
  * Sends a batch's `failed` payments (nothing was applied) round again; never `unknown` ones. A
- * payment that a later batch now holds stays as it is.
+ * payment that a later batch now holds stays as it is. A payment already `queued` (a retry or an
+ * approval cut short after the ledger's step, before its job was added) gets its job under its
+ * round's id: BullMQ adds a job id once, so one that exists is left as it is, never doubled.
  */
-export async function retryFailed(context: StipendContext, batchId: string): Promise<{ account: Account; retried: number; refused: string[] }> {
+export async function retryFailed(
+  context: StipendContext,
+  batchId: string,
+): Promise<{ account: Account; retried: number; alreadyQueued: number; refused: string[] }> {
   const batch = await context.batches.get(batchId);
   if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   let retried = 0;
+  let alreadyQueued = 0;
   const refused: string[] = [];
   try {
     for await (const page of context.rows.pages(batchId)) {
@@ -151,6 +157,11 @@ export async function retryFailed(context: StipendContext, batchId: string): Pro
         if (row.s !== 'payment') continue;
         const ref = { batchId, paymentId: row.p };
         const record = await ledger.get(ref);
+        if (record?.status === 'queued') {
+          jobs.push(paymentJob(account, { batchId, paymentId: row.p, amountCents: record.amount_cents, fields: record.fields }, record.round));
+          alreadyQueued += 1;
+          continue;
+        }
         if (record?.status !== 'failed') continue;
         const outcome = await ledger.retry(ref);
         if ('refused' in outcome) {
@@ -158,14 +169,14 @@ export async function retryFailed(context: StipendContext, batchId: string): Pro
           continue;
         }
         jobs.push(paymentJob(account, { batchId, paymentId: row.p, amountCents: record.amount_cents, fields: record.fields }, outcome.round));
+        retried += 1;
       }
       if (jobs.length > 0) await queue.addBulk(jobs);
-      retried += jobs.length;
     }
   } finally {
     await queue.close();
   }
-  return { account, retried, refused };
+  return { account, retried, alreadyQueued, refused };
 }
 
 /** The account's maker-checker rule applied to a batch's total. */

@@ -1,0 +1,38 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import { StipendError } from '../errors.js';
+import { openAccountClients } from './account-clients.js';
+
+/** The funding balance stayed unreadable through every attempt; nothing was queued or sent. */
+export class FundingBalanceUnreadableError extends StipendError {
+  constructor(account: Account, attempts: number, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super('FUNDING_BALANCE_UNREADABLE', `could not read the ${account.adapter.name} funding balance after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason})`, { cause });
+  }
+}
+
+/**
+ * The account's funding balance in cents (where `capabilities.balance`), read through the account's
+ * client and shared rate limit. Reading it moves no money, so a read that failed (a connection
+ * reset, a 503, an unreadable answer) is simply made again, like any other call: up to the
+ * account's `retry.attempts`, with exponential backoff from `retry.backoffMs`. One bad moment at the
+ * provider must not refuse a whole batch; a balance that stays unreadable does.
+ */
+export async function readFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
+  const opened = await openAccountClients(context, [account]);
+  const { client } = opened.clients[0]!;
+  const { attempts, backoffMs } = account.retry;
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await client.fundingBalanceCents!();
+      } catch (error) {
+        if (attempt >= attempts) throw new FundingBalanceUnreadableError(account, attempt, error);
+        await sleep(backoffMs * 2 ** (attempt - 1));
+      }
+    }
+  } finally {
+    await opened.close();
+  }
+}
