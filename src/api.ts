@@ -10,6 +10,7 @@ import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { formatDollars, parseBalanceDollars } from './money.js';
 import { spacingMs } from './queue/account-gate.js';
+import { abandonEnqueue } from './queue/abandon-enqueue.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { readFundingBalanceCents } from './queue/funding-balance.js';
@@ -55,6 +56,8 @@ export async function submitManifest(
       // The same file again while its batch's enqueue was cut short (a crash): finish that batch.
       const interrupted = await context.batches.interruptedFor(provider, name, scan.sha256);
       let batchId = interrupted?.batch_id;
+      // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
+      const approval = needsApproval(options.account, scan.validCents);
       if (batchId === undefined) {
         const refusal = await fundingShortfall(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
@@ -62,10 +65,9 @@ export async function submitManifest(
         await context.batches.create({
           batchId, provider, account: name, source, sha256: scan.sha256, rowsTotal: scan.dataRows,
           ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
+          needsApproval: approval,
         });
       }
-      // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
-      const approval = needsApproval(options.account, scan.validCents);
       await enqueueAndFinish(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, approval });
       return { accepted: true, batchId, scan };
     } finally {
@@ -241,12 +243,17 @@ export async function approveBatch(context: StipendContext, batchId: string, by:
 /**
  * Drops a batch that has not started (awaiting approval): every payment ends failed, nothing sent.
  * The decision is recorded first, so no approval can queue a payment of it afterwards; canceling
- * a canceled batch again settles what an interrupted cancellation left.
+ * a canceled batch again settles what an interrupted cancellation left. An enqueue cut short
+ * (enqueuing, no enqueue running) is abandoned instead: what it queued is paid as usual, what it
+ * claimed without queuing is released (queue/abandon-enqueue.ts).
  */
 export async function cancelBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
-  const batch = await context.batches.get(batchId);
-  if (batch.state !== 'canceled' && !(await context.batches.decide(batchId, 'canceled', by))) {
-    throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}; only a batch awaiting approval can be canceled`);
+  let batch = await context.batches.get(batchId);
+  if (batch.state === 'enqueuing') {
+    batch = await abandonEnqueue(context, batch, by);
+    if (batch.state !== 'canceled') return batch;
+  } else if (batch.state !== 'canceled' && !(await context.batches.decide(batchId, 'canceled', by))) {
+    throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}; only a batch awaiting approval, or an interrupted enqueue, can be canceled`);
   }
   const ledger = context.payments(accountOf(context, batch));
   for await (const page of context.rows.pages(batchId)) {

@@ -72,12 +72,20 @@ export async function approveCommand(batchId: string, options: { by: string; con
   }
 }
 
-/** `stipend cancel`: drops a batch awaiting approval; nothing was or will be sent. */
+/**
+ * `stipend cancel`: drops a batch awaiting approval (nothing was or will be sent), or abandons an
+ * interrupted enqueue (what it queued is paid, the rest released).
+ */
 export async function cancelCommand(batchId: string, options: { by: string; config?: string }): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
     const batch = await cancelBatch(context, batchId, options.by);
-    process.stdout.write(`batch ${batchId} canceled by ${options.by}: ${batch.accepted} payments not sent\n`);
+    if (batch.state === 'enqueued') {
+      // An interrupted enqueue, abandoned: what it queued is still paid.
+      process.stdout.write(`batch ${batchId}: its interrupted enqueue abandoned by ${options.by}; the ${batch.accepted} payments it queued are paid as usual (follow with stipend status ${batchId}), ${batch.released} it claimed without queuing were released for a later manifest\n`);
+    } else {
+      process.stdout.write(`batch ${batchId} canceled by ${options.by}: ${batch.accepted} payments not sent\n`);
+    }
     return 0;
   } finally {
     await context.close();

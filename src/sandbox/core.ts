@@ -60,6 +60,8 @@ export interface RunningSandbox {
   port: number;
   transactions(): AppliedTransaction[];
   requests(): ReceivedRequest[];
+  /** Requests that have arrived and are held by a latency fault, not yet answered (the request log has them once answered). */
+  held(): { path: string; since: number }[];
   /** Balances and cards/customers, without credentials. */
   state(): unknown;
   setFaults(rules: FaultRule[]): void;
@@ -190,6 +192,7 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
   const faults = new FaultBook(startFaults);
   const limiter = new SlidingWindowLog(startLimit);
   let received: ReceivedRequest[] = [];
+  const holding = new Set<{ path: string; since: number }>();
   const closing = new AbortController();
   // Every request held by a latency fault listens for the close: any number of them at once is fine.
   setMaxListeners(0, closing.signal);
@@ -217,7 +220,10 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
     let decidedAt = arrivedAt;
     const delayMs = faults.latencyMs(target);
     if (delayMs > 0) {
+      const entry = { path, since: arrivedAt };
+      holding.add(entry);
       const slept = await sleep(delayMs, true, { signal: closing.signal }).catch(() => false);
+      holding.delete(entry);
       if (!slept) return void req.socket.destroy();
       decidedAt = Date.now();
     }
@@ -281,6 +287,7 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
     port,
     transactions: () => journal.list(),
     requests: () => received.map((r) => ({ ...r })),
+    held: () => [...holding].map((h) => ({ ...h })),
     state: () => simulation.state(),
     setFaults: (rules) => faults.set(rules),
     setRateLimit: (limit) => limiter.setLimit(rateLimitSchema.parse(limit)),
