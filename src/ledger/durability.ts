@@ -93,11 +93,11 @@ export function decideDurability<A extends Decided>(settings: RedisSettings, opt
 
   // Not an account's choice: an evicted ledger key loses a payment whatever the provider.
   if (settings.maxmemoryPolicy !== 'noeviction') {
-    return all(`maxmemory-policy ${settings.maxmemoryPolicy} can evict the ledger`, 'set maxmemory-policy noeviction');
+    return all(`can evict the ledger (maxmemory-policy ${settings.maxmemoryPolicy})`, 'set maxmemory-policy noeviction');
   }
   // Every confirmation would time out and no payment would ever leave.
   if (plan.waitReplicas > settings.connectedReplicas) {
-    return all(`redis.waitReplicas is ${plan.waitReplicas} but ${settings.connectedReplicas} replica(s) are connected`, 'connect the replicas, or lower redis.waitReplicas');
+    return all(`cannot confirm sending marks: redis.waitReplicas is ${plan.waitReplicas} but ${settings.connectedReplicas} replica(s) are connected`, 'connect the replicas, or lower redis.waitReplicas');
   }
   const gaps: { risk: string; fix: string }[] = [];
   if (!fsyncAlways && !plan.waitaof) {
@@ -119,7 +119,7 @@ export function decideDurability<A extends Decided>(settings: RedisSettings, opt
     refusal:
       refused.length === 0
         ? undefined
-        : refusal(refused, url, `${gaps.map((g) => g.risk).join(', and ')}, and their providers would pay the resend a lost sending mark causes`, read, `${gaps.map((g) => g.fix).join('; ')}; or set acceptRedisWriteLoss: true on those accounts to accept paying twice`),
+        : refusal(refused, url, `can lose an acknowledged sending mark, and these providers would pay the resend it causes: ${gaps.map((g) => g.risk).join(', and ')}`, read, `${gaps.map((g) => g.fix).join('; ')}; or set acceptRedisWriteLoss: true on those accounts to accept paying twice`),
   };
 }
 
@@ -225,5 +225,5 @@ function describe(s: RedisSettings): string {
 }
 
 function refusal(accounts: Decided[], url: string, problem: string, read: string, fix: string): string {
-  return `workers refused for ${accounts.map((a) => `${a.provider}/${a.name}`).join(', ')}: Redis at ${redactUrl(url)} can lose an acknowledged write (${problem}; ${read}). To fix: ${fix}.`;
+  return `workers refused for ${accounts.map((a) => `${a.provider}/${a.name}`).join(', ')}: Redis at ${redactUrl(url)} ${problem} (${read}). To fix: ${fix}.`;
 }

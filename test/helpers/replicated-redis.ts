@@ -19,8 +19,8 @@ export async function startReplicatedRedis(dir: string): Promise<{
   close(): Promise<void>;
 }> {
   let generation = 0;
-  let primary = await startServer(join(dir, `server-${generation}`));
-  let replica = await startServer(join(dir, `server-${++generation}`), primary.port);
+  let primary = await startRedisServer(join(dir, `server-${generation}`));
+  let replica = await startRedisServer(join(dir, `server-${++generation}`), { primaryPort: primary.port });
   // While undefined (mid-failover), clients are turned away and reconnect.
   let target: number | undefined = primary.port;
   const sockets = new Set<Socket>();
@@ -52,9 +52,9 @@ export async function startReplicatedRedis(dir: string): Promise<{
       // writes in its socket buffer and would apply them. What it applied before is in its AOF.
       await Promise.all([primary.kill(), replica.kill()]);
       for (const socket of sockets) socket.destroy();
-      primary = await startServer(replica.dir);
+      primary = await startRedisServer(replica.dir);
       // A fresh replica follows the new primary, as Sentinel would give it, so WAIT can be met again.
-      replica = await startServer(join(dir, `server-${++generation}`), primary.port);
+      replica = await startRedisServer(join(dir, `server-${++generation}`), { primaryPort: primary.port });
       target = primary.port;
     },
     async close() {
@@ -72,25 +72,33 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-interface Server {
+export interface RedisServer {
   port: number;
+  url: string;
   dir: string;
   child: ChildProcess;
   kill(): Promise<void>;
 }
 
-/** A redis-server over `dir` (its AOF loaded if there is one), a replica of `primaryPort` if given, once ready. */
-async function startServer(dir: string, primaryPort?: number): Promise<Server> {
+/**
+ * A redis-server over `dir` (its AOF loaded if there is one), AOF fsynced on every write unless `args`
+ * say otherwise (later arguments win), a replica of `primaryPort` if given; resolves once ready.
+ */
+export async function startRedisServer(dir: string, options: { primaryPort?: number; args?: string[] } = {}): Promise<RedisServer> {
+  const { primaryPort } = options;
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   // No diskless-sync delay: a replica is in sync in milliseconds instead of Redis' default 5 s.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0'];
   if (primaryPort !== undefined) args.push('--replicaof', '127.0.0.1', String(primaryPort));
+  args.push(...(options.args ?? []));
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   running.add(child);
   const exited = once(child, 'exit').then(() => running.delete(child));
-  const server: Server = {
+  const url = `redis://127.0.0.1:${port}`;
+  const server: RedisServer = {
     port,
+    url,
     dir,
     child,
     kill: async () => {
@@ -98,7 +106,7 @@ async function startServer(dir: string, primaryPort?: number): Promise<Server> {
       await exited;
     },
   };
-  const redis = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+  const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
   redis.on('error', () => {});
   try {
     // A replica is ready once it is in sync and its AOF holds the copy it received (the rewrite
