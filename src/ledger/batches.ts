@@ -20,13 +20,25 @@ export const batchRecord = z.object({
   source: z.string(),
   sha256: z.string(),
   created_at: z.string(),
-  /** enqueuing → enqueued, or enqueuing → awaiting_approval → enqueued | canceled. */
+  /**
+   * enqueuing → enqueued, or enqueuing → awaiting_approval → enqueued | canceled; an enqueue cut short
+   * and abandoned (`stipend cancel`) goes enqueuing → enqueued, or canceled if it needed approval.
+   */
   state: z.enum(['enqueuing', 'awaiting_approval', 'enqueued', 'canceled']),
   /** Who submitted the batch, and who approved or canceled it (maker-checker). */
   submitted_by: z.string().optional(),
   approved_by: z.string().optional(),
   approved_at: z.string().optional(),
   canceled_by: z.string().optional(),
+  /** The account's approval rule held the batch's payments (no job is added until it is approved). */
+  needs_approval: z.literal('1').optional(),
+  /**
+   * An enqueue cut short and given up (`stipend cancel`): who and when, and how many payments it had
+   * claimed without queuing, released for a later manifest (counted as each is released).
+   */
+  abandoned_by: z.string().optional(),
+  abandoned_at: z.string().optional(),
+  released: count,
   rows_total: count,
   /** Payments this batch owns and will settle. */
   accepted: count,
@@ -49,12 +61,15 @@ export function newBatchId(at = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-// KEYS: batch, rows. ARGV: after, lastLine, accepted, cents, rejected, duplicates, then the rows.
+// KEYS: batch, rows, claims set. ARGV: after, lastLine, accepted, cents, rejected, duplicates, the
+// number of rows, the rows, then the payment ids they record (no longer claims waiting for a row).
 // Returns 'ok', or the batch's state and enqueued_line that refused the chunk.
 const RECORD_CHUNK = `local state = redis.call('HGET', KEYS[1], 'state') or 'missing'
 local at = redis.call('HGET', KEYS[1], 'enqueued_line') or '0'
 if state ~= 'enqueuing' or tonumber(at) ~= tonumber(ARGV[1]) then return {state, at} end
-if #ARGV > 6 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 7)) end
+local rows = tonumber(ARGV[7])
+if rows > 0 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 8, 7 + rows)) end
+if #ARGV > 7 + rows then redis.call('SREM', KEYS[3], unpack(ARGV, 8 + rows)) end
 redis.call('HINCRBY', KEYS[1], 'accepted', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'accepted_cents', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'rejected', ARGV[5])
@@ -68,7 +83,7 @@ export class BatchLedger {
     private readonly keys: LedgerKeys,
   ) {}
 
-  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number; submittedBy?: string }): Promise<void> {
+  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number; submittedBy?: string; needsApproval?: boolean }): Promise<void> {
     const createdAt = new Date();
     await this.redis
       .multi()
@@ -82,6 +97,7 @@ export class BatchLedger {
         state: 'enqueuing',
         rows_total: batch.rowsTotal,
         ...(batch.submittedBy === undefined ? {} : { submitted_by: batch.submittedBy }),
+        ...(batch.needsApproval ? { needs_approval: '1' } : {}),
       })
       .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
       .sadd(this.keys.openBatches(), batch.batchId)
@@ -115,9 +131,10 @@ export class BatchLedger {
     lastLine: number,
     after = 0,
   ): Promise<{ state: string; enqueuedLine: number } | undefined> {
+    const recorded = rows.flatMap((r) => (r.s === 'payment' ? [r.p] : []));
     const answer = (await this.redis.eval(
-      RECORD_CHUNK, 2, this.keys.batch(batchId), this.keys.batchRows(batchId),
-      after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, ...rows.map((r) => JSON.stringify(r)),
+      RECORD_CHUNK, 3, this.keys.batch(batchId), this.keys.batchRows(batchId), this.keys.batchClaims(batchId),
+      after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, rows.length, ...rows.map((r) => JSON.stringify(r)), ...recorded,
     )) as [string, string] | 'ok';
     return answer === 'ok' ? undefined : { state: answer[0], enqueuedLine: Number(answer[1]) };
   }
@@ -143,10 +160,28 @@ export class BatchLedger {
       `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
        if tonumber(redis.call('HGET', KEYS[1], 'enqueued_line') or '0') ~= tonumber(ARGV[2]) then return 0 end
        redis.call('HSET', KEYS[1], 'state', ARGV[1])
+       redis.call('DEL', KEYS[2])
        return 1`,
-      1, this.keys.batch(batchId), to, lastLine,
+      2, this.keys.batch(batchId), this.keys.batchClaims(batchId), to, lastLine,
     );
     return finished === 1;
+  }
+
+  /**
+   * Ends an enqueue given up by an operator once its claims are settled (queue/abandon-enqueue.ts):
+   * the batch is enqueued (what it queued is paid) or, one waiting for approval, canceled. False when
+   * it was no longer enqueuing.
+   */
+  async abandon(batchId: string, to: 'enqueued' | 'canceled', by: string): Promise<boolean> {
+    const fields = ['abandoned_by', by, 'abandoned_at', new Date().toISOString(), ...(to === 'canceled' ? ['canceled_by', by] : [])];
+    const abandoned = await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
+       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 2))
+       redis.call('DEL', KEYS[2])
+       return 1`,
+      2, this.keys.batch(batchId), this.keys.batchClaims(batchId), to, ...fields,
+    );
+    return abandoned === 1;
   }
 
   /**

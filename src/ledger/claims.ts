@@ -3,57 +3,134 @@ import type { LedgerKeys } from './keys.js';
 import type { NewPayment } from './payments.js';
 
 /**
- * Claims each payment's identity for a batch and records the payment (status queued). KEYS, per
- * payment: its holder key and its record key. ARGV: n, batchId, provider, account, now, record key
- * prefix, then per payment line, paymentId, payee, cents, fields, participant id ('' for none),
- * reimbursement ('1' or ''). Returns, per payment, '' when this batch holds it, else the batch that
- * does.
+ * The batch that holds a payment identity, or nil: a holder whose payment moved nothing (failed,
+ * declined) or whose record is gone holds nothing any more, and `self` never holds against itself.
+ * The record's key is the holding account's payment prefix, the holder and the payment id.
  */
-const CLAIM_PAYMENTS = `local n = tonumber(ARGV[1])
-local batch = ARGV[2]
-local out = {}
+const LIVE_HOLDER = `local function live_holder(holder_key, prefix, payment_id, self)
+  local holder = redis.call('GET', holder_key)
+  if not holder or holder == self then return nil end
+  local status = redis.call('HGET', prefix .. holder .. ':' .. payment_id, 'status')
+  if status == 'failed' or status == 'declined' or not status then return nil end
+  return holder
+end`;
+
+/**
+ * Claims each payment's identity for a batch and records the payment (status queued). A payment
+ * held by another batch of this account, or of one of the `m` other accounts given (the same
+ * provider: the same payment must not be paid through two accounts), is not claimed. While the
+ * batch is enqueuing, what it claims is listed in its claims set until its rows are recorded.
+ * KEYS: batch, claims set, then per payment its holder key, its record key and its holder key in
+ * each other account. ARGV: n, m, batchId, provider, account, now, this account's record key
+ * prefix, the other accounts' prefixes, then per payment line, paymentId, payee, cents, fields,
+ * participant id ('' for none), reimbursement ('1' or ''). Returns, per payment, '' when this batch
+ * holds it, else the batch that does.
+ */
+const CLAIM_PAYMENTS = `${LIVE_HOLDER}
+local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
+local batch = ARGV[3]
+local out, claimed = {}, {}
 for i = 1, n do
-  local holderKey, recordKey = KEYS[2 * i - 1], KEYS[2 * i]
-  local b = 6 + (i - 1) * 7
-  local holder = redis.call('GET', holderKey)
-  if holder and holder ~= batch then
-    local status = redis.call('HGET', ARGV[6] .. holder .. ':' .. ARGV[b + 2], 'status')
-    -- Nothing moved for a failed or declined payment (or its record is gone): it may be paid now.
-    if status == 'failed' or status == 'declined' or not status then holder = nil end
+  local k = 2 + (i - 1) * (2 + m)
+  local b = 7 + m + (i - 1) * 7
+  local payment_id = ARGV[b + 2]
+  local holder = live_holder(KEYS[k + 1], ARGV[7], payment_id, batch)
+  for j = 1, m do
+    holder = holder or live_holder(KEYS[k + 2 + j], ARGV[7 + j], payment_id, batch)
   end
-  if holder and holder ~= batch then
+  if holder then
     out[i] = holder
   else
-    redis.call('SET', holderKey, batch)
-    if redis.call('EXISTS', recordKey) == 0 then
-      local record = {'batch_id', batch, 'provider', ARGV[3], 'account', ARGV[4],
-        'line', ARGV[b + 1], 'payment_id', ARGV[b + 2], 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-        'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[5]}
+    redis.call('SET', KEYS[k + 1], batch)
+    if redis.call('EXISTS', KEYS[k + 2]) == 0 then
+      local record = {'batch_id', batch, 'provider', ARGV[4], 'account', ARGV[5],
+        'line', ARGV[b + 1], 'payment_id', payment_id, 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
+        'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[6]}
       if ARGV[b + 6] ~= '' then table.insert(record, 'participant_id'); table.insert(record, ARGV[b + 6]) end
       if ARGV[b + 7] ~= '' then table.insert(record, 'reimbursement'); table.insert(record, ARGV[b + 7]) end
-      redis.call('HSET', recordKey, unpack(record))
+      redis.call('HSET', KEYS[k + 2], unpack(record))
     end
     out[i] = ''
+    claimed[#claimed + 1] = payment_id
   end
 end
+if #claimed > 0 and redis.call('HGET', KEYS[1], 'state') == 'enqueuing' then redis.call('SADD', KEYS[2], unpack(claimed)) end
 return out`;
 
-type ClaimRedis = Redis & { claimPayments(...args: (string | number)[]): Promise<string[]> };
+/**
+ * A claim an abandoned enqueue made without recording its row (queue/abandon-enqueue.ts), settled
+ * atomically. Released when the payment has no job and is still queued: its holder (if still this
+ * batch) and its record go, so a later manifest may pay it. Otherwise a job may pay it any moment:
+ * it is adopted as a row of the batch (after those recorded, in line order) and counted, and settles
+ * as any other. The batch counts what it released. KEYS: claims set, holder, record, batch, rows. ARGV: batchId, paymentId, job exists
+ * ('1' or ''), the row's entry, its cents, its line. Returns released | adopted | recorded (no
+ * longer a claim to settle: its row was recorded meanwhile).
+ */
+const SETTLE_UNRECORDED_CLAIM = `if redis.call('SREM', KEYS[1], ARGV[2]) == 0 then return 'recorded' end
+if ARGV[3] == '' and redis.call('HGET', KEYS[3], 'status') == 'queued' then
+  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+  redis.call('DEL', KEYS[3])
+  redis.call('HINCRBY', KEYS[4], 'released', 1)
+  return 'released'
+end
+redis.call('RPUSH', KEYS[5], ARGV[4])
+redis.call('HINCRBY', KEYS[4], 'accepted', 1)
+redis.call('HINCRBY', KEYS[4], 'accepted_cents', ARGV[5])
+if tonumber(ARGV[6]) > tonumber(redis.call('HGET', KEYS[4], 'enqueued_line') or '0') then redis.call('HSET', KEYS[4], 'enqueued_line', ARGV[6]) end
+return 'adopted'`;
 
-/** Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that does. */
+type ClaimRedis = Redis & {
+  claimPayments(...args: (string | number)[]): Promise<string[]>;
+  settleUnrecordedClaim(...args: (string | number)[]): Promise<string>;
+};
+
+function withScripts(redis: Redis): ClaimRedis {
+  const r = redis as ClaimRedis;
+  if (typeof r.claimPayments !== 'function') {
+    redis.defineCommand('claimPayments', { lua: CLAIM_PAYMENTS });
+    redis.defineCommand('settleUnrecordedClaim', { lua: SETTLE_UNRECORDED_CLAIM, numberOfKeys: 5 });
+  }
+  return r;
+}
+
+/**
+ * Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that
+ * does. `otherAccounts`: the provider's other accounts whose holders count too.
+ */
 export async function claimPayments(
   redis: Redis,
   keys: LedgerKeys,
   owner: { provider: string; account: string },
   batchId: string,
   payments: NewPayment[],
+  otherAccounts: readonly string[] = [],
 ): Promise<(string | undefined)[]> {
   if (payments.length === 0) return [];
-  const r = redis as ClaimRedis;
-  if (typeof r.claimPayments !== 'function') redis.defineCommand('claimPayments', { lua: CLAIM_PAYMENTS });
-  const claimKeys = payments.flatMap((p) => [keys.holder(owner.provider, owner.account, p.paymentId), keys.payment(owner.provider, owner.account, batchId, p.paymentId)]);
+  const { provider, account } = owner;
+  const claimKeys = [
+    keys.batch(batchId), keys.batchClaims(batchId),
+    ...payments.flatMap((p) => [
+      keys.holder(provider, account, p.paymentId), keys.payment(provider, account, batchId, p.paymentId),
+      ...otherAccounts.map((other) => keys.holder(provider, other, p.paymentId)),
+    ]),
+  ];
   const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields), p.participantId ?? '', p.reimbursement ? '1' : '']);
-  const prefix = keys.paymentPrefix(owner.provider, owner.account);
-  const holders = await r.claimPayments(claimKeys.length, ...claimKeys, payments.length, batchId, owner.provider, owner.account, new Date().toISOString(), prefix, ...args);
+  const prefixes = [account, ...otherAccounts].map((name) => keys.paymentPrefix(provider, name));
+  const holders = await withScripts(redis).claimPayments(claimKeys.length, ...claimKeys, payments.length, otherAccounts.length, batchId, provider, account, new Date().toISOString(), ...prefixes, ...args);
   return holders.map((holder) => (holder === '' ? undefined : holder));
+}
+
+export async function settleUnrecordedClaim(
+  redis: Redis,
+  keys: LedgerKeys,
+  owner: { provider: string; account: string },
+  claim: { batchId: string; paymentId: string; line: number; amountCents: number; jobExists: boolean },
+): Promise<'released' | 'adopted' | 'recorded'> {
+  const { batchId, paymentId } = claim;
+  const entry = JSON.stringify({ s: 'payment', l: claim.line, p: paymentId });
+  return (await withScripts(redis).settleUnrecordedClaim(
+    keys.batchClaims(batchId), keys.holder(owner.provider, owner.account, paymentId), keys.payment(owner.provider, owner.account, batchId, paymentId),
+    keys.batch(batchId), keys.batchRows(batchId),
+    batchId, paymentId, claim.jobExists ? '1' : '', entry, claim.amountCents, claim.line,
+  )) as 'released' | 'adopted' | 'recorded';
 }

@@ -38,6 +38,14 @@ export class LedgerKeys {
     return `${this.prefix}:batch:${batchId}:rows`;
   }
 
+  /**
+   * SET: the payment ids an enqueuing batch has claimed but not yet recorded as rows. What an
+   * abandoned enqueue releases (queue/abandon-enqueue.ts); emptied as chunks are recorded.
+   */
+  batchClaims(batchId: string): string {
+    return `${this.prefix}:batch:${batchId}:claims`;
+  }
+
   /** HASH: one payment of one batch (see ledger/payments.ts). */
   payment(provider: string, account: string, batchId: string, paymentId: string): string {
     return `${this.paymentPrefix(provider, account)}${batchId}:${paymentId}`;
