@@ -14,7 +14,8 @@ import { FINAL_STATUSES } from './payment-status.js';
 
 const FINAL_SET = `local final = {${FINAL_STATUSES.map((s) => `${s}=true`).join(', ')}}`;
 
-const NOW_MS = `
+/** Redis's own clock in ms: the only time that decides safety. */
+export const NOW_MS = `
   local function now_ms()
     local t = redis.call('TIME')
     return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

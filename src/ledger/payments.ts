@@ -78,6 +78,8 @@ export const paymentRecord = z.object({
   reversal_by: z.string().optional(),
   reversal_reason: z.string().optional(),
   reversal_requested_at: z.string().optional(),
+  /** Redis's clock (ms) at the reversal's claim: what decides whether its call may still be under way. */
+  reversal_ms: count.optional(),
   reversal_settled_at: z.string().optional(),
   /** The provider's id for the reversal, and what it answered (kept when it refused). */
   reversal_reference: z.string().optional(),

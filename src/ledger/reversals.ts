@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { LedgerKeys } from './keys.js';
-import { RECOUNT } from './payment-scripts.js';
+import { NOW_MS, RECOUNT } from './payment-scripts.js';
 import type { PaymentRef } from './payments.js';
 
 /**
@@ -24,13 +24,15 @@ export type ReversalSettlement =
   | { to: 'reversal_unknown'; code: string; message: string };
 
 const scripts = {
-  // paid → reversing. KEYS: payment, batch. ARGV: by, reason, now. Returns 'ok' or the status.
+  // paid → reversing, with Redis's clock (ms) at the claim. KEYS: payment, batch. ARGV: by, reason,
+  // now. Returns 'ok' or the status.
   claimReversal: `
     ${RECOUNT}
+    ${NOW_MS}
     local current = redis.call('HGET', KEYS[1], 'status')
     if current ~= 'paid' then return current or 'missing' end
     redis.call('HDEL', KEYS[1], 'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_settled_at', 'reversal_resolved_by', 'reversal_resolved_at')
-    redis.call('HSET', KEYS[1], 'status', 'reversing', 'reversal_by', ARGV[1], 'reversal_reason', ARGV[2], 'reversal_requested_at', ARGV[3])
+    redis.call('HSET', KEYS[1], 'status', 'reversing', 'reversal_by', ARGV[1], 'reversal_reason', ARGV[2], 'reversal_requested_at', ARGV[3], 'reversal_ms', now_ms())
     recount(KEYS[2], 'paid', 'reversing', tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
     return 'ok'`,
   // reversing → reversed | paid | reversal_unknown. A definite answer (reversed, refused) also
@@ -45,14 +47,15 @@ const scripts = {
     if ARGV[1] == 'reversed' then redis.call('HSET', KEYS[1], 'reversal_reference', ARGV[3]) end
     recount(KEYS[2], current, ARGV[1], tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
     return 1`,
-  // reversing → reversal_unknown when the run that claimed it stopped mid-call: its claim is older
-  // than any call of it can last. Dated when the call left: when the money came back, if it did.
-  // KEYS: payment, batch. ARGV: claimed before (ISO), message.
+  // reversing → reversal_unknown when the run that claimed it stopped mid-call: its claim is older,
+  // by Redis's clock, than any call of it can last (ARGV[1] ms). Dated when the call left: when the
+  // money came back, if it did. KEYS: payment, batch. ARGV: callMs, message.
   interruptReversal: `
     ${RECOUNT}
+    ${NOW_MS}
     if redis.call('HGET', KEYS[1], 'status') ~= 'reversing' then return 0 end
-    local claimed = redis.call('HGET', KEYS[1], 'reversal_requested_at')
-    if claimed >= ARGV[1] then return 0 end
+    local claimed, claimed_ms = unpack(redis.call('HMGET', KEYS[1], 'reversal_requested_at', 'reversal_ms'))
+    if (tonumber(claimed_ms) or 0) + tonumber(ARGV[1]) > now_ms() then return 0 end
     redis.call('HSET', KEYS[1], 'status', 'reversal_unknown', 'reversal_code', 'INTERRUPTED', 'reversal_message', ARGV[2], 'reversal_settled_at', claimed)
     recount(KEYS[2], 'reversing', 'reversal_unknown', tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
     return 1`,
@@ -77,7 +80,7 @@ const scripts = {
 type ReversalRedis = Redis & {
   claimReversal(payment: string, batch: string, by: string, reason: string, now: string): Promise<string>;
   settleReversal(payment: string, batch: string, to: string, definite: string, reference: string, code: string, message: string, now: string): Promise<number>;
-  interruptReversal(payment: string, batch: string, claimedBefore: string, message: string): Promise<number>;
+  interruptReversal(payment: string, batch: string, callMs: string, message: string): Promise<number>;
   resolveReversal(payment: string, batch: string, verdict: string, reference: string, by: string, now: string): Promise<string>;
 };
 
@@ -114,10 +117,10 @@ export class ReversalLedger {
     return (await this.redis.settleReversal(...this.keysOf(ref), settlement.to, definite ? '1' : '0', reference, settlement.code, settlement.message, now())) === 1;
   }
 
-  /** A reversal claimed before `claimedBefore` and still under way was cut off: reversal_unknown. */
-  async interrupt(ref: PaymentRef, claimedBefore: Date): Promise<boolean> {
+  /** A reversal claimed longer than `callMs` ago (by Redis's clock) and still under way was cut off: reversal_unknown. */
+  async interrupt(ref: PaymentRef, callMs: number): Promise<boolean> {
     const message = 'the reversal was cut off during the provider call; the money may have come back (check with the provider, then stipend resolve)';
-    return (await this.redis.interruptReversal(...this.keysOf(ref), claimedBefore.toISOString(), message)) === 1;
+    return (await this.redis.interruptReversal(...this.keysOf(ref), String(callMs), message)) === 1;
   }
 
   /** A person's verdict on a reversal_unknown. Returns undefined when recorded, else the status that prevents it. */

@@ -225,8 +225,7 @@ class PaymentReverser {
   /** A `reversing` claim older than any call can last was cut off (its run stopped): reversal_unknown. */
   private async settleInterrupted(ref: PaymentRef, record: PaymentRecord): Promise<PaymentRecord> {
     if (record.status !== 'reversing') return record;
-    const claimedBefore = new Date(Date.now() - this.account.timeoutMs - IN_FLIGHT_SLACK_MS);
-    if (!(await this.reversals.interrupt(ref, claimedBefore))) return record;
+    if (!(await this.reversals.interrupt(ref, this.account.timeoutMs + IN_FLIGHT_SLACK_MS))) return record;
     return (await this.payments.get(ref)) ?? record;
   }
 }

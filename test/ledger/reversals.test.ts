@@ -1,4 +1,4 @@
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { ReversalLedger } from '../../src/ledger/reversals.js';
@@ -73,12 +73,19 @@ it('a definite answer replaces a reversal_unknown; a retry-later one does not; a
   expect(await batches.get('b-resolve')).toMatchObject({ n_paid: 1, n_reversal_unknown: 0 });
 });
 
-it('marks a claim interrupted only once it is older than any call can last', async () => {
+it('marks a claim interrupted only once it is older than any call can last, by Redis\'s clock', async () => {
   const ref = await paid('b-interrupt');
   await reversals.claim(ref, 'dave', 'x');
-  expect(await reversals.interrupt(ref, new Date(Date.now() - 20_000))).toBe(false);
+  // This process's clock runs an hour ahead: the claim is still recent by Redis's.
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+  try {
+    expect(await reversals.interrupt(ref, 20_000)).toBe(false);
+  } finally {
+    vi.useRealTimers();
+  }
   expect(await payments.get(ref)).toMatchObject({ status: 'reversing' });
-  expect(await reversals.interrupt(ref, new Date(Date.now() + 1000))).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(await reversals.interrupt(ref, 10)).toBe(true);
   expect(await payments.get(ref)).toMatchObject({ status: 'reversal_unknown', reversal_code: 'INTERRUPTED' });
   expect(await batches.get('b-interrupt')).toMatchObject({ n_reversing: 0, n_reversal_unknown: 1 });
 });

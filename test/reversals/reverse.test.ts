@@ -193,8 +193,9 @@ describe('CT Payer (chargecard)', () => {
     const requests = chargeRequests();
     expect((await reverse(batchId, ['cr-1']))[0]).toMatchObject({ kind: 'not_reversible', message: expect.stringMatching(/^already being reversed, by dave since /) });
 
-    // Dave's process died long ago (longer than any call lasts).
-    await stack.context.redis.hset(stack.context.keys.payment('ctpayer', 'main', batchId, 'cr-1'), 'reversal_requested_at', new Date(Date.now() - 60_000).toISOString());
+    // Dave's process died long ago (longer than any call lasts, by Redis's clock).
+    const [seconds] = await stack.context.redis.time();
+    await stack.context.redis.hset(stack.context.keys.payment('ctpayer', 'main', batchId, 'cr-1'), 'reversal_ms', Number(seconds) * 1000 - 60_000);
     expect((await reverse(batchId, ['cr-1']))[0]).toMatchObject({ kind: 'not_reversible', message: expect.stringContaining('may have applied') });
     expect(await record('ctpayer', batchId, 'cr-1')).toMatchObject({ status: 'reversal_unknown', reversal_code: 'INTERRUPTED', reversal_by: 'dave' });
     expect(chargeRequests()).toBe(requests);
