@@ -12,7 +12,7 @@ import { connectRedis, redactUrl } from '../queue/redis.js';
  * where the provider itself refuses the resend (Capabilities.resendSafeWithoutLedger). Two losses:
  *
  *   restart from the server's own files: guarded by appendfsync always (the reply comes after the
- *     fsync), or on Redis >= 7.2 with AOF by WAITAOF 1 0 after each mark;
+ *     fsync), or on Redis >= 7.2 with AOF and appendfsync everysec by WAITAOF 1 0 after each mark;
  *   failover to a replica that lacks the last writes: guarded by WAIT N after each mark
  *     (redis.waitReplicas); relevant wherever replicas are connected.
  *
@@ -87,7 +87,9 @@ export async function readRedisSettings(redis: Redis, url: string, statement: Du
 /** Per account: confirm each mark, pay at an accepted risk, or refuse. */
 export function decideDurability<A extends Decided>(settings: RedisSettings, options: Pick<DurabilityOptions, 'waitReplicas'>, accounts: A[], url: string): DurabilityDecision<A> {
   const fsyncAlways = settings.appendonly && settings.appendfsync === 'always' && !settings.noFsyncOnRewrite;
-  const plan: ConfirmPlan = { waitaof: !fsyncAlways && settings.appendonly && atLeast(settings.version, 7, 2), waitReplicas: options.waitReplicas ?? 0 };
+  // WAITAOF only where Redis fsyncs on its own (everysec): with appendfsync no, that it ever confirms is unverified.
+  const waitaof = !fsyncAlways && settings.appendonly && settings.appendfsync === 'everysec' && atLeast(settings.version, 7, 2);
+  const plan: ConfirmPlan = { waitaof, waitReplicas: options.waitReplicas ?? 0 };
   const read = `${settings.source === 'server' ? 'read from the server' : 'stated in redis.durability, since the server refuses CONFIG'}: ${describe(settings)}`;
   const all = (problem: string, fix: string) => ({ plan, confirming: [], accepted: [], refusal: refusal(accounts, url, problem, read, fix) });
 
@@ -103,7 +105,7 @@ export function decideDurability<A extends Decided>(settings: RedisSettings, opt
   if (!fsyncAlways && !plan.waitaof) {
     gaps.push({
       risk: settings.appendonly ? `a restart loses writes not yet fsynced (appendfsync ${settings.appendfsync}${settings.noFsyncOnRewrite ? ', none during rewrites' : ''})` : 'a restart loses every write since the last snapshot (appendonly no)',
-      fix: 'set appendonly yes and appendfsync always (and no-appendfsync-on-rewrite no), or run Redis 7.2 or later with appendonly yes',
+      fix: 'set appendonly yes and appendfsync always (and no-appendfsync-on-rewrite no), or run Redis 7.2 or later with appendonly yes and appendfsync everysec',
     });
   }
   if (options.waitReplicas === undefined && settings.connectedReplicas > 0) {

@@ -133,12 +133,15 @@ describe.skipIf(!installed)('path 3: Redis settings → which accounts may pay',
     expect(decideDurability(settings, { waitReplicas: 2 }, accounts(), 'redis://x').refusal).toContain('redis.waitReplicas is 2 but 1 replica(s) are connected');
   });
 
-  it('Redis 7.2 or later with AOF and appendfsync everysec: WAITAOF after each mark (pure decision: no such server on this machine)', () => {
+  it('Redis 7.2 or later with AOF and appendfsync everysec: WAITAOF after each mark; not with appendfsync no (pure decision: no such server on this machine)', () => {
     const settings: RedisSettings = { version: '7.2.4', appendonly: true, appendfsync: 'everysec', noFsyncOnRewrite: false, maxmemoryPolicy: 'noeviction', connectedReplicas: 0, source: 'server' };
     const decision = decideDurability(settings, { waitReplicas: undefined }, accounts(), 'redis://x');
     expect(decision.refusal).toBeUndefined();
     expect(decision.plan).toEqual({ waitaof: true, waitReplicas: 0 });
     expect(names(decision.confirming)).toEqual(['ontraport/main', 'virtualrx/main']);
+    const never = decideDurability({ ...settings, appendfsync: 'no' }, { waitReplicas: undefined }, accounts(), 'redis://x');
+    expect(never.plan.waitaof).toBe(false);
+    expect(never.refusal).toContain('appendfsync no');
   });
 });
 
