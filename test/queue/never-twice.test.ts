@@ -14,7 +14,7 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 let stack: TestStack;
 beforeAll(async () => {
   // Calls may take 20 s: a run stalled for a few seconds still reads its answer when it wakes.
-  stack = await startStack({ providers: ['ptapi', 'ctpayer'], account: { timeoutMs: 20_000 }, workers: { lockDurationMs: 1000, sweepIntervalMs: 300 } });
+  stack = await startStack({ providers: ['ptapi', 'ctpayer', 'clientpay'], account: { timeoutMs: 20_000 }, workers: { lockDurationMs: 1000, sweepIntervalMs: 300 } });
 });
 afterAll(() => stack?.close());
 
@@ -80,6 +80,31 @@ it('path 1, doubt forgotten on requeue: a worker dies mid-call, the next one\'s 
   expect(loadsOf(id)).toHaveLength(1);
   expect(ptapi.requests().filter((r) => r.path === '/loads').map((r) => r.status)).toEqual([503, 200]);
   expect(await stack.context.payments(stack.account('ptapi')).get({ batchId, paymentId: id })).toMatchObject({ status: 'paid', code: 'FOUND_BY_LOOKUP', reference: loadsOf(id)[0]!.id });
+});
+
+it('path 1, doubt forgotten on requeue: a ClientPay call cut off by a crash, then only refusals before any call: unknown, never failed', async () => {
+  const id = `p1c-${unique()}`;
+  const batchId = await submit('clientpay', ['payment_id,payeeToken,referenceNumber,description,amount', `${id},PT-0003,REF-${id},Visit 1 stipend,22.00`]);
+  const clientpay = stack.sandboxes.clientpay!;
+  const applied = () => clientpay.transactions().filter((t) => t.payee === 'PT-0003' && t.amountCents === 2200);
+  clientpay.setFaults([{ kind: 'latency', latencyMs: 1500 }]);
+  const dying = await spawnWorker(stack.configFile);
+  await until('the payment to reach the sandbox', () => clientpay.held().some((h) => h.path === '/v2/payment'));
+  dying.child.kill('SIGKILL');
+  await dying.stop();
+  await until('the sandbox to apply it', () => applied().length === 1);
+  await ageSendingMark('clientpay', { batchId, paymentId: id });
+
+  // Every later attempt fails before any call: no accessId can be had (the connection drops).
+  await stack.context.redis.del(`${stack.prefix}:session:clientpay:main`);
+  clientpay.setFaults([{ kind: 'drop-before', paths: ['/v2/access-id/current', '/v2/access-id/new'] }]);
+  const next = await spawnWorker(stack.configFile);
+  try {
+    expect(await finalStatus('clientpay', { batchId, paymentId: id })).toBe('unknown');
+  } finally {
+    await next.stop();
+  }
+  expect(applied()).toHaveLength(1);
 });
 
 it('path 2, stalled overlap: run A looks up, stalls past its lock; run B takes over and sends; A wakes and sends nothing', async () => {
