@@ -31,16 +31,20 @@ export async function ingestFile(
   try {
     const path = folder.path('processing', relativePath);
     const earlier = await context.batches.ofFile(account.provider, account.name, await sha256File(path));
-    // The same file again is a duplicate, unless its batch was canceled before paying anything.
-    if (fresh && earlier && earlier.state !== 'canceled') {
+    // The batch an earlier attempt of this very claim made (a failed ingest taken again): its own.
+    const own = earlier !== undefined && earlier.source === basename(relativePath);
+    // The same file again is a duplicate, unless its batch was canceled before paying anything, or
+    // its enqueue was abandoned (the rows it never queued were released to be paid again).
+    if (fresh && earlier && !own && earlier.state !== 'canceled' && earlier.abandoned_at === undefined) {
       const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.\n`;
       await folder.move('processing', 'duplicates', relativePath);
       await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, note);
       options.log.info({ file: relativePath, batchId: earlier.batch_id }, 'dropped file was paid before: moved to duplicates/');
       return;
     }
-    // A file an earlier run had already queued in full is followed, not submitted again.
-    let batchId = !fresh && earlier?.state === 'enqueued' ? earlier.batch_id : undefined;
+    // A file an earlier run (or attempt) had already queued in full is followed, not submitted again.
+    const follow = earlier !== undefined && earlier.state !== 'enqueuing' && (own || (!fresh && earlier.state === 'enqueued'));
+    let batchId = follow ? earlier.batch_id : undefined;
     if (batchId === undefined) {
       const result = await submitManifest(context, { file: path, account });
       if (!result.accepted) {

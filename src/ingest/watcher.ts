@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { watch } from 'chokidar';
 import pLimit from 'p-limit';
 import type { StipendContext } from '../context.js';
@@ -13,8 +14,12 @@ export interface WatcherOptions {
   concurrency: number;
   /** How long a watcher's hold on a file in processing/ lasts without renewal (a crash frees it). */
   leaseMs: number;
+  /** A file whose ingest failed is taken again after firstMs, then twice as long each time, up to maxMs. */
+  retry?: { firstMs: number; maxMs: number };
   log: Logger;
 }
+
+const RETRY = { firstMs: 1000, maxMs: 60_000 };
 
 /**
  * `stipend watch`: takes manifests dropped into <root>/inbox/ and pays them, once.
@@ -27,6 +32,8 @@ export interface WatcherOptions {
  *   invalid one to rejected/ with <name>.errors.csv; a paid one to archive/, its report to outbox/.
  * - Files left in processing/ by a watcher that stopped are taken up again on start: the batch the
  *   file became is followed (or its interrupted enqueue finished), never submitted twice.
+ * - A file whose ingest fails (Redis away, a disk error, another process queuing the same file) is
+ *   taken again with backoff where it stands, until it reaches its end or the watcher stops.
  */
 export async function startWatcher(context: StipendContext, root: string, options: WatcherOptions): Promise<{ close(): Promise<void> }> {
   const folder = new DropFolder(root, context.config);
@@ -35,13 +42,30 @@ export async function startWatcher(context: StipendContext, root: string, option
   const stopping = new AbortController();
   const ingestOptions = { leaseMs: options.leaseMs, signal: stopping.signal, log: options.log };
   const inFlight = new Set<Promise<void>>();
-  const track = (work: () => Promise<void>) => {
-    const done = limit(work).catch((error: unknown) => options.log.error({ err: error }, 'a dropped file could not be processed; it stays where it is'));
+  const retry = options.retry ?? RETRY;
+  // Works on a file until it reaches its end: a failure is logged and tried again after a backoff.
+  const untilDone = async (work: () => Promise<void>, path: string) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await limit(work);
+      } catch (error) {
+        // Stopping: the file stays where it is for the next watcher.
+        if (stopping.signal.aborted) return;
+        const retryInMs = Math.min(retry.firstMs * 2 ** (attempt - 1), retry.maxMs);
+        options.log.error({ err: error, path, attempt, retryInMs }, 'a dropped file could not be processed; it is tried again');
+        await delay(retryInMs, undefined, { signal: stopping.signal }).catch(() => {});
+        if (stopping.signal.aborted) return;
+      }
+    }
+  };
+  const track = (work: () => Promise<void>, path: string) => {
+    const done = untilDone(work, path);
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   };
+  const ingest = (file: DroppedFile, fresh: boolean) => track(() => ingestFile(context, folder, file, { fresh, ...ingestOptions }), file.relativePath);
 
-  for (const file of await folder.leftInProcessing()) track(() => ingestFile(context, folder, file, { fresh: false, ...ingestOptions }));
+  for (const file of await folder.leftInProcessing()) ingest(file, false);
 
   const watcher = watch(join(root, 'inbox'), {
     ignoreInitial: false,
@@ -49,16 +73,17 @@ export async function startWatcher(context: StipendContext, root: string, option
     ignored: (path, stats) => stats?.isFile() === true && !isManifestName(basename(path)),
   });
   watcher.on('add', (path) => {
+    let file: DroppedFile;
+    try {
+      file = folder.inboxFile(path);
+    } catch (error) {
+      options.log.warn({ path, err: error }, 'dropped file is not in a provider/account folder; left in place');
+      return;
+    }
+    // Claimed once; from then on its ingest is tried again from processing/ where it failed.
     track(async () => {
-      let file: DroppedFile;
-      try {
-        file = folder.inboxFile(path);
-      } catch (error) {
-        options.log.warn({ path, err: error }, 'dropped file is not in a provider/account folder; left in place');
-        return;
-      }
-      if (await folder.claim(path, file)) await ingestFile(context, folder, file, { fresh: true, ...ingestOptions });
-    });
+      if (await folder.claim(path, file)) ingest(file, true);
+    }, path);
   });
   await new Promise<void>((resolve) => watcher.once('ready', resolve));
 
