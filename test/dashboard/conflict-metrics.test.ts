@@ -42,13 +42,8 @@ const ref = (paymentId: string): PaymentRef => ({ batchId, paymentId });
 
 /** The provider's answer to the cut-off call arriving at last, as the worker records it. */
 async function lateAnswer(paymentId: string, reference: string): Promise<void> {
-  // TEMPORARY until the ledger's finalize records conflicts: what it will write.
-  const record = await stack.context.payments(stack.account('virtualrx')).get(ref(paymentId));
-  const code = record!.status === 'failed' ? 'LATE_PAID_AFTER_NOT_PAID' : record!.reference !== reference ? 'SECOND_PAID' : undefined;
-  if (!code) return;
-  const key = stack.context.keys.payment('virtualrx', 'main', batchId, paymentId);
-  await stack.context.redis.hset(key, { conflict_code: code, conflict_reference: reference, conflict_message: 'late', conflict_at: new Date().toISOString() });
-  await stack.context.redis.hincrby(stack.context.keys.batch(batchId), 'n_conflict', 1);
+  const ledger = stack.context.payments(stack.account('virtualrx'));
+  await ledger.finalize(ref(paymentId), { status: 'paid', reference, code: '0', message: 'Payment accepted' });
 }
 
 async function scrape(): Promise<Map<string, number>> {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolvePayment, submitManifest, waitForBatch } from '../../src/api.js';
-import type { PaymentRef } from '../../src/ledger/payments.js';
+import type { FinalizeResult, PaymentRef } from '../../src/ledger/payments.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 
@@ -43,14 +43,9 @@ afterAll(() => stack?.close());
 const ref = (paymentId: string): PaymentRef => ({ batchId, paymentId });
 
 /** The provider's answer to the cut-off call arriving at last, as the worker records it. */
-async function lateAnswer(paymentId: string, reference: string): Promise<void> {
-  // TEMPORARY until the ledger's finalize records conflicts: what it will write.
-  const record = await stack.context.payments(stack.account('virtualrx')).get(ref(paymentId));
-  const code = record!.status === 'failed' ? 'LATE_PAID_AFTER_NOT_PAID' : record!.reference !== reference ? 'SECOND_PAID' : undefined;
-  if (!code) return;
-  const key = stack.context.keys.payment('virtualrx', 'main', batchId, paymentId);
-  await stack.context.redis.hset(key, { conflict_code: code, conflict_reference: reference, conflict_message: 'late', conflict_at: new Date().toISOString() });
-  await stack.context.redis.hincrby(stack.context.keys.batch(batchId), 'n_conflict', 1);
+async function lateAnswer(paymentId: string, reference: string): Promise<FinalizeResult> {
+  const ledger = stack.context.payments(stack.account('virtualrx'));
+  return ledger.finalize(ref(paymentId), { status: 'paid', reference, code: '0', message: 'Payment accepted' });
 }
 
 function stipend(args: string[]): Promise<{ code: number | null; stdout: string }> {
@@ -65,13 +60,13 @@ function stipend(args: string[]): Promise<{ code: number | null; stdout: string 
 it('shows a late or second paid answer as a conflict, keeping the status a person gave the row', { timeout: 60_000 }, async () => {
   // A person wrongly finds late-1 not paid, then the lost answer arrives: it was paid after all.
   await resolvePayment(stack.context, ref('late-1'), { notPaid: true }, 'alice');
-  await lateAnswer('late-1', appliedIds.get('CLM-1')!);
+  expect(await lateAnswer('late-1', appliedIds.get('CLM-1')!)).toBe('conflict');
   // late-2 is settled paid under one reference; an answer naming another one arrives.
   await resolvePayment(stack.context, ref('late-2'), { paid: appliedIds.get('CLM-2')! }, 'alice');
-  await lateAnswer('late-2', 'VRX-SOMETHING-ELSE');
+  expect(await lateAnswer('late-2', 'VRX-SOMETHING-ELSE')).toBe('conflict');
   // late-3: the same answer again agrees with the verdict, which is no conflict.
   await resolvePayment(stack.context, ref('late-3'), { paid: appliedIds.get('CLM-3')! }, 'alice');
-  await lateAnswer('late-3', appliedIds.get('CLM-3')!);
+  expect(await lateAnswer('late-3', appliedIds.get('CLM-3')!)).toBe('ignored');
 
   const report = await writeReconciliation(stack.context, batchId, stack.dir);
   const rows = new Map(parseReport(await readFile(report.csv, 'utf8')).map((r) => [r.payment_id!, r]));
