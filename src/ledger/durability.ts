@@ -31,12 +31,6 @@ export interface RedisSettings {
   source: 'server' | 'statement';
 }
 
-export interface DurabilityOptions {
-  waitReplicas: number | undefined;
-  confirmTimeoutMs: number;
-  statement: DurabilityStatement | undefined;
-}
-
 /** What every confirmation waits for after a tiny write of its own. */
 export interface ConfirmPlan {
   waitaof: boolean;
@@ -85,7 +79,7 @@ export async function readRedisSettings(redis: Redis, url: string, statement: Du
 }
 
 /** Per account: confirm each mark, pay at an accepted risk, or refuse. */
-export function decideDurability<A extends Decided>(settings: RedisSettings, options: Pick<DurabilityOptions, 'waitReplicas'>, accounts: A[], url: string): DurabilityDecision<A> {
+export function decideDurability<A extends Decided>(settings: RedisSettings, options: { waitReplicas: number | undefined }, accounts: A[], url: string): DurabilityDecision<A> {
   const fsyncAlways = settings.appendonly && settings.appendfsync === 'always' && !settings.noFsyncOnRewrite;
   // WAITAOF only where Redis fsyncs on its own (everysec): with appendfsync no, that it ever confirms is unverified.
   const waitaof = !fsyncAlways && settings.appendonly && settings.appendfsync === 'everysec' && atLeast(settings.version, 7, 2);
