@@ -11,6 +11,7 @@ import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.
 import { formatDollars, parseBalanceDollars } from './money.js';
 import { spacingMs } from './queue/account-gate.js';
 import { abandonEnqueue } from './queue/abandon-enqueue.js';
+import { logBullErrors } from './queue/bull-errors.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { readFundingBalanceCents } from './queue/funding-balance.js';
@@ -148,7 +149,7 @@ export async function retryFailed(
   if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
   let retried = 0;
   let alreadyQueued = 0;
   const refused: string[] = [];
@@ -222,7 +223,7 @@ export async function approveBatch(context: StipendContext, batchId: string, by:
   }
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
   try {
     for await (const page of context.rows.pages(batchId)) {
       const jobs = [];

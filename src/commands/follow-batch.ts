@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { waitForBatch } from '../api.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
+import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { describeBatch } from './output.js';
@@ -46,7 +47,7 @@ export async function followBatch(
 }
 
 async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {
-  const queue = new Queue(queueName(account), { connection, prefix: bullPrefix(prefix) });
+  const queue = logBullErrors(new Queue(queueName(account), { connection, prefix: bullPrefix(prefix) }), { queue: queueName(account) });
   try {
     return await queue.getWorkersCount();
   } finally {

@@ -24,9 +24,12 @@ export async function workerCommand(options: { provider?: string; account?: stri
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   log.info({ signal }, 'shutting down: finishing payments in flight');
-  const stopped = await workers.close();
+  if ((await workers.close()) === 'redis-unreachable') {
+    // Nothing more can be done or recorded without Redis, and BullMQ's connections and timers wait
+    // for it: the process ends here (the log line above is written synchronously).
+    process.exit(1);
+  }
   await context.close();
-  if (stopped === 'redis-unreachable') return 1;
   log.info('stopped');
   return 0;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { paymentProcessor } from '../../jobs/pay.js';
 import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
@@ -7,15 +8,27 @@ import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import { checkDurability } from '../ledger/durability.js';
 import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
+import { logBullErrors } from './bull-errors.js';
 import { bullPrefix, queueName } from './payment-job.js';
-import { connectRedis } from './redis.js';
+import { assertRedisReachable, connectRedis, redactUrl } from './redis.js';
 import { startSweeper } from './sweeper.js';
 
 export interface RunningWorkers {
   accounts: Account[];
-  /** Stops taking jobs, lets payments in flight finish, then disconnects. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets payments in flight finish, then disconnects: `finished`. With Redis
+   * unreachable nothing can be recorded and BullMQ's close would wait for it for ever (its timers
+   * with it), so once every call in flight has ended (the accounts' timeoutMs, and a little) this
+   * gives up waiting: `redis-unreachable`, and the process should end.
+   */
+  close(): Promise<WorkersStop>;
 }
+
+export type WorkersStop = 'finished' | 'redis-unreachable';
+
+// How long after the last possible end of a call in flight a graceful stop is given before Redis
+// is checked, and how often it is checked again while it answers.
+const STOP_SLACK_MS = 2000;
 
 /**
  * Starts one BullMQ worker per account. Each has the account's concurrency; all of them, in every
@@ -28,7 +41,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, client, gate }) => {
-    const queue = new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) });
+    const queue = logBullErrors(new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) }), { queue: queueName(account) }, log);
     const processor = paymentProcessor({
       account,
       client,
@@ -48,7 +61,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       stalledInterval: config.lockDurationMs,
       maxStalledCount: 5,
     });
-    worker.on('error', (error) => log.error({ err: error, queue: queueName(account) }, 'worker error'));
+    logBullErrors(worker, { queue: queueName(account) }, log);
     log.info({ provider: account.provider, account: account.name, concurrency: account.concurrency, rateLimit: account.rateLimit }, 'worker started');
     return { account, worker, queue };
   });
@@ -61,18 +74,49 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     concurrency: 2,
     lockDuration: config.lockDurationMs,
   });
-  scheduled.on('error', (error) => log.error({ err: error, queue: SCHEDULES_QUEUE }, 'worker error'));
+  logBullErrors(scheduled, { queue: SCHEDULES_QUEUE }, log);
+  const closeGracefully = async () => {
+    stopping.abort();
+    await scheduled.close();
+    await sweeper.stop();
+    await Promise.all(running.map((r) => r.worker.close()));
+    await Promise.all(running.map((r) => r.queue.close()));
+    await accountClients.close();
+    await durability.close();
+    await bullConnection.quit().catch(() => bullConnection.disconnect());
+  };
   return {
     accounts,
     close: async () => {
-      stopping.abort();
-      await scheduled.close();
-      await sweeper.stop();
-      await Promise.all(running.map((r) => r.worker.close()));
-      await Promise.all(running.map((r) => r.queue.close()));
-      await accountClients.close();
-      await durability.close();
-      await bullConnection.quit().catch(() => bullConnection.disconnect());
+      const callsEndedMs = Math.max(0, ...accounts.map((a) => a.timeoutMs)) + STOP_SLACK_MS;
+      const outcome = await stopWithinReach(closeGracefully(), callsEndedMs, config.redisUrl, log);
+      if (outcome === 'redis-unreachable') {
+        log.error({ redis: redactUrl(config.redisUrl) }, 'stopped without Redis (unreachable): what the payments in flight got back could not be recorded; they stay sending in the ledger and the next worker settles them as in doubt');
+      }
+      return outcome;
     },
   };
+}
+
+/**
+ * Waits for the graceful stop. Once it has taken longer than any call in flight can last, Redis is
+ * checked: if it answers, the stop is still making progress and is waited for (checked again every
+ * STOP_SLACK_MS); if not, nothing more can be recorded and waiting would be for ever.
+ */
+async function stopWithinReach(graceful: Promise<void>, callsEndedMs: number, redisUrl: string, log: Logger): Promise<WorkersStop> {
+  const finished = graceful.then(
+    () => true,
+    (error: unknown) => {
+      log.warn({ error: error instanceof Error ? error.message : String(error) }, 'stopping the workers failed part-way');
+      return true;
+    },
+  );
+  for (let waitMs = callsEndedMs; ; waitMs = STOP_SLACK_MS) {
+    const timer = new AbortController();
+    const done = await Promise.race([finished, sleep(waitMs, false, { signal: timer.signal }).catch(() => false)]);
+    // A stop that finished first does not keep the process alive for the timer.
+    timer.abort();
+    if (done) return 'finished';
+    if (!(await assertRedisReachable(redisUrl).then(() => true, () => false))) return 'redis-unreachable';
+  }
 }
