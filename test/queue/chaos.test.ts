@@ -122,7 +122,7 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
       const killed = workers[victim]!;
       killed.child.kill('SIGKILL');
       await killed.stop();
-      workers[victim] = await spawnWorker(workerConfig);
+      workers[victim] = await restartedWorker();
       kills += 1;
     }
   })();
@@ -162,7 +162,7 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
   for (const batchId of batchIds.values()) await waitForBatch(stack.context, batchId, { pollMs: 200 });
 
   // Everything is read, and the run's figures printed, before the first assertion can stop the test.
-  const outcomes = new Map<Provider, { rows: Record<string, string>[]; appliedTimes: Map<string, number> }>();
+  const outcomes = new Map<Provider, { rows: Record<string, string>[]; appliedTimes: Map<string, number>; conflicts: number }>();
   const evidence: Record<string, unknown> = { payments: PER_PROVIDER * PROVIDERS.length, kills, stalls, restore };
   for (const provider of PROVIDERS) {
     const report = await writeReconciliation(stack.context, batchIds.get(provider)!, stack.dir);
@@ -173,17 +173,20 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
       const id = `${PREFIX[provider]}-${t.amountCents - FIRST_CENTS}`;
       appliedTimes.set(id, (appliedTimes.get(id) ?? 0) + 1);
     }
-    outcomes.set(provider, { rows, appliedTimes });
+    // Two different paid answers for one payment would mean it was applied twice.
+    const { n_conflict: conflicts } = await stack.context.batches.get(batchIds.get(provider)!);
+    outcomes.set(provider, { rows, appliedTimes, conflicts });
     const unknown = rows.filter((r) => r.status === 'unknown');
     evidence[provider] = {
       statuses: countBy(rows.map((r) => r.status!)),
       appliedTwice: [...appliedTimes.values()].filter((times) => times > 1).length,
+      conflicts,
       unknownCodes: countBy(unknown.map((r) => r.provider_code!)),
     };
   }
   console.info(`chaos: ${JSON.stringify(evidence)}`);
 
-  for (const [provider, { rows, appliedTimes }] of outcomes) {
+  for (const [provider, { rows, appliedTimes, conflicts }] of outcomes) {
     const sandbox = stack.sandboxes[provider]!;
     const status = new Map(rows.map((r) => [r.payment_id!, r.status!]));
     const paid = rows.filter((r) => r.status === 'paid').map((r) => r.payment_id!);
@@ -192,6 +195,7 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
     expect(rows, provider).toHaveLength(PER_PROVIDER);
     expect(rows.filter((r) => !['paid', 'declined', 'failed', 'unknown'].includes(r.status!)), provider).toEqual([]);
     expect([...appliedTimes].filter(([, times]) => times > 1), `${provider}: applied twice`).toEqual([]);
+    expect(conflicts, `${provider}: conflicting paid answers`).toBe(0);
     expect(paid.filter((id) => !appliedTimes.has(id)), `${provider}: paid but not applied`).toEqual([]);
     const appliedNotPaid = [...appliedTimes.keys()].filter((id) => status.get(id) !== 'paid');
     expect(appliedNotPaid.filter((id) => status.get(id) !== 'unknown'), `${provider}: applied but neither paid nor unknown`).toEqual([]);
@@ -216,6 +220,18 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
   expect(stalls.some((s) => s.ms > TAKEOVER_MS && s.callsInFlight > 0)).toBe(true);
   expect(restore.finalAfter, 'the failover restored an older copy').toBeLessThan(restore.finalBefore);
 });
+
+/** A worker started again as a supervisor would: once more if it exits at start (Redis mid-failover). */
+async function restartedWorker(): Promise<WorkerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnWorker(workerConfig);
+    } catch (error) {
+      if (attempt === 10) throw error;
+      await sleep(500);
+    }
+  }
+}
 
 /** The payments a worker's log shows sending and not yet answered: its calls in flight. */
 function callsInFlight(worker: WorkerProcess): number {
