@@ -14,6 +14,7 @@ import { abandonEnqueue } from './queue/abandon-enqueue.js';
 import { logBullErrors } from './queue/bull-errors.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
+import { otherAccountsOf, refuseOtherAccountDuplicates } from './queue/other-accounts.js';
 import { readFundingBalanceCents } from './queue/funding-balance.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
@@ -38,7 +39,14 @@ export function isAcceptable(scan: ManifestScan, allowPartial: boolean): boolean
  */
 export async function submitManifest(
   context: StipendContext,
-  options: { file: string; account: Account; allowPartial?: boolean; submittedBy?: string },
+  options: {
+    file: string;
+    account: Account;
+    allowPartial?: boolean;
+    submittedBy?: string;
+    /** Pay it even if another account of the provider has this file or one of its payments (OtherAccountDuplicateError otherwise). */
+    allowOtherAccount?: boolean;
+  },
 ): Promise<SubmitResult> {
   const dir = await mkdtemp(join(tmpdir(), 'stipend-'));
   const snapshot = join(dir, 'manifest.csv');
@@ -59,7 +67,9 @@ export async function submitManifest(
       let batchId = interrupted?.batch_id;
       // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
       const approval = needsApproval(options.account, scan.validCents);
+      const otherAccounts = options.allowOtherAccount ? [] : otherAccountsOf(context, options.account);
       if (batchId === undefined) {
+        if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, manifestRows(snapshot, adapter));
         const refusal = await fundingShortfall(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();
@@ -69,7 +79,7 @@ export async function submitManifest(
           needsApproval: approval,
         });
       }
-      await enqueueAndFinish(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, approval });
+      await enqueueAndFinish(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, approval, otherAccounts });
       return { accepted: true, batchId, scan };
     } finally {
       await hold.release();

@@ -5,6 +5,7 @@ import { type SubmitResult, submitManifest, waitForBatch } from '../api.js';
 import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
 import { formatProblem, sha256File } from '../manifest/index.js';
+import { OtherAccountDuplicateError } from '../queue/enqueue-errors.js';
 import { tryLock } from '../queue/redis-lock.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { safeCell } from '../reports/safe-cell.js';
@@ -35,18 +36,26 @@ export async function ingestFile(
     const own = earlier !== undefined && earlier.source === basename(relativePath);
     // The same file again is a duplicate, unless its batch was canceled before paying anything, or
     // its enqueue was abandoned (the rows it never queued were released to be paid again).
-    if (fresh && earlier && !own && earlier.state !== 'canceled' && earlier.abandoned_at === undefined) {
-      const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.\n`;
+    const toDuplicates = async (note: string, batchId: string) => {
       await folder.move('processing', 'duplicates', relativePath);
-      await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, note);
-      options.log.info({ file: relativePath, batchId: earlier.batch_id }, 'dropped file was paid before: moved to duplicates/');
-      return;
+      await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, `${note}\n`);
+      options.log.info({ file: relativePath, batchId }, 'dropped file was paid before: moved to duplicates/');
+    };
+    if (fresh && earlier && !own && earlier.state !== 'canceled' && earlier.abandoned_at === undefined) {
+      const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.`;
+      return await toDuplicates(note, earlier.batch_id);
     }
     // A file an earlier run (or attempt) had already queued in full is followed, not submitted again.
     const follow = earlier !== undefined && earlier.state !== 'enqueuing' && (own || (!fresh && earlier.state === 'enqueued'));
     let batchId = follow ? earlier.batch_id : undefined;
     if (batchId === undefined) {
-      const result = await submitManifest(context, { file: path, account });
+      const result = await submitManifest(context, { file: path, account }).catch((error: unknown) => {
+        // Paid through another account of the provider: a duplicate for a person to look at, not
+        // something a retry would change.
+        if (error instanceof OtherAccountDuplicateError) return error;
+        throw error;
+      });
+      if (result instanceof OtherAccountDuplicateError) return await toDuplicates(`${basename(relativePath)}: ${result.message}`, result.batchId);
       if (!result.accepted) {
         await folder.move('processing', 'rejected', relativePath);
         await writeFile(`${folder.path('rejected', relativePath)}.errors.csv`, errorsCsv(result));

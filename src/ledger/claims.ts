@@ -79,8 +79,26 @@ redis.call('HINCRBY', KEYS[4], 'accepted_cents', ARGV[5])
 if tonumber(ARGV[6]) > tonumber(redis.call('HGET', KEYS[4], 'enqueued_line') or '0') then redis.call('HSET', KEYS[4], 'enqueued_line', ARGV[6]) end
 return 'adopted'`;
 
+/**
+ * Which of these payments another account holds, changing nothing. KEYS: per payment, its holder
+ * key in each of the m accounts. ARGV: m, the accounts' record key prefixes, then the payment ids.
+ * Returns, per payment, '' or '<the account's index, from 1>:<the batch that holds it>'.
+ */
+const HELD_IN_ACCOUNTS = `${LIVE_HOLDER}
+local m = tonumber(ARGV[1])
+local out = {}
+for i = 1, #ARGV - 1 - m do
+  out[i] = ''
+  for j = 1, m do
+    local holder = live_holder(KEYS[(i - 1) * m + j], ARGV[1 + j], ARGV[1 + m + i], '')
+    if holder then out[i] = j .. ':' .. holder; break end
+  end
+end
+return out`;
+
 type ClaimRedis = Redis & {
   claimPayments(...args: (string | number)[]): Promise<string[]>;
+  heldInAccounts(...args: (string | number)[]): Promise<string[]>;
   settleUnrecordedClaim(...args: (string | number)[]): Promise<string>;
 };
 
@@ -88,6 +106,7 @@ function withScripts(redis: Redis): ClaimRedis {
   const r = redis as ClaimRedis;
   if (typeof r.claimPayments !== 'function') {
     redis.defineCommand('claimPayments', { lua: CLAIM_PAYMENTS });
+    redis.defineCommand('heldInAccounts', { lua: HELD_IN_ACCOUNTS });
     redis.defineCommand('settleUnrecordedClaim', { lua: SETTLE_UNRECORDED_CLAIM, numberOfKeys: 5 });
   }
   return r;
@@ -118,6 +137,25 @@ export async function claimPayments(
   const prefixes = [account, ...otherAccounts].map((name) => keys.paymentPrefix(provider, name));
   const holders = await withScripts(redis).claimPayments(claimKeys.length, ...claimKeys, payments.length, otherAccounts.length, batchId, provider, account, new Date().toISOString(), ...prefixes, ...args);
   return holders.map((holder) => (holder === '' ? undefined : holder));
+}
+
+/** Per payment id, the account (of `accounts`, all of `provider`) and batch that hold it, if any. */
+export async function heldInAccounts(
+  redis: Redis,
+  keys: LedgerKeys,
+  provider: string,
+  accounts: readonly string[],
+  paymentIds: readonly string[],
+): Promise<({ account: string; batchId: string } | undefined)[]> {
+  if (accounts.length === 0 || paymentIds.length === 0) return paymentIds.map(() => undefined);
+  const holderKeys = paymentIds.flatMap((id) => accounts.map((account) => keys.holder(provider, account, id)));
+  const prefixes = accounts.map((account) => keys.paymentPrefix(provider, account));
+  const held = await withScripts(redis).heldInAccounts(holderKeys.length, ...holderKeys, accounts.length, ...prefixes, ...paymentIds);
+  return held.map((found) => {
+    if (found === '') return undefined;
+    const at = found.indexOf(':');
+    return { account: accounts[Number(found.slice(0, at)) - 1]!, batchId: found.slice(at + 1) };
+  });
 }
 
 export async function settleUnrecordedClaim(

@@ -16,3 +16,17 @@ export class EnqueueOvertakenError extends StipendError {
     super('ENQUEUE_OVERTAKEN', `batch ${batchId} was taken over by another enqueue (it is ${found.state}, queued up to line ${found.enqueuedLine}); this one stopped without recording a row twice`);
   }
 }
+
+/**
+ * The manifest (by SHA-256), or one of its payments, was already submitted through another account
+ * of the provider, and the operator did not allow that for this run: nothing was queued or changed.
+ */
+export class OtherAccountDuplicateError extends StipendError {
+  constructor(
+    message: string,
+    readonly account: string,
+    readonly batchId: string,
+  ) {
+    super('OTHER_ACCOUNT_DUPLICATE', message);
+  }
+}

@@ -2,7 +2,8 @@ import { Queue } from 'bullmq';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
-import type { NewPayment, PaymentLedger } from '../ledger/payments.js';
+import { claimPayments } from '../ledger/claims.js';
+import type { NewPayment } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
 import { EnqueueOvertakenError } from './enqueue-errors.js';
 import { bullPrefix, paymentJob, queueName } from './payment-job.js';
@@ -11,8 +12,8 @@ const CHUNK = 500;
 
 /**
  * Records and queues the rows of an accepted manifest, a chunk at a time (memory stays flat). Per
- * chunk: its payments are claimed in the ledger (one another batch holds is listed as a duplicate,
- * never queued again), their jobs are added, then the chunk's rows, counts and the progress are
+ * chunk: its payments are claimed in the ledger (one another batch holds, of this account or of
+ * `otherAccounts`, is listed as a duplicate, never queued again), their jobs are added, then the chunk's rows, counts and the progress are
  * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
  * resumes after `afterLine` without a row twice. The batch record itself must already exist.
  * Each chunk is recorded only if the batch is still queued up to where this enqueue left it: another
@@ -27,12 +28,11 @@ export async function enqueueRows(
   account: Account,
   batchId: string,
   rows: AsyncIterable<ManifestRow>,
-  options: { afterLine?: number; addJobs: boolean },
+  options: { afterLine?: number; addJobs: boolean; otherAccounts?: readonly string[] },
 ): Promise<number> {
   const afterLine = options.afterLine ?? 0;
   // The last line recorded once the chunks claimed so far are written.
   let through = afterLine;
-  const payments = context.payments(account);
   const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
   // The previous chunk's jobs and records, still being written.
   let writing: Promise<void> | undefined;
@@ -40,7 +40,7 @@ export async function enqueueRows(
     let chunk: ManifestRow[] = [];
     const flush = async () => {
       if (chunk.length === 0) return;
-      const claimed = await claimChunk(account, payments, batchId, chunk);
+      const claimed = await claimChunk(context, account, batchId, chunk, options.otherAccounts ?? []);
       chunk = [];
       const after = through;
       through = claimed.lastLine;
@@ -73,9 +73,9 @@ export async function enqueueAndFinish(
   account: Account,
   batchId: string,
   rows: AsyncIterable<ManifestRow>,
-  options: { afterLine: number; approval: boolean },
+  options: { afterLine: number; approval: boolean; otherAccounts: readonly string[] },
 ): Promise<void> {
-  const through = await enqueueRows(context, account, batchId, rows, { afterLine: options.afterLine, addJobs: !options.approval });
+  const through = await enqueueRows(context, account, batchId, rows, { afterLine: options.afterLine, addJobs: !options.approval, otherAccounts: options.otherAccounts });
   if (await context.batches.finishEnqueue(batchId, options.approval ? 'awaiting_approval' : 'enqueued', through)) return;
   const batch = await context.batches.get(batchId);
   throw new EnqueueOvertakenError(batchId, { state: batch.state, enqueuedLine: batch.enqueued_line });
@@ -89,10 +89,12 @@ interface ClaimedChunk {
   lastLine: number;
 }
 
-async function claimChunk(account: Account, payments: PaymentLedger, batchId: string, chunk: ManifestRow[]): Promise<ClaimedChunk> {
+/** `otherAccounts`: the provider's accounts whose holders count too (a payment they hold is a duplicate). */
+async function claimChunk(context: StipendContext, account: Account, batchId: string, chunk: ManifestRow[], otherAccounts: readonly string[]): Promise<ClaimedChunk> {
   const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
   const fields = new Map(valid.map((payment) => [payment, definedFields(payment)]));
-  const holders = await payments.claim(batchId, valid.map((payment) => toNewPayment(payment, fields.get(payment)!)));
+  const owner = { provider: account.provider, account: account.name };
+  const holders = await claimPayments(context.redis, context.keys, owner, batchId, valid.map((payment) => toNewPayment(payment, fields.get(payment)!)), otherAccounts);
   const holderOf = new Map(valid.map((payment, i) => [payment, holders[i]]));
 
   const claimed: ClaimedChunk = { entries: [], jobs: [], counts: { accepted: 0, acceptedCents: 0, rejected: 0, duplicates: 0 }, lastLine: chunk.at(-1)!.line };

@@ -7,6 +7,7 @@ import { openContext, type StipendContext } from '../../src/context.js';
 import { claimPayments } from '../../src/ledger/claims.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningWorkers, startWorkers } from '../../src/queue/workers.js';
+import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 /**
@@ -16,12 +17,15 @@ import { startStack, type TestStack } from '../helpers/stack.js';
  */
 
 let stack: TestStack;
+// The second account is another CT Payer account: a sandbox of its own.
+let secondSandbox: RunningSandbox;
 let context: StipendContext;
 let workers: RunningWorkers;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'] });
-  const account = { baseUrl: stack.sandboxes.ctpayer!.url, credentials: stack.account('ctpayer').credentials, rateLimit: { max: 1000, perMs: 1000 }, retry: { attempts: 3, backoffMs: 50 } };
-  const raw = { redis: { prefix: stack.prefix }, accounts: { ctpayer: { main: account, second: account } } };
+  secondSandbox = await startSandbox('ctpayer', { port: 0 });
+  const account = (baseUrl: string) => ({ baseUrl, credentials: stack.account('ctpayer').credentials, rateLimit: { max: 1000, perMs: 1000 }, retry: { attempts: 3, backoffMs: 50 } });
+  const raw = { redis: { prefix: stack.prefix }, accounts: { ctpayer: { main: account(stack.sandboxes.ctpayer!.url), second: account(secondSandbox.url) } } };
   const file = join(stack.dir, 'two-accounts.json');
   await writeFile(file, JSON.stringify(raw));
   context = await openContext(resolveConfig(raw, file));
@@ -30,12 +34,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await workers?.close();
   await context?.close();
+  await secondSandbox?.close();
   await stack?.close();
 });
 
 const account = (name: string) => context.config.accounts.find((a) => a.name === name)!;
 const csv = (rows: [string, string, string][]) => ['payment_id,cardId,amount,description', ...rows.map((r) => `${r.join(',')},Visit stipend`)].join('\n');
-const applied = (prefix: string) => stack.sandboxes.ctpayer!.transactions().filter((t) => t.kind === 'load' && t.key?.startsWith(prefix));
+/** Loads applied, by either account's provider. */
+const applied = (prefix: string) =>
+  [...stack.sandboxes.ctpayer!.transactions(), ...secondSandbox.transactions()].filter((t) => t.kind === 'load' && t.key?.startsWith(prefix));
 
 async function pay(name: string, text: string, through: string, options: { allowOtherAccount?: boolean } = {}) {
   const result = await submitManifest(context, { file: await stack.manifest(name, text), account: account(through), ...options });
@@ -75,9 +82,10 @@ it('pays through the other account when the operator allows it for the run', asy
   await expect(submitManifest(context, { file: await stack.manifest('d-copy.csv', text), account: account('second') })).rejects.toMatchObject({ code: 'OTHER_ACCOUNT_DUPLICATE' });
   const allowed = await pay('d-copy.csv', text, 'second', { allowOtherAccount: true });
   expect(allowed).toMatchObject({ account: 'second', accepted: 2, duplicates: 0, n_paid: 2, c_paid: 800 });
-  expect(applied('oc-').map((t) => [t.key, t.payee, t.amountCents]).sort()).toEqual([
-    ['oc-1', '1000000007', 200], ['oc-1', '1000000007', 200], ['oc-2', '1000000008', 600], ['oc-2', '1000000008', 600],
-  ]);
+  const loads = (sandbox: RunningSandbox) => sandbox.transactions().filter((t) => t.kind === 'load' && t.key?.startsWith('oc-')).map((t) => [t.key, t.payee, t.amountCents]).sort();
+  const both = [['oc-1', '1000000007', 200], ['oc-2', '1000000008', 600]];
+  expect(loads(stack.sandboxes.ctpayer!)).toEqual(both);
+  expect(loads(secondSandbox)).toEqual(both);
 });
 
 it('claims atomically against the other accounts\' holders: a payment one account holds is not claimed through another', async () => {
