@@ -135,7 +135,8 @@ it.skipIf(!installed)('pays 2,000 payments through crashes, stalls, a failover t
   const stalling = async (first: number) => {
     for (let n = first; n < STALLS && !(await allSettled()); n += 2) {
       await sleep(between(500, 2000));
-      const victim = workers.find((w) => alive(w) && !stalled.has(w));
+      const candidates = workers.filter((w) => alive(w) && !stalled.has(w));
+      const victim = candidates[Math.floor(Math.random() * candidates.length)];
       if (!victim) continue;
       const ms = n % 2 === 0 ? between(LOCK_MS * 2, TAKEOVER_MS - 1000) : between(TAKEOVER_MS + 1000, TAKEOVER_MS + 3000);
       stalled.add(victim);
