@@ -141,7 +141,7 @@ program
 
 program
   .command('cancel <batchId>')
-  .description('drop a batch awaiting approval; nothing is sent')
+  .description('drop a batch awaiting approval (nothing is sent), or abandon an interrupted enqueue (what it queued is paid, the rest released)')
   .requiredOption('--by <name>', 'who cancels (recorded)')
   .action(async (batchId: string, options) => exit(await cancelCommand(batchId, { ...options, config: config() })));
 

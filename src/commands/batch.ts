@@ -26,7 +26,10 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
           ...(batch.approved_by ? [`approved by ${batch.approved_by} at ${batch.approved_at}`] : []),
           ...(batch.canceled_by ? [`canceled by ${batch.canceled_by}`] : []),
           ...(batch.state === 'enqueuing'
-            ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest`]
+            ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest, or give the rest up with stipend cancel ${batch.batch_id} --by <name>`]
+            : []),
+          ...(batch.abandoned_by
+            ? [`its enqueue was abandoned by ${batch.abandoned_by} at ${batch.abandoned_at}: ${batch.released} payments it had claimed without queuing were released`]
             : []),
         ].join('\n') + '\n',
       );

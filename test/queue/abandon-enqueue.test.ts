@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cancelBatch, submitManifest, waitForBatch } from '../../src/api.js';
@@ -24,6 +26,20 @@ afterAll(() => stack?.close());
 const csv = (tag: string, ids: number[]) =>
   ['payment_id,cardId,amount,description', ...ids.map((i) => `${tag}-${i},10000000${String((i % 20) + 1).padStart(2, '0')},${1 + (i % 5)}.00,Visit stipend`)].join('\n');
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The `stipend` command as an operator runs it. */
+function stipend(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 const applied = (tag: string) => stack.sandboxes.ctpayer!.transactions().filter((t) => t.kind === 'load' && t.key?.startsWith(`${tag}-`));
 
 async function rowsOf(file: string, account: Account, from: number, to: number): Promise<Extract<ManifestRow, { ok: true }>['payment'][]> {
@@ -41,24 +57,28 @@ const toNew = (p: Awaited<ReturnType<typeof rowsOf>>[number]) => ({
  * recorded and queued; lines 502-1001 claimed and their jobs added, not yet recorded; lines
  * 1002-1501 claimed, nothing more (the next chunk is claimed while the previous one is written).
  */
-async function killedMidEnqueue(batchId: string, tag: string) {
+async function killedMidEnqueue(batchId: string, tag: string, options: { approval?: boolean } = {}) {
   const file = await stack.manifest(`${tag}.csv`, csv(tag, range(0, 1500)));
   const account = stack.account('ctpayer');
   const { sha256 } = await scanManifest(file, account.adapter);
-  await stack.context.batches.create({ batchId, provider: 'ctpayer', account: 'main', source: `${tag}.csv`, sha256, rowsTotal: 1500 });
+  const approval = options.approval ?? false;
+  await stack.context.batches.create({ batchId, provider: 'ctpayer', account: 'main', source: `${tag}.csv`, sha256, rowsTotal: 1500, needsApproval: approval });
   async function* killedAt(line: number) {
     for await (const row of manifestRows(file, account.adapter)) {
       if (row.line === line) throw new Error('process killed');
       yield row;
     }
   }
-  await expect(enqueueRows(stack.context, account, batchId, killedAt(600), { addJobs: true })).rejects.toThrow('process killed');
+  await expect(enqueueRows(stack.context, account, batchId, killedAt(600), { addJobs: !approval })).rejects.toThrow('process killed');
   const ledger = stack.context.payments(account);
   const written = await rowsOf(file, account, 502, 1001);
   await ledger.claim(batchId, written.map(toNew));
-  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
-  await queue.addBulk(written.map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: toNew(p).fields })));
-  await queue.close();
+  // A batch awaiting approval adds no job.
+  if (!approval) {
+    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    await queue.addBulk(written.map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: toNew(p).fields })));
+    await queue.close();
+  }
   await ledger.claim(batchId, (await rowsOf(file, account, 1002, 1501)).map(toNew));
   expect(await stack.context.batches.get(batchId)).toMatchObject({ state: 'enqueuing', accepted: 500, enqueued_line: 501 });
   return { file, account };
@@ -87,15 +107,31 @@ it('cancel abandons an interrupted enqueue: its queued payments are paid and it 
   expect(new Set(keys)).toEqual(new Set([...range(0, 1000), ...range(1200, 1210)].map((i) => `ab-${i}`)));
 });
 
-it('cancel refuses an enqueuing batch while an enqueue holds its file, and changes nothing', async () => {
+it('stipend cancel refuses an enqueuing batch while an enqueue holds its file (one line, exit 2, nothing changed), then abandons it', async () => {
   const { file } = await killedMidEnqueue('busy', 'bz');
   const { sha256 } = await scanManifest(file, stack.account('ctpayer').adapter);
   // Another process is resuming it right now: it holds the file.
   await stack.context.redis.set(stack.context.keys.enqueueLock('ctpayer', sha256), 'another-process', 'PX', 30_000);
-  await expect(cancelBatch(stack.context, 'busy', 'olga')).rejects.toMatchObject({ code: 'ENQUEUE_BUSY', message: expect.stringMatching(/batch busy is being queued right now/) });
-  expect(await stack.context.batches.get('busy')).toMatchObject({ state: 'enqueuing', accepted: 500, enqueued_line: 501 });
+  const refused = await stipend(['--config', stack.configFile, 'cancel', 'busy', '--by', 'olga']);
+  expect(refused).toMatchObject({ code: 2, stdout: '' });
+  expect(refused.stderr).toMatch(/^stipend: batch busy is being queued right now; nothing was canceled[^\n]*\n$/);
+  expect(await stack.context.batches.get('busy')).toMatchObject({ state: 'enqueuing', accepted: 500, enqueued_line: 501, released: 0 });
   await stack.context.redis.del(stack.context.keys.enqueueLock('ctpayer', sha256));
 
-  expect(await cancelBatch(stack.context, 'busy', 'olga')).toMatchObject({ state: 'enqueued', released: 500, accepted: 1000 });
-  await waitForBatch(stack.context, 'busy', { pollMs: 100 });
+  const done = await stipend(['--config', stack.configFile, 'cancel', 'busy', '--by', 'olga']);
+  expect(done).toMatchObject({ code: 0, stderr: '' });
+  expect(done.stdout).toMatch(/^batch busy: its interrupted enqueue abandoned by olga; the 1000 payments it queued are paid as usual .*, 500 it claimed without queuing were released for a later manifest\n$/);
+  expect(await waitForBatch(stack.context, 'busy', { pollMs: 100 })).toMatchObject({ state: 'enqueued', released: 500, accepted: 1000, n_paid: 1000 });
+});
+
+it('an interrupted enqueue of a batch that awaited approval is canceled whole: nothing sent, every claim free to be paid by a later manifest', async () => {
+  const { account } = await killedMidEnqueue('held', 'hd', { approval: true });
+  const canceled = await cancelBatch(stack.context, 'held', 'olga');
+  expect(canceled).toMatchObject({ state: 'canceled', canceled_by: 'olga', abandoned_by: 'olga', released: 1000, accepted: 500, final: 500, n_failed: 500 });
+  expect(applied('hd')).toEqual([]);
+  // A recorded row (now failed: nothing sent) and a released one are both paid by the next manifest.
+  const later = await submitManifest(stack.context, { file: await stack.manifest('hd-later.csv', csv('hd', [3, 1300])), account });
+  if (!later.accepted) throw new Error('refused');
+  expect(await waitForBatch(stack.context, later.batchId, { pollMs: 50 })).toMatchObject({ accepted: 2, n_paid: 2 });
+  expect(applied('hd').map((t) => t.key).sort()).toEqual(['hd-1300', 'hd-3']);
 });
