@@ -214,13 +214,16 @@ export const PAYMENT_SCRIPTS = {
   // A failed payment (nothing applied) goes round again: queued, under a new round number, if its
   // batch still holds the identity. The batch is open again in the same step, so the sweeper looks
   // after the payment should its job be lost. KEYS: payment, batch, holder, open batches.
-  // ARGV: batchId. Returns the new round, or the status / 'held:<batch>' that prevents it.
+  // ARGV: batchId. Returns the new round, or the status / 'held:<batch>' / 'conflict:<code>' that
+  // prevents it.
   retryPayment: {
     numberOfKeys: 4,
     lua: `
       ${RECOUNT}
-      local current = redis.call('HGET', KEYS[1], 'status')
+      local current, conflict = unpack(redis.call('HMGET', KEYS[1], 'status', 'conflict_code'))
       if current ~= 'failed' then return current or 'missing' end
+      -- The provider said paid after all: sending it again would pay twice until a person looks.
+      if conflict then return 'conflict:' .. conflict end
       local holder = redis.call('GET', KEYS[3])
       if holder and holder ~= ARGV[1] then return 'held:' .. holder end
       redis.call('SET', KEYS[3], ARGV[1])

@@ -254,7 +254,9 @@ export class PaymentLedger {
   async retry(ref: PaymentRef): Promise<{ round: number } | { refused: string }> {
     const answer = String(await this.redis.retryPayment(this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(), ref.batchId));
     if (/^\d+$/.test(answer)) return { round: Number(answer) };
-    return { refused: answer.startsWith('held:') ? `batch ${answer.slice(5)} now holds this payment` : `it is ${answer}, not failed` };
+    if (answer.startsWith('held:')) return { refused: `batch ${answer.slice(5)} now holds this payment` };
+    if (answer.startsWith('conflict:')) return { refused: `the provider answered paid after it failed (${answer.slice(9)}): check with the provider` };
+    return { refused: `it is ${answer}, not failed` };
   }
 
   async get(ref: PaymentRef): Promise<PaymentRecord | undefined> {

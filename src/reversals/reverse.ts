@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { accountOf } from '../api.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
+import { checkDurability } from '../ledger/durability.js';
+import { createLogger } from '../log.js';
 import { ReversalRefusedError, UsageError } from '../errors.js';
 import { isSettled } from '../ledger/batches.js';
 import { looksLikeCardNumber } from '../manifest/luhn.js';
@@ -75,6 +77,20 @@ class NotClaimed extends Error {
   override name = 'NotClaimed';
 }
 
+/** Thrown from beforeSend when the claim could not be confirmed durable: nothing was sent. */
+class NotDurable extends Error {
+  override name = 'NotDurable';
+}
+
+/**
+ * No provider has an idempotency key for reversals, so a lost `reversing` claim could send one twice
+ * at any provider: the claim is made durable as a keyless payment's sending mark is.
+ */
+function asKeyless(account: Account): Account {
+  const { adapter } = account;
+  return { ...account, adapter: { ...adapter, capabilities: { ...adapter.capabilities, resendSafeWithoutLedger: false } } };
+}
+
 export async function reversePayments(
   context: StipendContext,
   input: ReverseRequest,
@@ -95,13 +111,15 @@ export async function reversePayments(
     onResult(result);
   };
   const reversals = new ReversalLedger(context.redis, context.keys, account.provider, account.name);
+  const durability = await checkDurability(context, [asKeyless(account)], createLogger());
   const opened = await openAccountClients(context, [account]);
   try {
-    const reverser = new PaymentReverser(account, opened.clients[0]!, payments, reversals, request);
+    const reverser = new PaymentReverser(account, opened.clients[0]!, payments, reversals, request, durability.confirmFor(account));
     const limit = pLimit(account.concurrency);
     await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
   } finally {
     await opened.close();
+    await durability.close();
   }
   return results;
 }
@@ -157,6 +175,8 @@ class PaymentReverser {
     private readonly payments: PaymentLedger,
     private readonly reversals: ReversalLedger,
     private readonly request: { reason: string; by: string },
+    /** Where Redis could lose the claim: resolves true once it is durable (ledger/durability.ts). */
+    private readonly confirmDurable: (() => Promise<boolean>) | undefined,
   ) {}
 
   async reverse(found: PaymentRecord, all: boolean): Promise<ReversalResult> {
@@ -212,11 +232,14 @@ class PaymentReverser {
         reason: this.request.reason,
         beforeSend: async () => {
           if ((await this.reversals.claim(ref, this.request.by, this.request.reason)) !== undefined) throw new NotClaimed();
+          if (this.confirmDurable && !(await this.confirmDurable())) throw new NotDurable();
           claimed = true;
         },
       });
     } catch (error) {
       if (error instanceof NotClaimed) return undefined;
+      // Retried like a retry-later answer: the claim is given back, and nothing was sent.
+      if (error instanceof NotDurable) return { kind: 'retryable', code: 'CLAIM_NOT_DURABLE', message: 'Redis could not confirm the reversal\'s claim durable in time; nothing was sent', throttled: false };
       if (!claimed) throw error;
       return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
     }
