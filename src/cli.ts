@@ -5,7 +5,9 @@ import { cardsAssignCommand, cardsCancelCommand } from './commands/cards.js';
 import { checkCommand } from './commands/check.js';
 import { dashboardCommand } from './commands/dashboard.js';
 import { demoCommand } from './commands/demo.js';
+import { parseDuration } from './commands/duration.js';
 import { exportCommand, taxExportCommand } from './commands/export.js';
+import { EXIT_MAX_WAIT, STATUS_EVERY_MS } from './commands/follow-batch.js';
 import { reverseCommand } from './commands/reverse.js';
 import { runCommand } from './commands/run.js';
 import { sandboxCommand } from './commands/sandbox.js';
@@ -18,7 +20,8 @@ import { StipendError } from './errors.js';
 
 /**
  * The `stipend` command. Exit codes: 0 done, 1 a manifest was invalid (or a demo did not
- * reconcile), 2 a usage, configuration or environment problem (one line, no stack trace).
+ * reconcile), 2 a usage, configuration or environment problem (one line, no stack trace); `run` and
+ * `retry` also 3 (awaiting approval), 4 (--max-wait passed) and 130 (stopped waiting on Ctrl-C).
  */
 const program = new Command('stipend')
   .description('Bulk stipend payments from CSV manifests to prepaid-card providers, exactly once, reconciled.')
@@ -44,6 +47,8 @@ program
   .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')
   .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
   .option('--by <name>', 'who submits the batch, for accounts that need approval (default: your user name)')
+  .addOption(maxWaitOption())
+  .addOption(statusEveryOption())
   .action(async (file: string, options) => exit(await runCommand(file, { ...options, config: config() })));
 
 program
@@ -150,6 +155,8 @@ program
   .description('send a batch\'s failed payments (nothing applied) again, then wait and write the report; never unknown ones')
   .option('--out <dir>', 'report folder')
   .option('--with-worker', 'also run a worker in this process')
+  .addOption(maxWaitOption())
+  .addOption(statusEveryOption())
   .action(async (batchId: string, options) => exit(await retryCommand(batchId, { ...options, config: config() })));
 
 const exportGroup = program
@@ -188,6 +195,14 @@ program
   .description('pay the sample manifests through the built-in sandboxes (needs only Redis)')
   .option('--out <dir>', 'report folder', 'reports/demo')
   .action(async (options) => exit(await demoCommand(options)));
+
+function maxWaitOption(): Option {
+  return new Option('--max-wait <duration>', `stop waiting after this long, e.g. 90s or 10m (exit code ${EXIT_MAX_WAIT}); the payments not final stay queued for the workers`).argParser(parseDuration);
+}
+
+function statusEveryOption(): Option {
+  return new Option('--status-every <duration>', 'how often a line says what waits and why').default(STATUS_EVERY_MS, '1m').argParser(parseDuration);
+}
 
 function positiveInteger(value: string): string {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a whole number above zero');

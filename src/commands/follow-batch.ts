@@ -6,35 +6,70 @@ import type { StipendContext } from '../context.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
+import { formatDuration } from './duration.js';
 import { describeBatch } from './output.js';
 import { batchProgress } from './progress.js';
+import { describeWaiting } from './waiting-status.js';
+
+/** `run` and `retry` exit with this when `--max-wait` passed first: the payments not final stay queued. */
+export const EXIT_MAX_WAIT = 4;
+
+/** How often, by default, a line says what waits and why (`--status-every`). */
+export const STATUS_EVERY_MS = 60_000;
+
+export interface FollowOptions {
+  out?: string;
+  workerInProcess: boolean;
+  /** Stop waiting after this long (exit code EXIT_MAX_WAIT); the batch goes on in the workers. */
+  maxWaitMs?: number;
+  statusEveryMs?: number;
+}
 
 /**
  * What `run` and `retry` do once payments are queued: say so when no worker is listening, wait with
- * a progress bar until every row is final (Ctrl-C stops waiting, not the batch), write the report.
- * Returns the exit code.
+ * a progress bar until every row is final, write the report. Every `statusEveryMs` a line says
+ * what waits and why (e.g. the provider asked to slow down, until when), so a long wait is never
+ * silent. Ctrl-C, or `maxWaitMs` passing, stops the waiting, not the batch. Returns the exit code.
  */
-export async function followBatch(
-  context: StipendContext,
-  account: Account,
-  batchId: string,
-  options: { out?: string; workerInProcess: boolean },
-): Promise<number> {
-  if (!options.workerInProcess && (await countWorkers(context.redis, context.config.prefix, account)) === 0) {
+export async function followBatch(context: StipendContext, account: Account, batchId: string, options: FollowOptions): Promise<number> {
+  const workers = () => countWorkers(context.redis, context.config.prefix, account);
+  if (!options.workerInProcess && (await workers()) === 0) {
     process.stdout.write(`no worker is running for ${account.provider}/${account.name}: start one with \`stipend worker\` (or use --with-worker); waiting…\n`);
   }
   const stopWaiting = new AbortController();
-  const onSignal = () => stopWaiting.abort();
+  const onSignal = () => stopWaiting.abort('signal');
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const maxWait = options.maxWaitMs === undefined ? undefined : setTimeout(() => stopWaiting.abort('max-wait'), options.maxWaitMs);
   const progress = batchProgress();
+  // One status line at a time: a slow one (a large batch) is not overlapped by the next, and one
+  // still being made when the waiting ends is not printed after the last word.
+  let following = true;
+  let describing: Promise<void> | undefined;
+  const statusLines = setInterval(() => {
+    describing ??= workers()
+      .then((running) => describeWaiting(context, account, batchId, running))
+      .then((line) => {
+        if (following) progress.note(line);
+      })
+      // A status line that could not be made is skipped; waiting itself reports Redis trouble.
+      .catch(() => {})
+      .finally(() => (describing = undefined));
+  }, options.statusEveryMs ?? STATUS_EVERY_MS);
+  const stopFollowing = () => {
+    following = false;
+    clearInterval(statusLines);
+    clearTimeout(maxWait);
+    progress.stop();
+  };
   try {
     const batch = await waitForBatch(context, batchId, { onProgress: progress.update, signal: stopWaiting.signal });
-    progress.stop();
+    stopFollowing();
     process.stdout.write(`done: ${describeBatch(batch)}\n`);
   } catch (error) {
-    progress.stop();
+    stopFollowing();
     if (!stopWaiting.signal.aborted) throw error;
+    if (stopWaiting.signal.reason === 'max-wait') return await stoppedAtMaxWait(context, account, batchId, options.maxWaitMs!);
     process.stdout.write(`stopped waiting; batch ${batchId} continues in the workers (stipend status ${batchId})\n`);
     return 130;
   } finally {
@@ -44,6 +79,16 @@ export async function followBatch(
   const report = await writeReconciliation(context, batchId, options.out ?? context.config.reportsDir);
   process.stdout.write(`report: ${report.csv}\n`);
   return 0;
+}
+
+async function stoppedAtMaxWait(context: StipendContext, account: Account, batchId: string, maxWaitMs: number): Promise<number> {
+  const batch = await context.batches.get(batchId);
+  const pending = batch.accepted - batch.final;
+  process.stdout.write(
+    `stopped waiting after ${formatDuration(maxWaitMs)} (--max-wait): ${pending} ${pending === 1 ? 'payment stays' : 'payments stay'} queued for ${account.provider}/${account.name}; ` +
+      `any running worker pays them (\`stipend worker\`), and stipend status ${batchId} shows where the batch stands\n`,
+  );
+  return EXIT_MAX_WAIT;
 }
 
 async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {

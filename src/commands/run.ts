@@ -15,6 +15,10 @@ export interface RunOptions {
   withWorker?: boolean;
   /** Who submits the batch (maker-checker); default: the operating-system user. */
   by?: string;
+  /** Stop waiting after this long, in ms (exit code EXIT_MAX_WAIT); the payments stay queued. */
+  maxWait?: number;
+  /** How often a line says what waits and why, in ms (default STATUS_EVERY_MS). */
+  statusEvery?: number;
   config?: string;
 }
 
@@ -38,7 +42,9 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       process.stdout.write(`${await approvalSummary(context, batch)}\nawaiting approval: nothing is paid until someone other than ${batch.submitted_by} runs \`stipend approve ${result.batchId} --by <name>\` (or \`stipend cancel ${result.batchId} --by <name>\`)\n`);
       return 3;
     }
-    return await followBatch(context, account, result.batchId, { out: options.out, workerInProcess: workers !== undefined });
+    return await followBatch(context, account, result.batchId, {
+      out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
+    });
   } finally {
     await workers?.close();
     await context.close();

@@ -42,7 +42,10 @@ export async function resolveCommand(
  * `stipend retry`: sends a batch's failed payments round again, makes sure those already queued
  * (by a retry cut short) have their job, then follows the batch like `run`.
  */
-export async function retryCommand(batchId: string, options: { out?: string; withWorker?: boolean; config?: string }): Promise<number> {
+export async function retryCommand(
+  batchId: string,
+  options: { out?: string; withWorker?: boolean; maxWait?: number; statusEvery?: number; config?: string },
+): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   let workers: RunningWorkers | undefined;
   try {
@@ -52,7 +55,9 @@ export async function retryCommand(batchId: string, options: { out?: string; wit
     process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again${queued}\n`);
     if (retried + alreadyQueued === 0) return 0;
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
-    return await followBatch(context, account, batchId, { out: options.out, workerInProcess: workers !== undefined });
+    return await followBatch(context, account, batchId, {
+      out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
+    });
   } finally {
     await workers?.close();
     await context.close();

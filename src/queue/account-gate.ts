@@ -109,12 +109,22 @@ function settledArrival(result: unknown): boolean {
   return kind === 'response' || kind === 'not-sent';
 }
 
+/** The key whose time to live is the account's pause (see `pause`). */
+function pauseKeyOf(prefix: string, account: Pick<Account, 'provider' | 'name'>): string {
+  return `${prefix}:pause:${account.provider}:${account.name}`;
+}
+
+/** How much longer the account is paused by a provider's 429/503 answer; 0 when it is not. */
+export async function accountPausedForMs(redis: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>): Promise<number> {
+  return Math.max(0, await redis.pttl(pauseKeyOf(prefix, account)));
+}
+
 export function openAccountGate(redis: Redis, prefix: string, account: Account): AccountGate {
   const scripted = withScripts(redis);
   const logKey = `${prefix}:rate:${account.provider}:${account.name}`;
   const unansweredKey = `${logKey}:unanswered`;
   const nextKey = `${logKey}:next`;
-  const pauseKey = `${prefix}:pause:${account.provider}:${account.name}`;
+  const pauseKey = pauseKeyOf(prefix, account);
   const { max, perMs, marginMs } = account.rateLimit;
   const spacing = spacingMs(account.rateLimit);
   // Request ids: this gate's own prefix and a count, unique across processes.
