@@ -34,7 +34,9 @@ export async function abandonEnqueue(context: StipendContext, batch: BatchRecord
     const claims = [];
     for (const paymentId of paymentIds) {
       const record = await ledger.get({ batchId, paymentId });
-      if (record) claims.push({ paymentId, line: record.line, amountCents: record.amount_cents });
+      // A row through enqueued_line is recorded already (listed again only by an enqueue that had
+      // lost its hold): nothing to settle.
+      if (record && record.line > current.enqueued_line) claims.push({ paymentId, line: record.line, amountCents: record.amount_cents });
     }
     // Adopted rows follow the recorded ones in file order.
     claims.sort((a, b) => a.line - b.line);
