@@ -46,7 +46,8 @@ export async function startPrivateRedis(dir: string): Promise<{ url: string; kil
   };
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now (asked of the system with port 0). */
+export async function freePort(): Promise<number> {
   const probe = createServer();
   probe.listen(0, '127.0.0.1');
   await once(probe, 'listening');

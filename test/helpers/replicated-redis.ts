@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './private-redis.js';
 
 /**
  * A Redis primary with one replica, both real redis-server processes (AOF on, fsynced on every
@@ -122,12 +123,4 @@ export async function startRedisServer(dir: string, options: { primaryPort?: num
   } finally {
     redis.disconnect();
   }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }

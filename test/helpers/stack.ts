@@ -45,6 +45,8 @@ export async function startStack(options: {
   workers?: { lockDurationMs?: number; sweepIntervalMs?: number };
   /** Another Redis than the shared one (a test's own server). */
   redisUrl?: string;
+  /** More of the configuration's `redis` section (waitReplicas, confirmTimeoutMs). */
+  redis?: Record<string, unknown>;
 }): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
   const dir = await mkdtemp(join(tmpdir(), 'stipend-test-'));
@@ -53,7 +55,7 @@ export async function startStack(options: {
     sandboxes[provider] = await startSandbox(provider as 'ctpayer', { port: 0, ...options.sandbox });
   }
   const raw = {
-    redis: { prefix, ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }) },
+    redis: { prefix, ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }), ...options.redis },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     accounts: Object.fromEntries(
       options.providers.map((provider) => [

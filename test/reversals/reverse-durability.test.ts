@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { submitManifest, waitForBatch } from '../../src/api.js';
+import { reversePayments } from '../../src/reversals/reverse.js';
+import { redisServerInstalled } from '../helpers/private-redis.js';
+import { startReplicatedRedis } from '../helpers/replicated-redis.js';
+import { startStack, type TestStack } from '../helpers/stack.js';
+
+/**
+ * A reversal has no idempotency key at any provider, so its `reversing` claim must be durable before
+ * its request leaves, as a keyless payment's sending mark is: with redis.waitReplicas and the
+ * replica not answering, nothing is sent and the payment stays paid; once it answers, one reversal.
+ */
+
+const installed = redisServerInstalled();
+let dir: string;
+let redis: Awaited<ReturnType<typeof startReplicatedRedis>>;
+let stack: TestStack;
+
+beforeAll(async () => {
+  if (!installed) return;
+  dir = await mkdtemp(join(tmpdir(), 'stipend-reverse-durable-'));
+  redis = await startReplicatedRedis(dir);
+  stack = await startStack({ providers: ['ctpayer'], redisUrl: redis.url, redis: { waitReplicas: 1, confirmTimeoutMs: 300 } });
+  await stack.startWorkers();
+});
+afterAll(async () => {
+  await stack?.close();
+  await redis?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it.skipIf(!installed)('sends no reversal whose claim the replica has not confirmed, and reverses once when it has', async () => {
+  const file = await stack.manifest('paid.csv', ['payment_id,cardId,amount_cents,description', 'rd-1,1000000012,900,Visit 1'].join('\n'));
+  const submitted = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
+  if (!submitted.accepted) throw new Error('manifest refused');
+  await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
+  const charges = () => stack.sandboxes.ctpayer!.requests().filter((r) => r.path === '/chargecard.php').length;
+  const reverse = () => reversePayments(stack.context, { batchId: submitted.batchId, paymentIds: ['rd-1'], reason: 'Paid to the wrong participant', by: 'alice' });
+  const ledger = stack.context.payments(stack.account('ctpayer'));
+
+  redis.pauseReplica();
+  try {
+    expect(await reverse()).toMatchObject([{ kind: 'retry_later', message: expect.stringContaining('CLAIM_NOT_DURABLE') }]);
+  } finally {
+    redis.resumeReplica();
+  }
+  expect(charges()).toBe(0);
+  expect(await ledger.get({ batchId: submitted.batchId, paymentId: 'rd-1' })).toMatchObject({ status: 'paid' });
+
+  expect(await reverse()).toMatchObject([{ kind: 'reversed' }]);
+  expect(charges()).toBe(1);
+  expect(stack.sandboxes.ctpayer!.transactions().filter((t) => t.kind === 'unload' && t.payee === '1000000012')).toHaveLength(1);
+});
