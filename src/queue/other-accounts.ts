@@ -11,7 +11,7 @@ import { OtherAccountDuplicateError } from './enqueue-errors.js';
  */
 
 const PAGE = 500;
-const ALLOW = 'submit it again allowing another account (stipend run --allow-other-account) if it is meant to be paid through both';
+const ALLOW = 'if it is meant to be paid through both accounts, submit it again with another account allowed for the run';
 
 /** The provider's other configured accounts. */
 export function otherAccountsOf(context: StipendContext, account: Account): string[] {
