@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import type { Logger } from '../log.js';
+import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, queueName } from '../queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../queue/redis.js';
 import { basicAuth, type Credentials } from './auth.js';
@@ -48,7 +49,7 @@ export async function startDashboard(options: {
   const paymentQueues = config.accounts.map((account) => new Queue(queueName(account), queueOptions));
   const schedules = new Queue(SCHEDULES_QUEUE, queueOptions);
   const queues = [...paymentQueues, schedules];
-  for (const queue of queues) queue.on('error', (error) => log.warn({ err: error, queue: queue.name }, 'queue connection error'));
+  for (const queue of queues) logBullErrors(queue, { queue: queue.name }, log);
   const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues });
 
   const app = express();
