@@ -36,7 +36,7 @@ export async function holdFile(context: StipendContext, provider: string, sha256
 export function holdFileToSubmit(context: StipendContext, account: Account, sha256: string, source: string): Promise<FileHold> {
   return holdFile(context, account.provider, sha256, async () => {
     const batch = await context.batches.interruptedFor(account.provider, account.name, sha256);
-    const as = batch ? ` as batch ${batch.batch_id}; follow it with \`stipend status ${batch.batch_id}\`` : '';
-    return `${source} is being queued by another submitter right now${as}; nothing was done here (submit it again once that is finished)`;
+    const as = batch ? ` as batch ${batch.batch_id} (follow it with \`stipend status ${batch.batch_id}\`)` : '';
+    return `${source} is being queued by another submitter right now${as}; nothing was done here`;
   });
 }
