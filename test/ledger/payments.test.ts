@@ -291,8 +291,9 @@ it('path 9, a late paid: after a person said not paid, or a second paid with ano
   // The same answer again (a resend with the same key) is no conflict.
   expect(await ledger.finalize(ref('b-late', 'l-same'), { status: 'paid', reference: 'T-1', code: 'success', message: '' })).toBe('ignored');
   expect(await batches.get('b-late')).toMatchObject({ n_conflict: 2, n_paid: 2, c_paid: 1100, n_failed: 1 });
-  // The failed row the provider says it paid after all is never sent again by retry.
+  // The failed row the provider says it paid after all is never sent again by retry, nor by a later manifest.
   expect(await ledger.retry(ref('b-late', 'l-not'))).toEqual({ refused: 'the provider answered paid after it failed (LATE_PAID_AFTER_NOT_PAID): check with the provider' });
+  expect(await ledger.claim('b-late-again', [payment('l-not')])).toEqual(['b-late']);
 });
 
 it('path 11, long refusals: attempts count only calls that could have applied', async () => {
