@@ -45,6 +45,7 @@ program
   .option('--account <name>', 'provider account (required when the provider has several)')
   .option('--out <dir>', 'report folder (default: reportsDir from the configuration, else ./reports)')
   .option('--allow-partial', 'pay the valid rows and report the rejected ones, instead of rejecting the manifest')
+  .option('--allow-other-account', 'pay it although another account of the provider has this manifest or one of its payment ids')
   .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
   .option('--by <name>', 'who submits the batch, for accounts that need approval (default: your user name)')
   .addOption(maxWaitOption())

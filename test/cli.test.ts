@@ -5,21 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReport, startStack, type TestStack } from './helpers/stack.js';
+import { stipend } from './helpers/stipend-process.js';
 
 /** The `stipend` command as a user runs it: exit codes, one-line errors, a real batch. */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-function stipend(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -62,7 +53,7 @@ describe('stipend validate', () => {
       { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
     ];
     for (const c of cases) {
-      const result = await stipend(c.args, c.env);
+      const result = await stipend(c.args, { env: c.env });
       expect(result.code, c.args.join(' ')).toBe(2);
       expect(result.stderr, c.args.join(' ')).toMatch(c.message);
       expect(result.stderr.trim().split('\n'), c.args.join(' ')).toHaveLength(1);

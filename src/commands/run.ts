@@ -12,6 +12,8 @@ export interface RunOptions {
   account?: string;
   out?: string;
   allowPartial?: boolean;
+  /** Pay it although another account of the provider has this file or one of its payments. */
+  allowOtherAccount?: boolean;
   withWorker?: boolean;
   /** Who submits the batch (maker-checker); default: the operating-system user. */
   by?: string;
@@ -30,7 +32,13 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   let workers: RunningWorkers | undefined;
   try {
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
-    const result = await submitManifest(context, { file, account, allowPartial: options.allowPartial, submittedBy: options.by ?? userInfo().username });
+    const result = await submitManifest(context, {
+      file,
+      account,
+      allowPartial: options.allowPartial,
+      allowOtherAccount: options.allowOtherAccount,
+      submittedBy: options.by ?? userInfo().username,
+    });
     if (!result.accepted) {
       printProblems(result.scan, (line) => process.stdout.write(`${line}\n`));
       process.stdout.write(`rejected: ${result.refusal ?? describeScan(result.scan)}; nothing was queued\n`);

@@ -6,6 +6,7 @@ import { type Account, findAccount } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix } from '../queue/payment-job.js';
 import { DropFolder } from './drop-folder.js';
 import { ingestFile } from './ingest-file.js';
@@ -27,7 +28,7 @@ export const scheduledRunData = z.object({
 export type ScheduledRunData = z.infer<typeof scheduledRunData>;
 
 export function schedulesQueue(context: StipendContext): Queue {
-  return new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  return logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: SCHEDULES_QUEUE });
 }
 
 export async function addSchedule(context: StipendContext, name: string, options: { cron: string; dir: string; provider: string; account?: string }): Promise<{ next?: number }> {

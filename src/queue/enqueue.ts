@@ -5,6 +5,7 @@ import type { BatchRow } from '../ledger/batch-rows.js';
 import { claimPayments } from '../ledger/claims.js';
 import type { NewPayment } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
+import { logBullErrors } from './bull-errors.js';
 import { EnqueueOvertakenError } from './enqueue-errors.js';
 import { bullPrefix, paymentJob, queueName } from './payment-job.js';
 
@@ -33,7 +34,7 @@ export async function enqueueRows(
   const afterLine = options.afterLine ?? 0;
   // The last line recorded once the chunks claimed so far are written.
   let through = afterLine;
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
   // The previous chunk's jobs and records, still being written.
   let writing: Promise<void> | undefined;
   try {

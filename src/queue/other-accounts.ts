@@ -11,7 +11,7 @@ import { OtherAccountDuplicateError } from './enqueue-errors.js';
  */
 
 const PAGE = 500;
-const ALLOW = 'if it is meant to be paid through both accounts, submit it again with another account allowed for the run';
+const ALLOW = 'if it is meant to be paid through both accounts, run it again with --allow-other-account';
 
 /** The provider's other configured accounts. */
 export function otherAccountsOf(context: StipendContext, account: Account): string[] {

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cancelBatch, submitManifest, waitForBatch } from '../../src/api.js';
@@ -10,6 +8,7 @@ import { enqueueRows } from '../../src/queue/enqueue.js';
 import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
+import { stipend } from '../helpers/stipend-process.js';
 
 /**
  * Path 6 of "never twice, never lost": an enqueue interrupted for good. `stipend cancel` abandons it:
@@ -26,19 +25,7 @@ afterAll(() => stack?.close());
 const csv = (tag: string, ids: number[]) =>
   ['payment_id,cardId,amount,description', ...ids.map((i) => `${tag}-${i},10000000${String((i % 20) + 1).padStart(2, '0')},${1 + (i % 5)}.00,Visit stipend`)].join('\n');
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The `stipend` command as an operator runs it. */
-function stipend(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const applied = (tag: string) => stack.sandboxes.ctpayer!.transactions().filter((t) => t.kind === 'load' && t.key?.startsWith(`${tag}-`));
 

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { type RunningWorkers, startWorkers } from '../../src/queue/workers.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
+import { stipend } from '../helpers/stipend-process.js';
 
 /**
  * Path 10 of "never twice, never lost": one provider, two accounts (`main` and `second`). The same
@@ -21,14 +22,15 @@ let stack: TestStack;
 let secondSandbox: RunningSandbox;
 let context: StipendContext;
 let workers: RunningWorkers;
+let configFile: string;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'] });
   secondSandbox = await startSandbox('ctpayer', { port: 0 });
   const account = (baseUrl: string) => ({ baseUrl, credentials: stack.account('ctpayer').credentials, rateLimit: { max: 1000, perMs: 1000 }, retry: { attempts: 3, backoffMs: 50 } });
   const raw = { redis: { prefix: stack.prefix }, accounts: { ctpayer: { main: account(stack.sandboxes.ctpayer!.url), second: account(secondSandbox.url) } } };
-  const file = join(stack.dir, 'two-accounts.json');
-  await writeFile(file, JSON.stringify(raw));
-  context = await openContext(resolveConfig(raw, file));
+  configFile = join(stack.dir, 'two-accounts.json');
+  await writeFile(configFile, JSON.stringify(raw));
+  context = await openContext(resolveConfig(raw, configFile));
   workers = await startWorkers(context, context.config.accounts, createLogger({ level: 'silent' }));
 });
 afterAll(async () => {
@@ -76,17 +78,24 @@ it('refuses a manifest with a payment_id another account of the provider holds, 
   expect(applied('ob-').map((t) => t.key).sort()).toEqual(['ob-1', 'ob-2']);
 });
 
-it('pays through the other account when the operator allows it for the run', async () => {
+it('pays through the other account when the operator allows it for the run (stipend run --allow-other-account)', async () => {
   const text = csv([['oc-1', '1000000007', '2.00'], ['oc-2', '1000000008', '6.00']]);
   await pay('d.csv', text, 'main');
-  await expect(submitManifest(context, { file: await stack.manifest('d-copy.csv', text), account: account('second') })).rejects.toMatchObject({ code: 'OTHER_ACCOUNT_DUPLICATE' });
-  const allowed = await pay('d-copy.csv', text, 'second', { allowOtherAccount: true });
-  expect(allowed).toMatchObject({ account: 'second', accepted: 2, duplicates: 0, n_paid: 2, c_paid: 800 });
+  const copy = await stack.manifest('d-copy.csv', text);
+  const run = (...flags: string[]) => stipend(['--config', configFile, 'run', copy, '--provider', 'ctpayer', '--account', 'second', '--out', join(stack.dir, 'out'), ...flags]);
+  const refused = await run();
+  expect(refused.code).toBe(2);
+  expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/already submitted to ctpayer account main as batch .*run it again with --allow-other-account$/)]);
+  const allowed = await run('--allow-other-account');
+  expect(allowed.code).toBe(0);
+  const batchId = /batch (\S+):/.exec(allowed.stdout)![1]!;
+  expect(await context.batches.get(batchId)).toMatchObject({ account: 'second', accepted: 2, duplicates: 0, n_paid: 2, c_paid: 800 });
   const loads = (sandbox: RunningSandbox) => sandbox.transactions().filter((t) => t.kind === 'load' && t.key?.startsWith('oc-')).map((t) => [t.key, t.payee, t.amountCents]).sort();
   const both = [['oc-1', '1000000007', 200], ['oc-2', '1000000008', 600]];
   expect(loads(stack.sandboxes.ctpayer!)).toEqual(both);
   expect(loads(secondSandbox)).toEqual(both);
 });
+
 
 it('claims atomically against the other accounts\' holders: a payment one account holds is not claimed through another', async () => {
   const payment = (paymentId: string) => ({ line: 2, paymentId, payee: '1000000001', amountCents: 100, fields: { cardId: '1000000001', description: 'Visit' } });

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolvePayment, submitManifest, waitForBatch } from '../../src/api.js';
 import type { FinalizeResult, PaymentRef } from '../../src/ledger/payments.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
+import { stipend } from '../helpers/stipend-process.js';
 
 /**
  * A `paid` answer that reaches the ledger after a person settled the payment (a stalled worker's
@@ -13,7 +12,6 @@ import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
  * `stipend status` show it, while the row keeps the status the person gave it.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let stack: TestStack;
 let batchId: string;
@@ -48,14 +46,6 @@ async function lateAnswer(paymentId: string, reference: string): Promise<Finaliz
   return ledger.finalize(ref(paymentId), { status: 'paid', reference, code: '0', message: 'Payment accepted' });
 }
 
-function stipend(args: string[]): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', stack.configFile, ...args], { cwd: ROOT });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout }));
-  });
-}
 
 it('shows a late or second paid answer as a conflict, keeping the status a person gave the row', { timeout: 60_000 }, async () => {
   // A person wrongly finds late-1 not paid, then the lost answer arrives: it was paid after all.
@@ -79,10 +69,10 @@ it('shows a late or second paid answer as a conflict, keeping the status a perso
   expect(report.summary.statuses).toEqual({ failed: { count: 1, cents: 1500 }, paid: { count: 2, cents: 6000 } });
   expect(JSON.parse(await readFile(`${report.dir}/summary.json`, 'utf8'))).toMatchObject({ conflicts: 2 });
 
-  const status = await stipend(['status', batchId]);
+  const status = await stipend(['--config', stack.configFile, 'status', batchId]);
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/complete: 2 paid \(\$60\.00\), 1 failed \(\$15\.00\), 2 with a conflicting paid answer/);
   expect(status.stdout).toMatch(/^2 payments got a paid answer that conflicts with the ledger/m);
-  const json = await stipend(['status', batchId, '--json']);
+  const json = await stipend(['--config', stack.configFile, 'status', batchId, '--json']);
   expect(JSON.parse(json.stdout)).toMatchObject({ n_conflict: 2, n_paid: 2, n_failed: 1 });
 });
