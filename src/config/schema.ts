@@ -56,7 +56,7 @@ export const accountSchema = z.strictObject({
    * A RISK, for accounts whose provider would pay a resend (all but CT Payer): lets workers pay on a
    * Redis that can lose an acknowledged write (appendfsync everysec or no, a replica promoted without
    * redis.waitReplicas). Such a loss makes a payment sent before it look unsent, and it is paid
-   * again. Workers log a warning at start for each account that relies on it (docs/durability.md).
+   * again. Workers log a warning at start for each account that relies on it (docs/reliability.md).
    */
   acceptRedisWriteLoss: z.boolean().default(false),
 });

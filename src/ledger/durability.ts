@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { connectRedis, redactUrl } from '../queue/redis.js';
 
 /**
- * Whether a `sending` mark survives what Redis can lose after acknowledging it (docs/durability.md).
+ * Whether a `sending` mark survives what Redis can lose after acknowledging it (docs/reliability.md).
  * A lost mark makes a payment that was sent look `queued` again, and it is sent again: harmless only
  * where the provider itself refuses the resend (Capabilities.resendSafeWithoutLedger). Two losses:
  *
