@@ -238,10 +238,12 @@ describe('VirtualRx (VoidPayment)', () => {
       expect(unloads('virtualrx', custId)).toHaveLength(1);
     }
     // Sent at once (the account's concurrency), they still left the account's gate spaced out: 50 ms
-    // apart at 20 a second. The sandbox sees arrivals, which scheduling can bring a few ms closer.
+    // apart at 20 a second (unspaced, they would arrive within a few ms). The sandbox sees arrivals,
+    // which a loaded machine can bring closer or push apart: half the spacing, and the whole span.
     const voids = sandbox.requests().slice(requests).map((r) => r.at);
     expect(voids).toHaveLength(3);
-    for (let i = 1; i < voids.length; i += 1) expect(voids[i]! - voids[i - 1]!).toBeGreaterThanOrEqual(40);
+    for (let i = 1; i < voids.length; i += 1) expect(voids[i]! - voids[i - 1]!).toBeGreaterThanOrEqual(25);
+    expect(voids[2]! - voids[0]!).toBeGreaterThanOrEqual(75);
     expect(await stack.context.batches.get(batchId)).toMatchObject({ n_reversed: 4, c_reversed: 12_000, n_paid: 0, n_declined: 1 });
   });
 
