@@ -1,6 +1,7 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { type Account, findAccount } from './config/load.js';
 import type { StipendContext } from './context.js';
@@ -114,12 +115,24 @@ export async function waitForBatch(
   options: { onProgress?: (batch: BatchRecord) => void; pollMs?: number; signal?: AbortSignal } = {},
 ): Promise<BatchRecord> {
   for (;;) {
-    const batch = await context.batches.get(batchId);
+    // A read that waits on Redis (away, reconnecting) does not hold up a stop.
+    const batch = await abortable(context.batches.get(batchId), options.signal);
     options.onProgress?.(batch);
     if (isSettled(batch)) return batch;
     options.signal?.throwIfAborted();
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    await sleep(options.pollMs ?? 250, undefined, { signal: options.signal });
   }
+}
+
+/** `work`, or the signal's reason as soon as it is aborted. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The account a recorded batch was paid through, from the current configuration. */

@@ -6,6 +6,7 @@ import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { followBatch } from './follow-batch.js';
 import { describeScan, printProblems } from './output.js';
+import { stopWorkersInProcess } from './stop-workers.js';
 
 export interface RunOptions {
   provider: string;
@@ -54,7 +55,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
     });
   } finally {
-    await workers?.close();
+    await stopWorkersInProcess(workers);
     await context.close();
   }
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { resolveReversal } from '../reversals/resolve.js';
 import { followBatch } from './follow-batch.js';
+import { stopWorkersInProcess } from './stop-workers.js';
 
 /**
  * `stipend resolve`: a person's verdict on an `unknown` payment (--paid / --not-paid) or on a
@@ -59,7 +60,7 @@ export async function retryCommand(
       out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
     });
   } finally {
-    await workers?.close();
+    await stopWorkersInProcess(workers);
     await context.close();
   }
 }

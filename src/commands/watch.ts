@@ -3,6 +3,7 @@ import { openContext } from '../context.js';
 import { startWatcher } from '../ingest/watcher.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import { stopWorkersInProcess } from './stop-workers.js';
 
 /** `stipend watch <root>`: pays what is dropped into <root>/inbox/ until SIGINT/SIGTERM. */
 export async function watchCommand(
@@ -25,7 +26,7 @@ export async function watchCommand(
     await watcher.close();
     return 0;
   } finally {
-    await workers?.close();
+    await stopWorkersInProcess(workers);
     await context.close();
   }
 }

@@ -2,6 +2,7 @@ import { loadConfig, selectAccounts } from '../config/load.js';
 import { openContext } from '../context.js';
 import { createLogger } from '../log.js';
 import { startWorkers } from '../queue/workers.js';
+import { stopWorkersInProcess } from './stop-workers.js';
 
 /**
  * `stipend worker`: pays queued payments until SIGINT/SIGTERM, then stops taking jobs and lets the
@@ -24,11 +25,7 @@ export async function workerCommand(options: { provider?: string; account?: stri
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   log.info({ signal }, 'shutting down: finishing payments in flight');
-  if ((await workers.close()) === 'redis-unreachable') {
-    // Nothing more can be done or recorded without Redis, and BullMQ's connections and timers wait
-    // for it: the process ends here (the log line above is written synchronously).
-    process.exit(1);
-  }
+  await stopWorkersInProcess(workers);
   await context.close();
   log.info('stopped');
   return 0;

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { submitManifest, waitForBatch } from '../../src/api.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { redisServerInstalled, startPrivateRedis } from '../helpers/private-redis.js';
-
-type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+
+type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
 
 /**
  * Path 12 (b, c) of "never twice, never lost": a worker told to stop while Redis is down stops
@@ -78,4 +81,49 @@ it.skipIf(!redisServerInstalled())('path 12c: SIGTERM stops a worker within time
   expect(await next.stop('SIGTERM')).toBe(0);
   expect(batch).toMatchObject({ n_paid: 1, c_paid: 925 });
   expect(stack.sandboxes.ctpayer!.transactions().map((t) => t.amountCents)).toEqual([925]);
+}, 120_000);
+
+it.skipIf(!redisServerInstalled())('path 12c: SIGTERM stops `stipend run --with-worker` within timeoutMs plus a small bound while Redis is down', async () => {
+  // This test's own Redis and stack (the one above may have left its Redis down on failure).
+  const ownDir = await mkdtemp(join(tmpdir(), 'stipend-redis-down-run-'));
+  const ownRedis = await startPrivateRedis(ownDir);
+  const ownStack = await startStack({ providers: ['ctpayer'], redisUrl: ownRedis.url, account: { timeoutMs: 3000 }, workers: { lockDurationMs: 5000 } });
+  try {
+    ownStack.sandboxes.ctpayer!.setFaults([{ kind: 'latency', latencyMs: 1500 }]);
+    const file = await ownStack.manifest('redis-down-run.csv', 'payment_id,cardId,amount,description\nrun-1,1000000002,4.75,Visit stipend\n');
+    const run = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', ownStack.configFile, 'run', file, '--provider', 'ctpayer', '--with-worker', '--out', ownDir], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: 'ignore',
+    });
+    const exited = once(run, 'exit').then(([code]) => code as number | null);
+    const ledger = ownStack.context.payments(ownStack.account('ctpayer'));
+    const batchId = async () => (await ownStack.context.batches.openBatchIds())[0];
+    for (let i = 0; i < 600; i++) {
+      const id = await batchId();
+      if (id !== undefined && (await ledger.get({ batchId: id, paymentId: 'run-1' }))?.status === 'sending') break;
+      await sleep(25);
+    }
+    const id = (await batchId())!;
+    await ownRedis.kill();
+    const startedAt = Date.now();
+    run.kill('SIGTERM');
+    const killer = setTimeout(() => run.kill('SIGKILL'), 30_000);
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code).toBe(1); // stopped by itself, saying Redis could not be reached
+    expect(Date.now() - startedAt).toBeLessThan(ownStack.account('ctpayer').timeoutMs + 12_000);
+
+    // Redis is back: the next worker settles the payment left sending, paid once.
+    await ownRedis.start();
+    const next = await spawnWorker(ownStack.configFile);
+    ownStack.sandboxes.ctpayer!.setFaults([]);
+    const batch = await waitForBatch(ownStack.context, id, { pollMs: 100 });
+    await next.stop('SIGTERM');
+    expect(batch).toMatchObject({ n_paid: 1, c_paid: 475 });
+    expect(ownStack.sandboxes.ctpayer!.transactions().map((t) => t.amountCents)).toEqual([475]);
+  } finally {
+    await ownStack.close();
+    await ownRedis.kill();
+    await rm(ownDir, { recursive: true, force: true });
+  }
 }, 120_000);
