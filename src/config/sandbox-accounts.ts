@@ -9,7 +9,8 @@ import type { ConfigFile } from './schema.js';
  *
  * acceptRedisWriteLoss: the sandboxes move no real money, and the demo must run on any Redis,
  * Debian's default (appendonly no) included. A lost sending mark at worst pays a sandbox twice.
- * CT Payer needs no such consent: it refuses a resend itself.
+ * CT Payer's payments need no such consent (it refuses a resend itself), but its reversals do: no
+ * reversal carries a key.
  */
 export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX_PORTS, number>> = {}): ConfigFile {
   const url = (provider: keyof typeof DEFAULT_SANDBOX_PORTS) => `http://127.0.0.1:${ports[provider] ?? DEFAULT_SANDBOX_PORTS[provider]}`;
@@ -19,6 +20,7 @@ export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX
         sandbox: {
           baseUrl: url('ctpayer'),
           credentials: { username: 'sandbox', password: 'sandbox-password', apiusername: 'stipend-batch' },
+          acceptRedisWriteLoss: true,
         },
       },
       ptapi: {

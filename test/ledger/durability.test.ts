@@ -88,10 +88,13 @@ describe.skipIf(!installed)('path 3: Redis settings → which accounts may pay',
     expect(decision.confirming).toEqual([]);
   });
 
-  it('the built-in sandbox accounts run on any Redis that does not evict', async () => {
+  it('the built-in sandbox accounts run on any Redis that does not evict, their reversals included', async () => {
     const settings = await settingsOf(await server(['--appendonly', 'no']));
     const sandbox = resolveConfig(sandboxConfig(), 'sandbox').accounts;
     expect(decideDurability(settings, { waitReplicas: undefined }, sandbox, 'redis://x').refusal).toBeUndefined();
+    // No reversal carries a key: as reversals, every account (CT Payer too) is exposed.
+    const keyless = sandbox.map((a) => ({ ...a, adapter: { capabilities: { resendSafeWithoutLedger: false } } }));
+    expect(decideDurability(settings, { waitReplicas: undefined }, keyless, 'redis://x').refusal).toBeUndefined();
   });
 
   it('no-appendfsync-on-rewrite yes: appendfsync always does not count, since no fsync happens during rewrites', async () => {
