@@ -8,7 +8,9 @@ import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js
 
 /**
  * The `payment` job: pay one row, once. The ledger, not BullMQ, decides whether a call may be made:
- * BullMQ runs a job at least once, so a job can run again after a crash, a stall or a retry.
+ * BullMQ runs a job at least once, so a job can run again after a crash, a stall or a retry, and
+ * two runs of it can be alive at once (a stalled one wakes after its lock expired). Each run's send
+ * is fenced by the ledger (the epoch it saw), and its answers are recorded against its own call.
  *
  *   final already          → nothing is sent
  *   in doubt (an earlier call was cut off or its answer lost) → settled the provider's way:
