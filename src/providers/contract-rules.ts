@@ -4,10 +4,11 @@ import type { UndecidedOutcome } from './outcome.js';
 type CallKind = 'payment' | 'reversal' | 'change';
 
 /**
- * The rules CONTRACTS.md sets for every provider, applied before an adapter reads its own body:
- * 429 and 503 applied nothing (slow the account down); a lost request or any other 5xx may have
- * applied. Returns undefined when the adapter has to read the response itself. `what` names the
- * call in messages: a payment, a reversal, or another change (a card's).
+ * The rules docs/provider-contracts.md ("Rules common to every provider") sets for every provider,
+ * applied before an adapter reads its own body: 429 and 503 applied nothing (slow the account
+ * down); a lost request or any other 5xx may have applied. Returns undefined when the adapter has
+ * to read the response itself. `what` names the call in messages: a payment, a reversal, or another
+ * change (a card's).
  */
 export function commonOutcome(result: HttpResult, what: CallKind = 'payment'): UndecidedOutcome | undefined {
   switch (result.kind) {

@@ -15,10 +15,11 @@ import {
 } from './core.js';
 
 /**
- * The ONTRAPORT Payments API as its document and CONTRACTS.md describe it: form-encoded POSTs to
- * /payments.php with appid, key, reqType and (for a sale) a JSON `data` field; a sale answers HTTP
- * 200 `{result_code, transaction_id, external_txn, message, contact_id}`; list_gateways and
- * list_invoices answer `[{id, name}, …]`. Not idempotent: every accepted sale charges.
+ * The ONTRAPORT Payments API as its documentation and docs/provider-contracts.md ("ONTRAPORT")
+ * describe it: form-encoded POSTs to /payments.php with appid, key, reqType and (for a sale) a JSON
+ * `data` field; a sale answers HTTP 200 `{result_code, transaction_id, external_txn, message,
+ * contact_id}`; list_gateways and list_invoices answer `[{id, name}, …]`. Not idempotent: every
+ * accepted sale charges.
  *
  * Where the document leaves the choice to us:
  * - A wrong key, an unknown appid or none: HTTP 401 `{"error": "…"}` (no result_code: the request

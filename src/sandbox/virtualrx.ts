@@ -4,9 +4,10 @@ import { parseCents } from '../money.js';
 import { type Answer, distinct, firstIssue, json, methodNotAllowed, notFound, parseJson, parseSeed, type Protocol } from './core.js';
 
 /**
- * VirtualRx as its document and CONTRACTS.md describe it: POST /jsonapi.php with a Bearer token and
- * a `{ServiceName, data}` JSON envelope, always answered HTTP 200 with ResponseDetails.StatusCode.
- * Not idempotent: every accepted Payment pays, repeats included.
+ * VirtualRx as its API documentation and docs/provider-contracts.md ("VirtualRx") describe it:
+ * POST /jsonapi.php with a Bearer token and a `{ServiceName, data}` JSON envelope, always answered
+ * HTTP 200 with ResponseDetails.StatusCode. Not idempotent: every accepted Payment pays, repeats
+ * included.
  *
  * Where the document leaves the choice to us:
  * - 70022 unknown CustId, a customer whose card is not issued, or a ProgramId that is not the

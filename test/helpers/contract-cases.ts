@@ -3,9 +3,10 @@ import type { Outcome } from '../../src/providers/outcome.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 
 /**
- * CONTRACTS.md's rule for every provider: a server error, a dropped connection (before or after the
- * provider applied the payment) or an unreadable answer is `unknown`, never paid or declined.
- * Checked for one adapter against its sandbox: `moved()` is what the payee received, in cents.
+ * The rule for every provider (docs/provider-contracts.md, "Rules common to every provider"): a
+ * server error, a dropped connection (before or after the provider applied the payment) or an
+ * unreadable answer is `unknown`, never paid or declined. Checked for one adapter against its
+ * sandbox: `moved()` is what the payee received, in cents.
  */
 export function itTreatsLostAnswersAsUnknown(options: {
   sandbox: () => RunningSandbox;
