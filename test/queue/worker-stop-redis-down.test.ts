@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { submitManifest, waitForBatch } from '../../src/api.js';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { redisServerInstalled, startPrivateRedis } from '../helpers/private-redis.js';
@@ -88,26 +88,31 @@ it.skipIf(!redisServerInstalled())('path 12c: SIGTERM stops `stipend run --with-
   const ownDir = await mkdtemp(join(tmpdir(), 'stipend-redis-down-run-'));
   const ownRedis = await startPrivateRedis(ownDir);
   const ownStack = await startStack({ providers: ['ctpayer'], redisUrl: ownRedis.url, account: { timeoutMs: 3000 }, workers: { lockDurationMs: 5000 } });
+  let down = false;
+  let run: ChildProcess | undefined;
   try {
     ownStack.sandboxes.ctpayer!.setFaults([{ kind: 'latency', latencyMs: 1500 }]);
     const file = await ownStack.manifest('redis-down-run.csv', 'payment_id,cardId,amount,description\nrun-1,1000000002,4.75,Visit stipend\n');
-    const run = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', ownStack.configFile, 'run', file, '--provider', 'ctpayer', '--with-worker', '--out', ownDir], {
+    const command = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', ownStack.configFile, 'run', file, '--provider', 'ctpayer', '--with-worker', '--out', ownDir], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       stdio: 'ignore',
     });
-    const exited = once(run, 'exit').then(([code]) => code as number | null);
+    run = command;
+    const exited = once(command, 'exit').then(([code]) => code as number | null);
     const ledger = ownStack.context.payments(ownStack.account('ctpayer'));
     const batchId = async () => (await ownStack.context.batches.openBatchIds())[0];
-    for (let i = 0; i < 600; i++) {
-      const id = await batchId();
+    // The command starts (slowly on a loaded machine), queues the payment and its worker sends it.
+    let id: string | undefined;
+    for (const deadline = Date.now() + 90_000; ; await sleep(25)) {
+      id = await batchId();
       if (id !== undefined && (await ledger.get({ batchId: id, paymentId: 'run-1' }))?.status === 'sending') break;
-      await sleep(25);
+      if (Date.now() > deadline) throw new Error('stipend run never sent the payment');
     }
-    const id = (await batchId())!;
     await ownRedis.kill();
+    down = true;
     const startedAt = Date.now();
-    run.kill('SIGTERM');
-    const killer = setTimeout(() => run.kill('SIGKILL'), 30_000);
+    command.kill('SIGTERM');
+    const killer = setTimeout(() => command.kill('SIGKILL'), 30_000);
     const code = await exited;
     clearTimeout(killer);
     expect(code).toBe(1); // stopped by itself, saying Redis could not be reached
@@ -115,15 +120,18 @@ it.skipIf(!redisServerInstalled())('path 12c: SIGTERM stops `stipend run --with-
 
     // Redis is back: the next worker settles the payment left sending, paid once.
     await ownRedis.start();
+    down = false;
     const next = await spawnWorker(ownStack.configFile);
     ownStack.sandboxes.ctpayer!.setFaults([]);
-    const batch = await waitForBatch(ownStack.context, id, { pollMs: 100 });
+    const batch = await waitForBatch(ownStack.context, id, { pollMs: 100, signal: AbortSignal.timeout(60_000) });
     await next.stop('SIGTERM');
     expect(batch).toMatchObject({ n_paid: 1, c_paid: 475 });
     expect(ownStack.sandboxes.ctpayer!.transactions().map((t) => t.amountCents)).toEqual([475]);
   } finally {
+    run?.kill('SIGKILL');
+    if (down) await ownRedis.start();
     await ownStack.close();
     await ownRedis.kill();
     await rm(ownDir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 240_000);
