@@ -62,6 +62,24 @@ export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
   createClient: (context) => new CtPayerClient(context),
 };
 
+/**
+ * What each call sends besides username and password (which every call carries): exactly its
+ * documented parameters, as docs/provider-contracts.md ("CT Payer") lists them. Typed per call so
+ * a parameter the call does not document, which CT Payer may refuse, cannot be passed: echo
+ * documents no apiusername.
+ */
+interface CallParams {
+  echo: Record<string, never>;
+  loadcard: { cardId: string; internalPaymentId: string; amount: string; description: string; groupId?: string; apiusername: string };
+  chargecard: { cardId: string; amount: string; reason: string; apiusername: string };
+  getaccountbalance: { apiusername: string };
+  getcardbalance: { cardId: string; apiusername: string };
+  getcarddetails: { cardId: string; apiusername: string };
+  assigncard: { cardId: string; participantId: string; apiusername: string };
+  setcardstatus: { cardId: string; reason: string; apiusername: string };
+}
+type Resource = keyof CallParams;
+
 export class CtPayerClient implements ProviderClient<CtPayerFields> {
   constructor(private readonly context: ClientContext<CtPayerCredentials>) {}
 
@@ -74,6 +92,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
         amount: formatDollars(payment.amountCents),
         description: payment.fields.description,
         ...(payment.fields.groupId === undefined ? {} : { groupId: payment.fields.groupId }),
+        apiusername: this.apiusername,
       },
       payment.beforeSend,
     );
@@ -83,7 +102,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
   async reverse(reversal: ReversalInstruction<CtPayerFields>): Promise<ReversalOutcome> {
     const result = await this.call(
       'chargecard',
-      { cardId: reversal.fields.cardId, amount: formatDollars(reversal.amountCents), reason: reversal.reason },
+      { cardId: reversal.fields.cardId, amount: formatDollars(reversal.amountCents), reason: reversal.reason, apiusername: this.apiusername },
       reversal.beforeSend,
     );
     return chargeOutcome(result);
@@ -95,25 +114,25 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
   }
 
   async fundingBalanceCents(): Promise<number> {
-    return this.balanceField('getaccountbalance', {}, 'accountBalance');
+    return this.balanceField('getaccountbalance', { apiusername: this.apiusername }, 'accountBalance');
   }
 
   async cardBalanceCents(cardId: string): Promise<number> {
-    return this.balanceField('getcardbalance', { cardId }, 'cardBalance');
+    return this.balanceField('getcardbalance', { cardId, apiusername: this.apiusername }, 'cardBalance');
   }
 
   /** assigncard: gives an UNASSIGNED card to a participant. Moves no money. */
   async assignCard(cardId: string, participantId: string): Promise<CardChange> {
-    return cardChange(await this.call('assigncard', { cardId, participantId }));
+    return cardChange(await this.call('assigncard', { cardId, participantId, apiusername: this.apiusername }));
   }
 
   /** setcardstatus: cancels a card for good; what it still holds stays on it. Moves no money. */
   async cancelCard(cardId: string, reason: string): Promise<CardChange> {
-    return cardChange(await this.call('setcardstatus', { cardId, reason }));
+    return cardChange(await this.call('setcardstatus', { cardId, reason, apiusername: this.apiusername }));
   }
 
   async cardDetails(cardId: string): Promise<{ cardId: string; participantId: string; cardStatus: string; balanceCents: number }> {
-    const answer = await this.query('getcarddetails', { cardId });
+    const answer = await this.query('getcarddetails', { cardId, apiusername: this.apiusername });
     if (!answer.ok) throw new Error(`CT Payer getcarddetails: ${answer.reason}`);
     const body = cardDetailsBody.parse(answer.body);
     return { cardId: body.cardId, participantId: body.participantId, cardStatus: body.cardStatus, balanceCents: toCents(body.cardBalance) };
@@ -121,14 +140,19 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
 
   async close(): Promise<void> {}
 
-  private async balanceField(resource: string, params: Record<string, string>, field: string): Promise<number> {
+  /** The client user recorded as performing the call, on every call that documents apiusername. */
+  private get apiusername(): string {
+    return this.context.credentials.apiusername;
+  }
+
+  private async balanceField<R extends 'getaccountbalance' | 'getcardbalance'>(resource: R, params: CallParams[R], field: string): Promise<number> {
     const answer = await this.query(resource, params);
     if (!answer.ok) throw new Error(`CT Payer ${resource}: ${answer.reason}`);
     return toCents(String(answer.body[field]));
   }
 
   /** A call that moves no money: either the success body or a reason it failed. */
-  private async query(resource: string, params: Record<string, string>): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; reason: string }> {
+  private async query<R extends Resource>(resource: R, params: CallParams[R]): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; reason: string }> {
     const result = await this.call(resource, params);
     if (result.kind !== 'response') return { ok: false, reason: result.error };
     const body = parseJsonBody(result.text);
@@ -137,9 +161,9 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return { ok: false, reason: error.success ? `${error.data.errorCode}: ${error.data.message ?? ''}`.trim() : `HTTP ${result.status}` };
   }
 
-  private call(resource: string, params: Record<string, string>, beforeSend?: () => Promise<void>): Promise<HttpResult> {
+  private call<R extends Resource>(resource: R, params: CallParams[R], beforeSend?: () => Promise<void>): Promise<HttpResult> {
     const { baseUrl, credentials: c, send } = this.context;
-    const body = new URLSearchParams({ username: c.username, password: c.password, apiusername: c.apiusername, ...params });
+    const body = new URLSearchParams({ username: c.username, password: c.password, ...params });
     return send({
       method: 'POST',
       url: `${baseUrl.replace(/\/$/, '')}/${resource}.php`,

@@ -18,7 +18,8 @@ import {
  * CT Payer as its API documentation and docs/provider-contracts.md ("CT Payer") describe it:
  * form-encoded POSTs to /<resource>.php, HTTP 200 JSON `{"status":"success",…}` or
  * `{"status":"error","errorCode","message"}`, HTTP 401 for bad credentials, balances as dollar
- * strings. Loads are idempotent on internalPaymentId.
+ * strings. Loads are idempotent on internalPaymentId. A parameter the call does not document is
+ * INVALID_PARAMETER (see endpoint below).
  */
 
 const cents = z.number().int().nonnegative();
@@ -74,8 +75,17 @@ const apiusername = given;
 type Params = Record<string, string>;
 type Endpoint = (params: Params, account: Account, journal: Journal) => Answer;
 
-function endpoint<S extends z.ZodType>(schema: S, run: (params: z.output<S>, account: Account, journal: Journal) => Answer): Endpoint {
+/**
+ * A call's handler behind its parameter check. The schema lists every parameter the call documents
+ * besides username and password, and any other is refused: the documentation lists each call's
+ * parameters, so the real API may refuse others, and an adapter that sends one (echo with
+ * apiusername) must fail its tests here rather than in production.
+ */
+function endpoint<S extends z.ZodObject>(schema: S, run: (params: z.output<S>, account: Account, journal: Journal) => Answer): Endpoint {
   return (params, account, journal) => {
+    // Own keys only: "constructor" is no more a parameter than any other undocumented name.
+    const undocumented = Object.keys(params).find((name) => !Object.hasOwn(schema.shape, name));
+    if (undocumented !== undefined) return failure('INVALID_PARAMETER', `${undocumented} is not a parameter of this call`);
     const parsed = schema.safeParse(params);
     if (!parsed.success) {
       const { field, message } = firstIssue(parsed.error);
@@ -226,14 +236,15 @@ export const ctpayerProtocol: Protocol = {
         if (!run) return notFound(request.path);
         if (request.method !== 'POST') return methodNotAllowed('POST');
         const { password, ...fields } = formParams(request);
-        const account = accounts.get(fields.username ?? '');
+        const { username, ...params } = fields;
+        const account = accounts.get(username ?? '');
         return {
           account: account?.label,
           fields,
           payment: request.path === '/loadcard.php',
           handle: () =>
             account !== undefined && account.password === password
-              ? run(fields, account, journal)
+              ? run(params, account, journal)
               : failure('AUTH_FAILED', 'username and password do not match a CT Payer account'),
           // CT Payer documents no "try again later" error code, so this is the contracts' HTTP 503.
           retryLater: (seconds) => refusal(503, 'CT Payer is temporarily unavailable; nothing was applied', seconds),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { HttpRequest } from '../../src/providers/http.js';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 import { sandboxPerFile } from '../helpers/client-context.js';
@@ -148,5 +149,42 @@ describe('field limits as the sandbox sees them', () => {
     expect((await pay({}, { amountCents: 1 })).kind).toBe('paid');
     expect(await pay({}, { amountCents: 0 })).toEqual(invalid('amount'));
     expect(sandbox.transactions().map((t) => t.amountCents)).toEqual([1]);
+  });
+});
+
+describe('the parameters on the wire', () => {
+  it('each call sends exactly the parameters CT Payer documents for it (docs/provider-contracts.md)', async () => {
+    const sent: Record<string, string[]> = {};
+    const context = contexts.context(sandbox.url, CREDENTIALS);
+    const recording = ctpayer.createClient({
+      ...context,
+      send: (request: HttpRequest) => {
+        const resource = new URL(request.url).pathname.replace(/^\/|\.php$/g, '');
+        sent[resource] = [...new URLSearchParams(request.body)].map(([name]) => name).sort();
+        return context.send(request);
+      },
+    }) as CtPayerClient;
+    const fields = { cardId: '1000000001', description: 'Visit 1 stipend', groupId: 'STUDY-A' };
+
+    expect(await recording.check()).toMatchObject({ status: 'ok' });
+    expect(await recording.pay({ paymentId: 'wire-1', idempotencyKey: 'wire-1', amountCents: 500, fields })).toMatchObject({ kind: 'paid' });
+    expect(await recording.reverse({ paymentId: 'wire-1', amountCents: 500, fields, paymentReference: 'ref', reason: 'Paid twice' })).toMatchObject({ kind: 'reversed' });
+    expect(await recording.fundingBalanceCents()).toBe(5_000_000);
+    expect(await recording.cardBalanceCents('1000000001')).toBe(0);
+    expect(await recording.cardDetails('1000000001')).toMatchObject({ cardStatus: 'ACTIVE' });
+    expect(await recording.assignCard('1000000021', 'P-0021')).toEqual({ kind: 'done' });
+    expect(await recording.cancelCard('1000000003', 'Lost Card')).toEqual({ kind: 'done' });
+
+    const withApiUser = ['apiusername', 'password', 'username'];
+    expect(sent).toEqual({
+      echo: ['password', 'username'],
+      loadcard: [...withApiUser, 'amount', 'cardId', 'description', 'groupId', 'internalPaymentId'].sort(),
+      chargecard: [...withApiUser, 'amount', 'cardId', 'reason'].sort(),
+      getaccountbalance: withApiUser,
+      getcardbalance: [...withApiUser, 'cardId'].sort(),
+      getcarddetails: [...withApiUser, 'cardId'].sort(),
+      assigncard: [...withApiUser, 'cardId', 'participantId'].sort(),
+      setcardstatus: [...withApiUser, 'cardId', 'reason'].sort(),
+    });
   });
 });

@@ -187,3 +187,27 @@ describe('parameter limits (INVALID_PARAMETER names the parameter)', () => {
     expect(sandbox.transactions()).toHaveLength(1);
   });
 });
+
+describe('undocumented parameters (INVALID_PARAMETER names the parameter, nothing applied)', () => {
+  it('echo refuses apiusername: Echo documents username and password only', async () => {
+    expectInvalid(await call('echo', {}), 'apiusername');
+  });
+
+  it('every other call refuses a parameter its documentation does not list', async () => {
+    for (const [resource, params, undocumented] of [
+      ['assigncard', { cardId: '1000000021', participantId: 'P-0021' }, 'reason'],
+      ['loadcard', { cardId: '1000000001', amount: '1.00', description: 'x' }, 'reason'],
+      ['chargecard', { cardId: '1000000001', amount: '1.00', reason: 'x' }, 'internalPaymentId'],
+      ['setcardstatus', { cardId: '1000000001', reason: 'Lost Card' }, 'status'],
+      ['getcardbalance', { cardId: '1000000001' }, 'participantId'],
+      ['getaccountbalance', {}, 'cardId'],
+      // A name every JavaScript object answers to is no more a parameter than any other.
+      ['getcarddetails', { cardId: '1000000001' }, 'constructor'],
+    ] as const) {
+      expectInvalid(await call(resource, { ...params, [undocumented]: '1' }), undocumented);
+    }
+    expect(sandbox.transactions()).toEqual([]);
+    expect((await call('getcarddetails', { cardId: '1000000021' })).body).toMatchObject({ cardStatus: 'UNASSIGNED' });
+    expect((await call('getcarddetails', { cardId: '1000000001' })).body).toMatchObject({ cardStatus: 'ACTIVE' });
+  });
+});
