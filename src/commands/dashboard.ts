@@ -9,14 +9,14 @@ import { createLogger } from '../log.js';
  */
 export async function dashboardCommand(options: { host: string; port: string; allowActions?: boolean; auth: boolean; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
-  const credentials = dashboardCredentials(config.dashboard, { auth: options.auth, host: options.host });
+  const credentials = dashboardCredentials(config.dashboard.signIn, { auth: options.auth, host: options.host });
   const log = createLogger({ name: 'dashboard' });
   const dashboard = await startDashboard({
     config,
     host: options.host,
     port: Number(options.port),
     credentials,
-    readOnly: (config.dashboard?.readOnly ?? true) && !options.allowActions,
+    readOnly: config.dashboard.readOnly && !options.allowActions,
     log,
   });
   process.stdout.write(`dashboard: ${dashboard.url}/ (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);

@@ -6,10 +6,12 @@ import { parseBalanceDollars } from '../money.js';
 import { type AnyAdapter, getAdapter } from '../providers/index.js';
 import type { ProviderId } from '../providers/types.js';
 import { sandboxConfig } from './sandbox-accounts.js';
-import { type AccountConfig, configSchema, type DashboardConfig, type DurabilityStatement } from './schema.js';
+import { type AccountConfig, type Config, configSchema, dashboardSignIn, type DashboardSignIn, type DurabilityStatement } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'stipend.config.json';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** The dashboard's user when neither the file nor DASHBOARD_USERNAME names one. */
+export const DEFAULT_DASHBOARD_USERNAME = 'finance';
 
 /** One provider account, ready to use: its adapter, checked credentials and effective limits. */
 export interface Account extends Omit<AccountConfig, 'rateLimit' | 'credentials'> {
@@ -32,8 +34,14 @@ export interface ResolvedConfig {
   rememberPaymentsMs: number | undefined;
   lockDurationMs: number;
   sweepIntervalMs: number;
-  /** Sign-in and read-only setting of `stipend dashboard`; undefined when not configured. */
-  dashboard: DashboardConfig | undefined;
+  dashboard: {
+    readOnly: boolean;
+    /**
+     * `stipend dashboard`'s sign-in, its ${VARS} filled in and its rules checked only now (no other
+     * command needs them); undefined when no password is configured anywhere.
+     */
+    signIn: () => DashboardSignIn | undefined;
+  };
   /** Information-return thresholds in cents, by the first tax year each applies to, oldest first. */
   taxThresholds: { fromYear: number; cents: number }[];
   accounts: Account[];
@@ -60,7 +68,7 @@ export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessE
 }
 
 export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const parsed = configSchema.safeParse(fillEnv(raw, [], env, source));
+  const parsed = configSchema.safeParse(fillEnvExceptSignIn(raw, env, source));
   if (!parsed.success) throw new ConfigError(describe(source, parsed.error));
   const config = parsed.data;
   const accounts: Account[] = [];
@@ -84,7 +92,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
     sweepIntervalMs: config.workers.sweepIntervalMs,
-    dashboard: config.dashboard,
+    dashboard: { readOnly: config.dashboard.readOnly, signIn: () => resolveSignIn(config.dashboard, source, env) },
     taxThresholds: config.taxThresholds.map((t) => ({ fromYear: t.fromYear, cents: parseBalanceDollars(t.amount)! })).sort((a, b) => a.fromYear - b.fromYear),
     accounts,
   };
@@ -119,6 +127,32 @@ function adapterFor(provider: ProviderId, source: string): AnyAdapter {
     if (error instanceof StipendError) throw new ConfigError(`${source}: accounts.${provider}: this provider is not supported yet`);
     throw error;
   }
+}
+
+/** Fills in every ${NAME} but the dashboard's sign-in's, which resolveSignIn fills when it is asked for. */
+function fillEnvExceptSignIn(raw: unknown, env: NodeJS.ProcessEnv, source: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('dashboard' in raw)) return fillEnv(raw, [], env, source);
+  const { dashboard, ...rest } = raw;
+  return { ...(fillEnv(rest, [], env, source) as object), dashboard };
+}
+
+/**
+ * The file's dashboard.username and dashboard.password, each else DASHBOARD_USERNAME and
+ * DASHBOARD_PASSWORD (so the quick start needs no file), held to the same rules wherever they come
+ * from; an error names the key or the variable, never the value.
+ */
+function resolveSignIn(section: Config['dashboard'], source: string, env: NodeJS.ProcessEnv): DashboardSignIn | undefined {
+  const take = (key: 'username' | 'password', variable: string) =>
+    section[key] === undefined
+      ? { value: env[variable], origin: `environment variable ${variable}` }
+      : { value: fillEnv(section[key], ['dashboard', key], env, source) as string, origin: `${source}: dashboard.${key}` };
+  const password = take('password', 'DASHBOARD_PASSWORD');
+  if (password.value === undefined) return undefined;
+  const username = take('username', 'DASHBOARD_USERNAME');
+  const parsed = dashboardSignIn.safeParse({ username: username.value ?? DEFAULT_DASHBOARD_USERNAME, password: password.value });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new ConfigError(`${issue.path[0] === 'username' ? username.origin : password.origin}: ${issue.message}`);
 }
 
 /** Replaces ${NAME} in every string with the environment variable, naming the key when it is unset. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../providers/types.js';
 
-/** The configuration file, as a user writes it (after ${ENV_VAR} references are filled in). */
+/** The configuration file, as a user writes it (after ${ENV_VAR} references are filled in, the dashboard's sign-in's only when it is used). */
 
 const rateLimit = z.strictObject({
   max: z.number().int().positive(),
@@ -61,14 +61,24 @@ export const accountSchema = z.strictObject({
   acceptRedisWriteLoss: z.boolean().default(false),
 });
 
-/** `stipend dashboard`: who may sign in (keep the password in an environment variable), and whether queues may be changed. */
+/**
+ * `stipend dashboard`: who may sign in, and whether queues may be changed. The sign-in may instead
+ * come from DASHBOARD_USERNAME / DASHBOARD_PASSWORD, so it is checked (dashboardSignIn) only once
+ * the dashboard asks for it, with its ${VARS} filled in then: no other command needs them.
+ */
 const dashboard = z.strictObject({
-  username: z.string().min(1),
-  password: z.string().min(12, { error: 'must be at least 12 characters' }),
+  username: z.string().optional(),
+  password: z.string().optional(),
   /** Read-only: the queues can be looked at, not paused, retried or cleaned (`--allow-actions` lifts it for a run). */
   readOnly: z.boolean().default(true),
 });
-export type DashboardConfig = z.infer<typeof dashboard>;
+
+/** The dashboard's sign-in, from the file or the environment, as it must be to be used. */
+export const dashboardSignIn = z.strictObject({
+  username: z.string().min(1, { error: 'must not be empty' }),
+  password: z.string().min(12, { error: 'must be at least 12 characters' }),
+});
+export type DashboardSignIn = z.infer<typeof dashboardSignIn>;
 
 /** The Redis persistence settings a managed service promises, in Redis' own terms (redis.conf). */
 export const durabilityStatement = z.strictObject({
@@ -117,7 +127,7 @@ export const configSchema = z.strictObject({
       sweepIntervalMs: z.number().int().min(200).max(3_600_000).default(60_000),
     })
     .default({ lockDurationMs: 30_000, sweepIntervalMs: 60_000 }),
-  dashboard: dashboard.optional(),
+  dashboard: dashboard.default({ readOnly: true }),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
   taxThresholds: taxThresholds.default(DEFAULT_TAX_THRESHOLDS),

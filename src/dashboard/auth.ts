@@ -1,28 +1,30 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { DashboardConfig } from '../config/schema.js';
+import { DEFAULT_DASHBOARD_USERNAME } from '../config/load.js';
+import type { DashboardSignIn } from '../config/schema.js';
 import { ConfigError, UsageError } from '../errors.js';
 
-export interface Credentials {
-  username: string;
-  password: string;
-}
+export type Credentials = DashboardSignIn;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * Who may sign in: the configured user. Without one the dashboard does not start, except with
- * --no-auth on a loopback address, where only this machine can reach it.
+ * Who may sign in: the configured user (`signIn` is asked only here, so --no-auth needs no password
+ * set). Without one the dashboard does not start, except with --no-auth on a loopback address,
+ * where only this machine can reach it.
  */
-export function dashboardCredentials(configured: DashboardConfig | undefined, options: { auth: boolean; host: string }): Credentials | undefined {
+export function dashboardCredentials(signIn: () => Credentials | undefined, options: { auth: boolean; host: string }): Credentials | undefined {
   if (!options.auth) {
     if (!LOOPBACK_HOSTS.has(options.host)) throw new UsageError(`--no-auth is allowed only on a loopback address (127.0.0.1, ::1, localhost), not ${options.host}`);
     return undefined;
   }
-  if (!configured) {
-    throw new ConfigError('dashboard.username and dashboard.password are not configured: add them (the password as ${ENV_VAR}), or use --no-auth on 127.0.0.1');
+  const credentials = signIn();
+  if (!credentials) {
+    throw new ConfigError(
+      `the dashboard's sign-in is not configured: set DASHBOARD_PASSWORD (at least 12 characters; the user is DASHBOARD_USERNAME, else ${DEFAULT_DASHBOARD_USERNAME}), or dashboard.password in the configuration, or use --no-auth on 127.0.0.1`,
+    );
   }
-  return { username: configured.username, password: configured.password };
+  return credentials;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findAccount, loadConfig, resolveConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -56,4 +56,39 @@ it('asks for --account when a provider has several', () => {
   expect(() => findAccount(config, 'virtualrx')).toThrow(/several accounts \(a, b\); choose one with --account/);
   expect(findAccount(config, 'virtualrx', 'b').baseUrl).toBe('http://y');
   expect(() => findAccount(config, 'ctpayer')).toThrow(/no ctpayer account is configured/);
+});
+
+describe('the dashboard section', () => {
+  const account = ctpayer({ username: 'u', password: 'p', apiusername: 'a' });
+
+  it('fills its ${VARS} only when the dashboard asks for its sign-in', () => {
+    const config = resolveConfig({ ...account, dashboard: { username: 'finance', password: '${DASHBOARD_PASSWORD}', readOnly: false } }, 'c.json', {});
+    expect(config.dashboard.readOnly).toBe(false);
+    expect(() => config.dashboard.signIn()).toThrow(new ConfigError('c.json: dashboard.password: environment variable DASHBOARD_PASSWORD is not set'));
+    // A misspelt key is still refused at load, by every command.
+    expect(() => resolveConfig({ ...account, dashboard: { pasword: 'x' } }, 'c.json', {})).toThrow(/^c\.json: dashboard: /);
+  });
+
+  it('takes DASHBOARD_USERNAME (default finance) and DASHBOARD_PASSWORD where the file names none', async () => {
+    const password = 'twelve chars or more';
+    expect(resolveConfig(account, 'c.json', { DASHBOARD_PASSWORD: password }).dashboard.signIn()).toEqual({ username: 'finance', password });
+    expect(resolveConfig({ ...account, dashboard: { readOnly: true } }, 'c.json', { DASHBOARD_USERNAME: 'ops', DASHBOARD_PASSWORD: password }).dashboard.signIn()).toEqual({
+      username: 'ops',
+      password,
+    });
+    expect((await loadConfig({ env: { DASHBOARD_PASSWORD: password } })).dashboard.signIn()).toEqual({ username: 'finance', password });
+    // The file's own sign-in comes first.
+    const fromFile = resolveConfig({ ...account, dashboard: { username: 'boss', password: 'the file has this one' } }, 'c.json', { DASHBOARD_PASSWORD: password });
+    expect(fromFile.dashboard.signIn()).toEqual({ username: 'boss', password: 'the file has this one' });
+    expect(resolveConfig(account, 'c.json', {}).dashboard.signIn()).toBeUndefined();
+  });
+
+  it('holds a password from either place to the same rules, naming where it came from, never its value', () => {
+    const signIn = (raw: unknown, env: NodeJS.ProcessEnv) => () => resolveConfig(raw, 'c.json', env).dashboard.signIn();
+    expect(signIn(account, { DASHBOARD_PASSWORD: 'hunter2' })).toThrow(new ConfigError('environment variable DASHBOARD_PASSWORD: must be at least 12 characters'));
+    expect(signIn({ ...account, dashboard: { password: 'hunter2' } }, {})).toThrow(new ConfigError('c.json: dashboard.password: must be at least 12 characters'));
+    expect(signIn(account, { DASHBOARD_USERNAME: '', DASHBOARD_PASSWORD: 'twelve chars or more' })).toThrow(
+      new ConfigError('environment variable DASHBOARD_USERNAME: must not be empty'),
+    );
+  });
 });

@@ -38,8 +38,8 @@ afterAll(async () => {
 });
 
 /** `started` resolves at its first line on stdout (the dashboard prints its address once it listens). */
-function stipend(args: string[]): { child: ChildProcess; started: Promise<unknown>; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'info' } });
+function stipend(args: string[], env: NodeJS.ProcessEnv = { DASHBOARD_PASSWORD: PASSWORD }): { child: ChildProcess; started: Promise<unknown>; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   children.push(child);
   const started = once(child.stdout!, 'data');
   let stdout = '';
@@ -59,9 +59,9 @@ async function freePort(): Promise<number> {
 
 describe('stipend dashboard', () => {
   it('refuses to start without a configured sign-in, and --no-auth anywhere but on a loopback address', async () => {
-    const unconfigured = await stipend(['--config', stack.configFile, 'dashboard']).output;
+    const unconfigured = await stipend(['--config', stack.configFile, 'dashboard'], { DASHBOARD_PASSWORD: undefined }).output;
     expect(unconfigured.code).toBe(2);
-    expect(unconfigured.stderr).toMatch(/^stipend: dashboard\.username and dashboard\.password are not configured/);
+    expect(unconfigured.stderr).toMatch(/^stipend: the dashboard's sign-in is not configured: set DASHBOARD_PASSWORD .*\n$/);
 
     const exposed = await stipend(['--config', stack.configFile, 'dashboard', '--no-auth', '--host', '0.0.0.0']).output;
     expect(exposed.code).toBe(2);
@@ -69,10 +69,45 @@ describe('stipend dashboard', () => {
   });
 
   it('names a weak password\'s key in the configuration, never its value', () => {
-    const attempt = () => resolveConfig({ ...raw, dashboard: { username: 'finance', password: 'hunter2' } }, 'test.json');
+    const attempt = () => resolveConfig({ ...raw, dashboard: { username: 'finance', password: 'hunter2' } }, 'test.json').dashboard.signIn();
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow('test.json: dashboard.password: must be at least 12 characters');
     expect(attempt).not.toThrow(/hunter2/);
+  });
+
+  it('starts as the README\'s quick start says: no configuration file, DASHBOARD_PASSWORD in the environment, user finance', async () => {
+    const port = await freePort();
+    // Built-in sandbox accounts (no file), this stack's Redis.
+    const dashboard = stipend(['dashboard', '--port', String(port)], { DASHBOARD_PASSWORD: PASSWORD, STIPEND_CONFIG: undefined, REDIS_URL: stack.config.redisUrl });
+    try {
+      // A refusal ends the process without a line on stdout.
+      await Promise.race([dashboard.started, dashboard.output.then(({ stderr }) => Promise.reject(new Error(stderr)))]);
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/metrics`)).status).toBe(401);
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: AUTH } })).status).toBe(200);
+    } finally {
+      dashboard.child.kill('SIGTERM');
+    }
+    const { code, stdout, stderr } = await dashboard.output;
+    expect(code).toBe(0);
+    expect(stdout + stderr).not.toContain(PASSWORD);
+  });
+
+  it('leaves the dashboard section\'s variables to the dashboard: other commands run without them, it refuses in one line', async () => {
+    const file = join(stack.dir, 'dashboard-unset.json');
+    await writeFile(file, JSON.stringify({ ...raw, dashboard: { password: '${STIPEND_TEST_UNSET_PASSWORD}' } }));
+    const env = { DASHBOARD_PASSWORD: undefined, STIPEND_TEST_UNSET_PASSWORD: undefined };
+
+    const exported = await stipend(['--config', file, 'export', '--from', '2020-01-01', '--to', '2020-01-02', '--out', join(stack.dir, 'export.csv')], env).output;
+    expect([exported.code, exported.stderr]).toEqual([0, '']);
+    expect(exported.stdout).toContain('no payments settled from 2020-01-01 to 2020-01-02\n');
+    // Past the configuration to Redis, which knows no such batch.
+    const status = await stipend(['--config', file, 'status', 'no-such-batch'], env).output;
+    expect([status.code, status.stderr]).toEqual([2, 'stipend: no batch no-such-batch is recorded\n']);
+
+    const refused = await stipend(['--config', file, 'dashboard', '--port', String(await freePort())], env).output;
+    expect([refused.code, refused.stdout]).toEqual([2, '']);
+    expect(refused.stderr).toBe(`stipend: ${file}: dashboard.password: environment variable STIPEND_TEST_UNSET_PASSWORD is not set\n`);
   });
 
   it('shows, from its own process, what a separate worker process paid and how its requests went', async () => {
