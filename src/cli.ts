@@ -173,8 +173,9 @@ exportGroup
   .command('tax')
   .description('year-to-date totals per participant across providers, flagged at the year\'s information-return threshold; reimbursements kept out')
   .requiredOption('--year <yyyy>', 'the tax year (UTC), e.g. 2026')
-  .option('--out <file>', 'the CSV to write (default: <reportsDir>/tax-<year>.csv)')
-  .action(async (options) => exit(await taxExportCommand({ ...options, config: config() })));
+  .option('--out <file>', 'the CSV file to write (default: <reportsDir>/tax-<year>.csv)')
+  // Commander gives `export` the --out written after `tax` (both have one): it is the tax file all the same.
+  .action(async (options) => exit(await taxExportCommand({ ...options, out: options.out ?? exportGroup.opts().out, config: config() })));
 
 const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
 cards

@@ -26,16 +26,17 @@ export function parseCents(text: string): ParsedAmount {
   return checkRange(Number(text));
 }
 
-/** 1250 → "12.50" */
+/** 1250 → "12.50"; -1250 → "-12.50" (money given back: a reversal, a period's reversed total). */
 export function formatDollars(cents: number): string {
-  if (!Number.isSafeInteger(cents) || cents < 0) throw new RangeError(`not a cent amount: ${cents}`);
-  const whole = Math.floor(cents / 100);
-  return `${whole}.${String(cents % 100).padStart(2, '0')}`;
+  if (!Number.isSafeInteger(cents)) throw new RangeError(`not a cent amount: ${cents}`);
+  const size = Math.abs(cents);
+  return `${cents < 0 ? '-' : ''}${Math.floor(size / 100)}.${String(size % 100).padStart(2, '0')}`;
 }
 
-/** -1250 → "-12.50": for money given back (a reversal in a finance export). */
-export function formatSignedDollars(cents: number): string {
-  return cents < 0 ? `-${formatDollars(-cents)}` : formatDollars(cents);
+/** 1250 → "$12.50"; -1250 → "-$12.50": an amount in a line for people, sign first as they write it. */
+export function formatUsd(cents: number): string {
+  const dollars = formatDollars(cents);
+  return cents < 0 ? `-$${dollars.slice(1)}` : `$${dollars}`;
 }
 
 function checkRange(cents: number): ParsedAmount {

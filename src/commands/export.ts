@@ -2,7 +2,7 @@ import { type ZodError } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { formatDollars } from '../money.js';
+import { formatUsd } from '../money.js';
 import { exportOptions, writeFinanceExport } from '../reports/finance-export.js';
 import { taxExportOptions, thresholdFor, writeTaxExport } from '../reports/tax-export.js';
 
@@ -16,7 +16,7 @@ export async function exportCommand(options: { from?: string; to?: string; group
   const context = await openContext(config);
   try {
     const { rowsFile, totalsFile, totals } = await writeFinanceExport(context, parsed.data);
-    for (const t of totals) process.stdout.write(`${t.group || '(none)'}\t${t.status}\t${t.payments}\t$${formatDollars(t.cents)}\n`);
+    for (const t of totals) process.stdout.write(`${t.group || '(none)'}\t${t.status}\t${t.payments}\t${formatUsd(t.cents)}\n`);
     if (totals.length === 0) process.stdout.write(`no payments settled from ${parsed.data.from} to ${parsed.data.to}\n`);
     process.stdout.write(`payments: ${rowsFile}\ntotals: ${totalsFile}\n`);
     return 0;
@@ -36,8 +36,8 @@ export async function taxExportCommand(options: { year: string; out?: string; co
     const { file, year, thresholdCents, participants } = await writeTaxExport(context, { year: options.year, out: parsed.data.out });
     const reportable = participants.filter((p) => p.reportable);
     const unmatched = participants.filter((p) => p.identifiedBy === 'payee').length;
-    process.stdout.write(`${year}: ${participants.length} participants paid; ${reportable.length} at or above $${formatDollars(thresholdCents)} in taxable payments\n`);
-    for (const p of reportable) process.stdout.write(`${p.participant}\t$${formatDollars(p.taxableCents)}\n`);
+    process.stdout.write(`${year}: ${participants.length} participants paid; ${reportable.length} at or above ${formatUsd(thresholdCents)} in taxable payments\n`);
+    for (const p of reportable) process.stdout.write(`${p.participant}\t${formatUsd(p.taxableCents)}\n`);
     if (unmatched > 0) process.stdout.write(`note: ${unmatched} rows have no participant_id in their manifests and are listed by payee; the same person paid through two providers may appear twice\n`);
     process.stdout.write(`participants: ${file}\n`);
     return 0;

@@ -1,24 +1,26 @@
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { z } from 'zod';
 import type { StipendContext } from '../context.js';
-import { formatSignedDollars } from '../money.js';
+import { formatDollars } from '../money.js';
 import { getAdapter } from '../providers/index.js';
+import { calendarDay } from './calendar-day.js';
 import { ledgerEntries } from './ledger-entries.js';
 import { ledgerPayments } from './ledger-payments.js';
 import { safeCell } from './safe-cell.js';
+import { writeWholeFiles } from './whole-files.js';
 
 export const GROUPINGS = ['provider', 'account', 'groupId', 'batch'] as const;
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date like 2026-11-01' }).refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), { error: 'is not a real date' });
+/** The code cancelBatch (api.ts) gives the payments of a batch canceled before it was sent. */
+const CANCELED = 'CANCELED';
+
 export const exportOptions = z.object({
-  from: day,
-  to: day,
+  from: calendarDay,
+  to: calendarDay,
   groupBy: z.enum(GROUPINGS).default('provider'),
   out: z.string().min(1),
 });
@@ -37,21 +39,34 @@ export interface ExportTotal {
 /**
  * A finance export from the ledger: every payment settled between two dates (UTC, both days
  * included) across batches, row by row in `out`, and the totals per group and status in
- * `<out without .csv>.totals.csv`. Rows are streamed, so memory stays flat over many batches.
- * A reversed payment stays `paid` in the period it was paid and adds a negative `reversed` row in
- * the period it was reversed (reports/ledger-entries.ts): a closed period's figures never change.
+ * `<out without .csv>.totals.csv`. Rows are streamed, so memory stays flat over many batches, and
+ * both files appear together once complete (whole-files.ts). A reversed payment stays `paid` in
+ * the period it was paid and adds a negative `reversed` row in the period it was reversed
+ * (reports/ledger-entries.ts): a closed period's figures never change.
  */
 export async function writeFinanceExport(context: StipendContext, input: ExportOptions): Promise<{ rowsFile: string; totalsFile: string; totals: ExportTotal[] }> {
   const options = exportOptions.parse(input);
+  const totalsFile = options.out.replace(/\.csv$/i, '') + '.totals.csv';
+  return writeWholeFiles([options.out, totalsFile], async ([rowsTemp, totalsTemp]) => {
+    const totals = new Map<string, ExportTotal>();
+    const rows = stringify({ header: true, columns: [...ROW_COLUMNS], cast: { string: safeCell } });
+    // The pipeline ends the ledger read when the file fails, and the file when the ledger read fails.
+    await pipeline(exportLines(context, options, totals), rows, createWriteStream(rowsTemp!));
+    const sorted = [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.status.localeCompare(b.status));
+    const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatDollars(t.cents) }));
+    await writeFile(totalsTemp!, stringifySync(totalRows, { header: true, columns: [...TOTAL_COLUMNS], cast: { string: safeCell } }));
+    return { rowsFile: options.out, totalsFile, totals: sorted };
+  });
+}
+
+/** The period's rows, adding each to its total in `totals` as it goes. */
+async function* exportLines(context: StipendContext, options: z.output<typeof exportOptions>, totals: Map<string, ExportTotal>): AsyncGenerator<Record<string, unknown>> {
   const fromMs = Date.parse(`${options.from}T00:00:00Z`);
   const untilMs = Date.parse(`${options.to}T00:00:00Z`) + 86_400_000;
-  const totals = new Map<string, ExportTotal>();
-  await mkdir(dirname(options.out), { recursive: true });
-  const rows = stringify({ header: true, columns: [...ROW_COLUMNS], cast: { string: safeCell } });
-  const written = pipeline(rows, createWriteStream(options.out));
-
   // A payment settles after its batch is created, so batches created after the period cannot hold one.
   for await (const { batch, record } of ledgerPayments(context, untilMs)) {
+    // A canceled batch's payments were never sent: like skipped duplicates, they are not payments.
+    if (record.status === 'failed' && record.code === CANCELED) continue;
     // A payment, and its reversal as a negative entry of its own, each in the period it happened.
     for (const entry of ledgerEntries(record)) {
       if (!inPeriod(entry.at, fromMs, untilMs)) continue;
@@ -62,22 +77,13 @@ export async function writeFinanceExport(context: StipendContext, input: ExportO
       total.payments += 1;
       total.cents += entry.cents;
       totals.set(key, total);
-      const line = {
+      yield {
         settled_at: entry.at, batch_id: batch.batch_id, line: record.line, payment_id: record.payment_id, provider: record.provider,
-        account: record.account, group_id: groupId, payee: record.payee, amount_cents: entry.cents, amount: formatSignedDollars(entry.cents),
+        account: record.account, group_id: groupId, payee: record.payee, amount_cents: entry.cents, amount: formatDollars(entry.cents),
         status: entry.status, provider_reference: entry.reference, resolved_by: entry.resolvedBy,
       };
-      if (!rows.write(line)) await once(rows, 'drain');
     }
   }
-  rows.end();
-  await written;
-
-  const sorted = [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.status.localeCompare(b.status));
-  const totalsFile = options.out.replace(/\.csv$/i, '') + '.totals.csv';
-  const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatSignedDollars(t.cents) }));
-  await writeFile(totalsFile, stringifySync(totalRows, { header: true, columns: [...TOTAL_COLUMNS], cast: { string: safeCell } }));
-  return { rowsFile: options.out, totalsFile, totals: sorted };
 }
 
 function inPeriod(at: string, fromMs: number, untilMs: number): boolean {

@@ -1,15 +1,15 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import type { PaymentRecord } from '../ledger/payments.js';
-import { formatDollars, formatSignedDollars } from '../money.js';
+import { formatDollars } from '../money.js';
 import { ledgerEntries } from './ledger-entries.js';
 import { ledgerPayments } from './ledger-payments.js';
 import { safeCell } from './safe-cell.js';
+import { writeWholeFiles } from './whole-files.js';
 
 export const taxExportOptions = z.object({
   year: z.string().regex(/^\d{4}$/, { error: 'must be a year like 2026' }).transform(Number),
@@ -80,11 +80,11 @@ export async function writeTaxExport(context: StipendContext, input: TaxExportOp
     .sort((a, b) => Number(a.identifiedBy === 'payee') - Number(b.identifiedBy === 'payee') || a.participant.localeCompare(b.participant));
   const rows = participants.map((p) => ({
     participant: p.participant, identified_by: p.identifiedBy, accounts: p.accounts.join(' '), payments: p.payments,
-    taxable_cents: p.taxableCents, taxable: formatSignedDollars(p.taxableCents), reimbursement_cents: p.reimbursementCents, reimbursement: formatSignedDollars(p.reimbursementCents),
+    taxable_cents: p.taxableCents, taxable: formatDollars(p.taxableCents), reimbursement_cents: p.reimbursementCents, reimbursement: formatDollars(p.reimbursementCents),
     in_doubt_cents: p.inDoubtCents, in_doubt: formatDollars(p.inDoubtCents), threshold: formatDollars(thresholdCents), at_or_above_threshold: p.reportable ? 'yes' : 'no',
   }));
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, stringify(rows, { header: true, columns: [...COLUMNS], cast: { string: safeCell } }));
+  const csv = stringify(rows, { header: true, columns: [...COLUMNS], cast: { string: safeCell } });
+  await writeWholeFiles([out], ([temp]) => writeFile(temp!, csv));
   return { file: out, year, thresholdCents, participants };
 }
 
