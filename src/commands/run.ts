@@ -31,8 +31,21 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const account = findAccount(config, options.provider, options.account);
   const context = await openContext(config);
   let workers: RunningWorkers | undefined;
+  // Until the batch is followed (followBatch takes SIGINT/SIGTERM from there), a stop lets the
+  // in-process workers finish their calls, then ends the command: an enqueue it cuts short is
+  // resumed by submitting the file again, or given up with `stipend cancel`.
+  const stopEarly = () => void stopWorkersInProcess(workers).then(() => process.exit(130));
+  const catchEarlyStops = (on: boolean) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      if (on) process.once(signal, stopEarly);
+      else process.off(signal, stopEarly);
+    }
+  };
   try {
-    if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
+    if (options.withWorker) {
+      catchEarlyStops(true);
+      workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
+    }
     const result = await submitManifest(context, {
       file,
       account,
@@ -51,10 +64,12 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       process.stdout.write(`${await approvalSummary(context, batch)}\nawaiting approval: nothing is paid until someone other than ${batch.submitted_by} runs \`stipend approve ${result.batchId} --by <name>\` (or \`stipend cancel ${result.batchId} --by <name>\`)\n`);
       return 3;
     }
+    catchEarlyStops(false);
     return await followBatch(context, account, result.batchId, {
       out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
     });
   } finally {
+    catchEarlyStops(false);
     await stopWorkersInProcess(workers);
     await context.close();
   }
