@@ -24,11 +24,12 @@ beforeEach(() => sandbox.reset());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A CT Payer call with the account's credentials; every call but echo documents apiusername. */
 function post(path: string, params: Record<string, string> = {}, account: 'alpha' | 'beta' = 'alpha') {
   return fetch(`${sandbox.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username: account, password: `${account}-secret`, apiusername: 'tester', ...params }),
+    body: new URLSearchParams({ username: account, password: `${account}-secret`, ...(path === '/echo.php' ? {} : { apiusername: 'tester' }), ...params }),
   });
 }
 const echo = (account: 'alpha' | 'beta' = 'alpha') => post('/echo.php', {}, account);
@@ -217,7 +218,7 @@ describe('admin routes', () => {
     const withFaults = await startSandbox('ctpayer', { port: 0, seed: SEED, faults: [{ kind: 'server-error', paths: ['/echo.php'] }] });
     try {
       const post = (path: string, params: Record<string, string>) =>
-        fetch(`${withFaults.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'alpha', password: 'alpha-secret', apiusername: 't', ...params }) });
+        fetch(`${withFaults.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: 'alpha', password: 'alpha-secret', ...(path === '/echo.php' ? {} : { apiusername: 't' }), ...params }) });
       await post('/loadcard.php', { cardId: '2000000001', amount: '5.00', description: 'x' });
       withFaults.setFaults([]);
       expect((await post('/echo.php', {})).status).toBe(200);
