@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ProviderId } from '../providers/types.js';
 import { quoted } from './problems.js';
 
-// CT Payer's internalPaymentId (docs/provider-contracts.md, "CT Payer"): letters, digits, - and _, at most 40 characters.
+// CT Payer's internalPaymentId (docs/providers.md, "CT Payer"): letters, digits, - and _, at most 40 characters.
 const PAYMENT_ID = /^[A-Za-z0-9_-]{1,40}$/;
 
 /** Why a manifest's payment_id cannot be used, or undefined when it can. */

@@ -4,7 +4,7 @@ import type { UndecidedOutcome } from './outcome.js';
 type CallKind = 'payment' | 'reversal' | 'change';
 
 /**
- * The rules docs/provider-contracts.md ("Rules common to every provider") sets for every provider,
+ * The rules docs/providers.md ("Rules common to every provider") sets for every provider,
  * applied before an adapter reads its own body: 429 and 503 applied nothing (slow the account
  * down); a lost request or any other 5xx may have applied. Returns undefined when the adapter has
  * to read the response itself. `what` names the call in messages: a payment, a reversal, or another

@@ -64,7 +64,7 @@ export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
 
 /**
  * What each call sends besides username and password (which every call carries): exactly its
- * documented parameters, as docs/provider-contracts.md ("CT Payer") lists them. Typed per call so
+ * documented parameters, as docs/providers.md ("CT Payer") lists them. Typed per call so
  * a parameter the call does not document, which CT Payer may refuse, cannot be passed: echo
  * documents no apiusername.
  */

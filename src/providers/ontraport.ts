@@ -44,7 +44,7 @@ const listing = z.array(z.object({ id: idText, name: z.string() }));
 /** A gateway or invoice template as list_gateways / list_invoices name it. */
 export type OntraportListed = z.infer<typeof listing>[number];
 
-/** The documented result codes, as outcomes (docs/provider-contracts.md, "ONTRAPORT"). */
+/** The documented result codes, as outcomes (docs/providers.md, "ONTRAPORT"). */
 const RESULT_CODES = new Map<string, { kind: Outcome['kind']; meaning: string }>([
   ['1', { kind: 'paid', meaning: 'Good' }],
   ['2', { kind: 'declined', meaning: 'Bad data' }],

@@ -10,7 +10,7 @@ import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, P
  * HTTP 200 with ResponseDetails.StatusCode. Not idempotent and no lookup: a Payment whose answer
  * is lost can only be settled by a person, so the worker never sends it again.
  *
- * A reversal is a VoidPayment with the Payment's own data fields (docs/provider-contracts.md,
+ * A reversal is a VoidPayment with the Payment's own data fields (docs/providers.md,
  * "VirtualRx"), the reason in ReasonDescription (VirtualRx's description linked to the
  * transaction). A void is not idempotent either: its only refusal for "nothing to void", 70038, is
  * documented as "funds are not available on the card", which does not prove an earlier void

@@ -4,7 +4,7 @@ import { formatDollars, parseDollars } from '../money.js';
 import { type Answer, distinct, firstIssue, type Journal, json, parseJson, parseSeed, type Protocol, type SandboxRequest } from './core.js';
 
 /**
- * ClientPay as its API documentation and docs/provider-contracts.md ("ClientPay") describe it:
+ * ClientPay as its API documentation and docs/providers.md ("ClientPay") describe it:
  * POST {base}/v2/… only, JSON both ways, amounts as dollar strings, errors
  * `{"error":{"code","message"}}`. Credentials give an accessId; /access-id/new expires the previous
  * one. Payments need a requestId from /request-id: the same requestId and body is answered with the

@@ -15,7 +15,7 @@ import {
 } from './core.js';
 
 /**
- * CT Payer as its API documentation and docs/provider-contracts.md ("CT Payer") describe it:
+ * CT Payer as its API documentation and docs/providers.md ("CT Payer") describe it:
  * form-encoded POSTs to /<resource>.php, HTTP 200 JSON `{"status":"success",…}` or
  * `{"status":"error","errorCode","message"}`, HTTP 401 for bad credentials, balances as dollar
  * strings. Loads are idempotent on internalPaymentId. A parameter the call does not document is

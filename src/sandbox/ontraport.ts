@@ -15,7 +15,7 @@ import {
 } from './core.js';
 
 /**
- * The ONTRAPORT Payments API as its documentation and docs/provider-contracts.md ("ONTRAPORT")
+ * The ONTRAPORT Payments API as its documentation and docs/providers.md ("ONTRAPORT")
  * describe it: form-encoded POSTs to /payments.php with appid, key, reqType and (for a sale) a JSON
  * `data` field; a sale answers HTTP 200 `{result_code, transaction_id, external_txn, message,
  * contact_id}`; list_gateways and list_invoices answer `[{id, name}, …]`. Not idempotent: every

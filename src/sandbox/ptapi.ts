@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type Answer, distinct, firstIssue, json, methodNotAllowed, parseJson, parseSeed, type Protocol, refusal } from './core.js';
 
 /**
- * PT API as its API documentation and docs/provider-contracts.md ("PT API") describe it: JSON REST,
+ * PT API as its API documentation and docs/providers.md ("PT API") describe it: JSON REST,
  * a bearer token from POST /users/login that stops working after expiresIn seconds (the seed's
  * tokenTtlSeconds) or at POST /users/logout, amounts in integer cents, errors as
  * `{"error":{"code","message"}}` with the documented HTTP status. Not idempotent: every accepted

@@ -4,7 +4,7 @@ import { parseCents } from '../money.js';
 import { type Answer, distinct, firstIssue, json, methodNotAllowed, notFound, parseJson, parseSeed, type Protocol } from './core.js';
 
 /**
- * VirtualRx as its API documentation and docs/provider-contracts.md ("VirtualRx") describe it:
+ * VirtualRx as its API documentation and docs/providers.md ("VirtualRx") describe it:
  * POST /jsonapi.php with a Bearer token and a `{ServiceName, data}` JSON envelope, always answered
  * HTTP 200 with ResponseDetails.StatusCode. Not idempotent: every accepted Payment pays, repeats
  * included.

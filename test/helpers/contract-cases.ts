@@ -3,7 +3,7 @@ import type { Outcome } from '../../src/providers/outcome.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 
 /**
- * The rule for every provider (docs/provider-contracts.md, "Rules common to every provider"): a
+ * The rule for every provider (docs/providers.md, "Rules common to every provider"): a
  * server error, a dropped connection (before or after the provider applied the payment) or an
  * unreadable answer is `unknown`, never paid or declined. Checked for one adapter against its
  * sandbox: `moved()` is what the payee received, in cents.

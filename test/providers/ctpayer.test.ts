@@ -153,7 +153,7 @@ describe('field limits as the sandbox sees them', () => {
 });
 
 describe('the parameters on the wire', () => {
-  it('each call sends exactly the parameters CT Payer documents for it (docs/provider-contracts.md)', async () => {
+  it('each call sends exactly the parameters CT Payer documents for it (docs/providers.md)', async () => {
     const sent: Record<string, string[]> = {};
     const context = contexts.context(sandbox.url, CREDENTIALS);
     const recording = ctpayer.createClient({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 
-/** The ClientPay sandbox on the wire, as its API documentation and docs/provider-contracts.md ("ClientPay") describe it, on its default seed. */
+/** The ClientPay sandbox on the wire, as its API documentation and docs/providers.md ("ClientPay") describe it, on its default seed. */
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {

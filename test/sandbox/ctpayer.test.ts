@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 
-/** The CT Payer sandbox on the wire, exactly as docs/provider-contracts.md ("CT Payer") fixes it, on its default seed. */
+/** The CT Payer sandbox on the wire, exactly as docs/providers.md ("CT Payer") fixes it, on its default seed. */
 
 let sandbox: RunningSandbox;
 beforeAll(async () => {

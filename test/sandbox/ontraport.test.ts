@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../../src/package-root.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 
-/** The ONTRAPORT sandbox on the wire, as its API documentation and docs/provider-contracts.md ("ONTRAPORT") describe it. */
+/** The ONTRAPORT sandbox on the wire, as its API documentation and docs/providers.md ("ONTRAPORT") describe it. */
 
 // The default seed plus a second ONTRAPORT account, so the per-appid rate limit shows.
 let sandbox: RunningSandbox;

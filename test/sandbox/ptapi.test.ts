@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../../src/package-root.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 
-/** The PT API sandbox on the wire, as its API documentation and docs/provider-contracts.md ("PT API") describe it. */
+/** The PT API sandbox on the wire, as its API documentation and docs/providers.md ("PT API") describe it. */
 
 // The default seed plus a user of the other parent (P900), so the hierarchy shows from both sides.
 const OTHER = { username: 'other', password: 'other-password' };

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixturePath } from '../../src/package-root.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 
-/** The VirtualRx sandbox on the wire, as its API documentation and docs/provider-contracts.md ("VirtualRx") describe it. */
+/** The VirtualRx sandbox on the wire, as its API documentation and docs/providers.md ("VirtualRx") describe it. */
 
 // The default seed, plus two customers the default cannot produce: one near the program's maximum
 // balance (which the daily limit keeps out of reach) and one with active holds.
