@@ -162,7 +162,8 @@ export function paymentProcessor(context: PaymentJobContext) {
    * the rate limit's wait), and the ledger decides there whether it may: `fresh` only if the payment
    * is simply queued, `careful` only if no other run marked it since this one looked. Where Redis
    * could lose the mark, the request waits until the mark is durable. A request repeated within the
-   * attempt (PT API after a 401) was refused, so applied nothing: it moves the mark's time on.
+   * attempt (PT API after a 401) was refused, so applied nothing: it moves the mark's time on, and
+   * only while the mark is still this run's.
    */
   function instruction(run: Run, key: string, check: SendCheck): PaymentInstruction<Record<string, string>> {
     const { job, data } = run;
@@ -180,8 +181,10 @@ export function paymentProcessor(context: PaymentJobContext) {
           if (mark.permission !== 'ready' && mark.permission !== 'ready-in-doubt') throw (refused = new NotSent(mark.permission));
           run.epoch = mark.epoch;
           log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
-        } else {
-          await payments.touchSending(data, run.epoch);
+        } else if (!(await payments.touchSending(data, run.epoch))) {
+          // The repeat of a refused request, fenced like the first: another run may have taken the
+          // payment up while this one waited for a new login or access id (or stalled).
+          throw (refused = new NotSent('stale'));
         }
         if (confirmDurable && !(await confirmDurable())) throw (refused = new NotSent('not-durable'));
       },

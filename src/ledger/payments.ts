@@ -193,9 +193,12 @@ export class PaymentLedger {
     await this.redis.unmarkSending(this.key(ref), String(epoch));
   }
 
-  /** The request of `epoch` is repeated within its attempt (after a refusal that applied nothing): it leaves now. */
-  async touchSending(ref: PaymentRef, epoch: number): Promise<void> {
-    await this.redis.touchSending(this.key(ref), now(), String(epoch));
+  /**
+   * The request of `epoch` is repeated within its attempt (after a refusal that applied nothing): it
+   * leaves now. False when it may not: another run marked the payment, or it was settled, meanwhile.
+   */
+  async touchSending(ref: PaymentRef, epoch: number): Promise<boolean> {
+    return (await this.redis.touchSending(this.key(ref), now(), String(epoch))) === 1;
   }
 
   /**

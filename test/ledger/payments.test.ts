@@ -187,17 +187,22 @@ it('records the idempotency key a payment is sent with', async () => {
   expect((await ledger.get(ref('b1', 'key-1')))?.idem_key).toBe('key-1');
 });
 
-it('moves sending_at on when a request is repeated within its attempt, and only while sending', async () => {
+it('moves sending_at on when a request is repeated within its attempt, and only while the mark is the run\'s own', async () => {
+  const r = ref('b1', 'touch-1');
   await ledger.claim('b1', [payment('touch-1')]);
-  await mark(ref('b1', 'touch-1'), true);
-  await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
-  await ledger.touchSending(ref('b1', 'touch-1'), await epochOf(ref('b1', 'touch-1')));
-  const touched = (await ledger.get(ref('b1', 'touch-1')))!.sending_at!;
+  await mark(r, true);
+  const mine = await epochOf(r);
+  await redis.hset(ledger.key(r), 'sending_at', '2000-01-01T00:00:00.000Z');
+  expect(await ledger.touchSending(r, mine)).toBe(true);
+  const touched = (await ledger.get(r))!.sending_at!;
   expect(Date.now() - Date.parse(touched)).toBeLessThan(5000);
-  await ledger.finalize(ref('b1', 'touch-1'), { status: 'paid', reference: 'T', code: 'x', message: '' });
-  await redis.hset(ledger.key(ref('b1', 'touch-1')), 'sending_at', '2000-01-01T00:00:00.000Z');
-  await ledger.touchSending(ref('b1', 'touch-1'), await epochOf(ref('b1', 'touch-1')));
-  expect((await ledger.get(ref('b1', 'touch-1')))!.sending_at).toBe('2000-01-01T00:00:00.000Z');
+  // Path 2 again: the run stalled before its repeat (a new login) and another run marked the payment.
+  await ledger.beginSending(r, true, mine);
+  expect(await ledger.touchSending(r, mine)).toBe(false);
+  await ledger.finalize(r, { status: 'paid', reference: 'T', code: 'x', message: '' });
+  await redis.hset(ledger.key(r), 'sending_at', '2000-01-01T00:00:00.000Z');
+  expect(await ledger.touchSending(r, await epochOf(r))).toBe(false);
+  expect((await ledger.get(r))!.sending_at).toBe('2000-01-01T00:00:00.000Z');
 });
 
 // ---- Issue 11's paths, at the ledger ------------------------------------------------------------
