@@ -111,21 +111,20 @@ export function paymentProcessor(context: PaymentJobContext) {
     // No ledger record means nothing could record the outcome: never pay blind.
     if (!standing) throw new UnrecoverableError(`payment ${data.paymentId} has no ledger record`);
     if ((FINAL_STATUSES as readonly string[]).includes(standing.status)) return;
-    if (standing.status === 'sending') {
-      // An earlier run recorded a call. If that call may still be under way (its run lost its lock
-      // but lives on), wait until it cannot be, by Redis's clock: a call never outlives callMs.
-      if (standing.inFlightMs > 0 && token !== undefined) {
-        await job.moveToDelayed(Date.now() + standing.inFlightMs, token);
-        throw new DelayedError();
-      }
-      if (!doubtResolvable) {
-        return settle(run, 'unknown', {
-          code: 'INTERRUPTED',
-          message: 'the worker stopped during the provider call; the payment may have been applied (check with the provider, then stipend resolve)',
-        });
-      }
-    }
     const inDoubt = standing.status === 'sending' || standing.mayHaveApplied;
+    // An earlier call may still be under way: its run lost its lock but lives on, or its answer was
+    // lost while the provider still works on it. Wait until it cannot be, by Redis's clock (a call
+    // never outlives callMs): a lookup before then could miss it, and a resend race it.
+    if (inDoubt && standing.inFlightMs > 0 && token !== undefined) {
+      await job.moveToDelayed(Date.now() + standing.inFlightMs, token);
+      throw new DelayedError();
+    }
+    if (standing.status === 'sending' && !doubtResolvable) {
+      return settle(run, 'unknown', {
+        code: 'INTERRUPTED',
+        message: 'the worker stopped during the provider call; the payment may have been applied (check with the provider, then stipend resolve)',
+      });
+    }
 
     const key = await idempotencyKeyFor(data, standing.idempotencyKey);
     if (typeof key !== 'string') return handle(run, key);

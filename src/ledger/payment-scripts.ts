@@ -49,7 +49,8 @@ const MARK_SENDING = `
 
 export const PAYMENT_SCRIPTS = {
   // What a run looks at before it decides: status, doubt, kept key, epoch, and how much longer the
-  // call marked at sending_ms may still be under way (ARGV[1]: how long a call can be, in ms).
+  // call marked at sending_ms may still be under way (ARGV[1]: how long a call can be, in ms): while
+  // sending, and after a lost answer (in doubt), since the provider may still be working on it.
   readStanding: {
     numberOfKeys: 1,
     lua: `
@@ -57,7 +58,7 @@ export const PAYMENT_SCRIPTS = {
       local status, sending_ms, doubt, key, epoch = unpack(redis.call('HMGET', KEYS[1], 'status', 'sending_ms', 'may_have_applied', 'idem_key', 'epoch'))
       if not status then return {} end
       local in_flight = 0
-      if status == 'sending' then in_flight = math.max(0, (tonumber(sending_ms) or 0) + tonumber(ARGV[1]) - now_ms()) end
+      if status == 'sending' or doubt == '1' then in_flight = math.max(0, (tonumber(sending_ms) or 0) + tonumber(ARGV[1]) - now_ms()) end
       return {status, doubt or '', key or '', epoch or '0', in_flight}`,
   },
   // The careful way: ARGV: now, doubtResolvable, idempotency key, the epoch the run saw. Returns

@@ -99,7 +99,7 @@ export interface PaymentStanding {
   idempotencyKey: string | undefined;
   /** The sending marks so far: what a careful send compares against (beginSending). */
   epoch: number;
-  /** While sending: how much longer, by Redis's clock, the marked call may still be under way. */
+  /** While sending or in doubt: how much longer, by Redis's clock, the last marked call may still be under way. */
   inFlightMs: number;
 }
 

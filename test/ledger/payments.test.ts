@@ -312,3 +312,20 @@ it('path 11, long refusals: attempts count only calls that could have applied', 
   await ledger.requeue(r, await epochOf(r), { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false });
   expect(await ledger.get(r)).toMatchObject({ status: 'queued', attempts: 1, epoch: 5, may_have_applied: '1' });
 });
+
+it('a call whose answer was lost may still be under way at the provider: its window holds after the requeue too', async () => {
+  await newBatch('b-lost', ['lost-1', 100]);
+  const r = ref('b-lost', 'lost-1');
+  await fresh(r);
+  await ledger.requeue(r, await epochOf(r), { code: 'NO_RESPONSE', message: 'timed out', mayHaveApplied: true, refused: false });
+  const standing = (await ledger.standing(r, CALL_MS))!;
+  expect(standing).toMatchObject({ status: 'queued', mayHaveApplied: true });
+  // A lookup (or resend) before the window ends could miss the call, or race it.
+  expect(standing.inFlightMs).toBeGreaterThan(CALL_MS - 5000);
+  // A refused call leaves nothing in doubt: no window.
+  await newBatch('b-refused', ['ref-1', 100]);
+  const q = ref('b-refused', 'ref-1');
+  await fresh(q);
+  await ledger.requeue(q, await epochOf(q), { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true });
+  expect((await ledger.standing(q, CALL_MS))!.inFlightMs).toBe(0);
+});
