@@ -48,7 +48,7 @@ describe('stipend validate', () => {
       { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed/ },
       { args: ['--config', stack.configFile, 'reverse', 'b', '--reason', 'Wrong card', '--by', 'ops'], message: /say which payments to reverse: --payment-id <id> \(repeatable\) or --all/ },
       { args: ['--config', stack.configFile, 'reverse', 'b', '--all', '--by', 'ops'], message: /required option '--reason <text>' not specified/ },
-      { args: ['--config', stack.configFile, 'export', '--from', '2026-13-01', '--to', '2026-11-30'], message: /--from: is not a real date/ },
+      { args: ['--config', stack.configFile, 'export', '--from', '2026-13-01', '--to', '2026-11-30'], message: /--from: 2026-13-01 is not a day in the calendar/ },
       { args: ['--config', stack.configFile, 'export', '--from', '2026-11-01', '--to', '2026-11-30', '--group-by', 'site'], message: /--group-by: / },
       { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
     ];
