@@ -16,7 +16,7 @@ import { logBullErrors } from './queue/bull-errors.js';
 import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { otherAccountsOf, refuseOtherAccountDuplicates } from './queue/other-accounts.js';
-import { readFundingBalanceCents } from './queue/funding-balance.js';
+import { CredentialsRefusedError, readFundingBalanceCents } from './queue/funding-balance.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
 
 /**
@@ -94,7 +94,8 @@ export async function submitManifest(
  * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
  * than it holds is refused before anything is queued. A balance that cannot be read (after the
  * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
- * submitted again.
+ * submitted again. Refused credentials are thrown instead (CredentialsRefusedError): the
+ * configuration is wrong, not the manifest.
  */
 async function fundingShortfall(context: StipendContext, account: Account, totalCents: number): Promise<string | undefined> {
   if (!account.adapter.capabilities.balance) return undefined;
@@ -102,6 +103,7 @@ async function fundingShortfall(context: StipendContext, account: Account, total
   try {
     balance = await readFundingBalanceCents(context, account);
   } catch (error) {
+    if (error instanceof CredentialsRefusedError) throw error;
     return error instanceof Error ? error.message : String(error);
   }
   if (totalCents <= balance) return undefined;

@@ -24,7 +24,7 @@ describe('stipend validate', () => {
     const bad = await stack.manifest('bad.csv', 'cardId,amount,description\n12345,1e3,Visit 1\n');
     const ok = await stipend(['validate', good, '--provider', 'ctpayer']);
     expect(ok).toMatchObject({ code: 0 });
-    expect(ok.stdout).toBe('valid: 1 rows: 1 valid ($12.50), 0 with problems\n');
+    expect(ok.stdout).toBe('valid: 1 row: 1 valid ($12.50), 0 with problems\n');
 
     const invalid = await stipend(['validate', bad, '--provider', 'ctpayer']);
     expect(invalid.code).toBe(1);

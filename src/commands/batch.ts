@@ -1,10 +1,21 @@
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
-import { isSettled } from '../ledger/batches.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { approvalSummary } from '../api.js';
-import { formatDollars } from '../money.js';
+import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { describeBatch } from './output.js';
+import { plural, usd } from './people.js';
+
+/**
+ * Where a batch stands, in one word, for `status --json`. `state` is only how far its enqueue got
+ * (`enqueued` stays once every payment is final), so scripts reading it took a finished batch for
+ * one still paying; `state` keeps its meaning for those already reading it.
+ */
+export function batchStage(batch: BatchRecord): 'enqueuing' | 'awaiting_approval' | 'paying' | 'complete' | 'canceled' {
+  if (batch.state === 'canceled') return 'canceled';
+  if (batch.state === 'enqueued') return isSettled(batch) ? 'complete' : 'paying';
+  return batch.state;
+}
 
 /** `stipend status <batchId>`: where a batch stands, from the ledger. */
 export async function statusCommand(batchId: string, options: { json?: boolean; config?: string }): Promise<number> {
@@ -12,15 +23,18 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
   try {
     const batch = await context.batches.get(batchId);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ ...batch, complete: isSettled(batch) }, null, 2)}\n`);
+      // batch_id first, then the answer to "is it done?", then the ledger's fields as they are.
+      const { batch_id, ...fields } = batch;
+      const where = { complete: isSettled(batch), stage: batchStage(batch), pending: batch.accepted - batch.final };
+      process.stdout.write(`${JSON.stringify({ batch_id, ...where, ...fields }, null, 2)}\n`);
     } else {
       process.stdout.write(
         [
           `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, created ${batch.created_at}`,
-          `${batch.rows_total} rows; ${batch.accepted} payments requested ($${formatDollars(batch.accepted_cents)})`,
+          `${plural(batch.rows_total, 'row')}; ${plural(batch.accepted, 'payment')} requested (${usd(batch.accepted_cents)})`,
           `${isSettled(batch) ? 'complete' : 'in progress'}: ${describeBatch(batch)}`,
           ...(batch.n_conflict > 0
-            ? [`${batch.n_conflict} payment${batch.n_conflict === 1 ? '' : 's'} got a paid answer that conflicts with the ledger (a late paid after a not-paid verdict, or a second paid): check each with the provider; the report's conflict column names them`]
+            ? [`${plural(batch.n_conflict, 'payment')} got a paid answer that conflicts with the ledger (a late paid after a not-paid verdict, or a second paid): check each with the provider; the report's conflict column names them`]
             : []),
           ...(batch.state === 'awaiting_approval' ? [await approvalSummary(context, batch), 'awaiting approval (stipend approve / stipend cancel)'] : []),
           ...(batch.approved_by ? [`approved by ${batch.approved_by} at ${batch.approved_at}`] : []),
@@ -29,7 +43,7 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
             ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest, or give the rest up with stipend cancel ${batch.batch_id} --by <name>`]
             : []),
           ...(batch.abandoned_by
-            ? [`its enqueue was abandoned by ${batch.abandoned_by} at ${batch.abandoned_at}: ${batch.released} payments it had claimed without queuing were released`]
+            ? [`its enqueue was abandoned by ${batch.abandoned_by} at ${batch.abandoned_at}: ${plural(batch.released, 'payment')} it had claimed without queuing ${batch.released === 1 ? 'was' : 'were'} released`]
             : []),
         ].join('\n') + '\n',
       );

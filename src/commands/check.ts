@@ -1,5 +1,7 @@
-import { loadConfig, selectAccounts } from '../config/load.js';
+import { type Account, loadConfig, type ResolvedConfig } from '../config/load.js';
 import { openContext } from '../context.js';
+import { ConfigError } from '../errors.js';
+import { getAdapter } from '../providers/index.js';
 import { openAccountClients } from '../queue/account-clients.js';
 
 const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as const;
@@ -10,7 +12,7 @@ const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as
  */
 export async function checkCommand(options: { provider?: string; account?: string; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
-  const accounts = selectAccounts(config, options.provider, options.account);
+  const accounts = accountsToCheck(config, options.provider, options.account);
   const context = await openContext(config);
   const opened = await openAccountClients(context, accounts);
   let failures = 0;
@@ -25,4 +27,17 @@ export async function checkCommand(options: { provider?: string; account?: strin
     await context.close();
   }
   return failures === 0 ? 0 : 1;
+}
+
+/**
+ * The accounts asked for. A mistyped provider names the providers that exist, and one with no
+ * matching account names the accounts configured, so a new user sees what to type instead.
+ */
+function accountsToCheck(config: ResolvedConfig, provider?: string, name?: string): Account[] {
+  if (provider !== undefined) getAdapter(provider);
+  const accounts = config.accounts.filter((a) => (provider === undefined || a.provider === provider) && (name === undefined || a.name === name));
+  if (accounts.length > 0) return accounts;
+  const configured = config.accounts.map((a) => `${a.provider}/${a.name}`).join(', ') || 'none';
+  const wanted = name === undefined ? `no ${provider} account is configured` : `no ${provider === undefined ? '' : `${provider} `}account named "${name}"`;
+  throw new ConfigError(`${wanted}; configured: ${configured} (${config.source})`);
 }

@@ -13,11 +13,31 @@ export class FundingBalanceUnreadableError extends StipendError {
 }
 
 /**
+ * The provider refused the account's credentials when asked for its balance: a configuration
+ * problem, which no retry and no other manifest can fix. Nothing was queued or sent.
+ */
+export class CredentialsRefusedError extends StipendError {
+  constructor(account: Account, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'CREDENTIALS_REFUSED',
+      `${account.adapter.name} refused the ${account.name} account's credentials when asked for its funding balance (${reason}): fix them in the configuration (stipend check --provider ${account.provider} proves them); nothing was queued`,
+      { cause },
+    );
+  }
+}
+
+// The adapters throw the provider's own code in their message: CT Payer's AUTH_FAILED, PT API's
+// UNAUTHORIZED (a refused login, or a token refused again right after a fresh login).
+const CREDENTIALS_REFUSED = /: (AUTH_FAILED|UNAUTHORIZED):/;
+
+/**
  * The account's funding balance in cents (where `capabilities.balance`), read through the account's
  * client and shared rate limit. Reading it moves no money, so a read that failed (a connection
  * reset, a 503, an unreadable answer) is simply made again, like any other call: up to the
  * account's `retry.attempts`, with exponential backoff from `retry.backoffMs`. One bad moment at the
- * provider must not refuse a whole batch; a balance that stays unreadable does.
+ * provider must not refuse a whole batch; a balance that stays unreadable does. Refused credentials
+ * are not read again: CredentialsRefusedError at once.
  */
 export async function readFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
   const opened = await openAccountClients(context, [account]);
@@ -28,6 +48,7 @@ export async function readFundingBalanceCents(context: StipendContext, account: 
       try {
         return await client.fundingBalanceCents!();
       } catch (error) {
+        if (error instanceof Error && CREDENTIALS_REFUSED.test(error.message)) throw new CredentialsRefusedError(account, error);
         if (attempt >= attempts) throw new FundingBalanceUnreadableError(account, attempt, error);
         await sleep(backoffMs * 2 ** (attempt - 1));
       }
