@@ -1,27 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { reportCommand, statusCommand } from './commands/batch.js';
-import { cardsAssignCommand, cardsCancelCommand } from './commands/cards.js';
-import { checkCommand } from './commands/check.js';
-import { dashboardCommand } from './commands/dashboard.js';
-import { demoCommand } from './commands/demo.js';
-import { parseDuration } from './commands/duration.js';
-import { exportCommand, taxExportCommand } from './commands/export.js';
-import { EXIT_MAX_WAIT, STATUS_EVERY_MS } from './commands/follow-batch.js';
-import { reverseCommand } from './commands/reverse.js';
-import { runCommand } from './commands/run.js';
-import { sandboxCommand } from './commands/sandbox.js';
-import { scheduleAddCommand, scheduleListCommand, scheduleRemoveCommand } from './commands/schedule.js';
-import { approveCommand, cancelCommand, resolveCommand, retryCommand } from './commands/settle.js';
-import { validateCommand } from './commands/validate.js';
-import { watchCommand } from './commands/watch.js';
-import { workerCommand } from './commands/worker.js';
+import { STATUS_EVERY_MS, parseDuration } from './commands/duration.js';
+import { EXIT } from './commands/exit-codes.js';
 import { StipendError } from './errors.js';
 
 /**
- * The `stipend` command. Exit codes: 0 done, 1 a manifest was invalid (or a demo did not
- * reconcile), 2 a usage, configuration or environment problem (one line, no stack trace); `run` and
- * `retry` also 3 (awaiting approval), 4 (--max-wait passed) and 130 (stopped waiting on Ctrl-C).
+ * The `stipend` command. Exit codes are in commands/exit-codes.ts. Each command's module is
+ * imported only when that command runs, so `--help` and a mistyped flag answer at once.
  */
 const program = new Command('stipend')
   .description('Bulk stipend payments from CSV manifests to prepaid-card providers, exactly once, reconciled.')
@@ -36,7 +21,7 @@ program
   .description('check a manifest against the provider\'s field rules; pays nothing')
   .requiredOption('--provider <id>', 'provider: ctpayer, ptapi, ontraport, clientpay, virtualrx')
   .option('--json', 'machine-readable output')
-  .action(async (file: string, options) => exit(await validateCommand(file, options)));
+  .action(async (file: string, options) => exit(await (await import('./commands/validate.js')).validateCommand(file, options)));
 
 program
   .command('run <file>')
@@ -50,7 +35,7 @@ program
   .option('--by <name>', 'who submits the batch, for accounts that need approval (default: your user name)')
   .addOption(maxWaitOption())
   .addOption(statusEveryOption())
-  .action(async (file: string, options) => exit(await runCommand(file, { ...options, config: config() })));
+  .action(async (file: string, options) => exit(await (await import('./commands/run.js')).runCommand(file, { ...options, config: config() })));
 
 program
   .command('watch <root>')
@@ -58,7 +43,7 @@ program
   .addOption(new Option('--stable-ms <ms>', 'a file is complete once its size is stable this long').default('2000').argParser(positiveInteger))
   .addOption(new Option('--concurrency <n>', 'files processed at once').default('4').argParser(positiveInteger))
   .option('--with-worker', 'also run workers for every account in this process')
-  .action(async (root: string, options) => exit(await watchCommand(root, { ...options, config: config() })));
+  .action(async (root: string, options) => exit(await (await import('./commands/watch.js')).watchCommand(root, { ...options, config: config() })));
 
 const schedule = program.command('schedule').description('scheduled runs that pay what waits in a drop folder (run by the workers)');
 schedule
@@ -68,36 +53,36 @@ schedule
   .requiredOption('--dir <folder>', 'a drop folder root: files wait in <folder>/inbox/<provider>/<account>/')
   .requiredOption('--provider <id>', 'provider: ctpayer, ptapi, ontraport, clientpay, virtualrx')
   .option('--account <name>', 'provider account (required when the provider has several)')
-  .action(async (name: string, options) => exit(await scheduleAddCommand(name, { ...options, config: config() })));
+  .action(async (name: string, options) => exit(await (await import('./commands/schedule.js')).scheduleAddCommand(name, { ...options, config: config() })));
 schedule
   .command('list')
   .description('the schedules and when each runs next')
-  .action(async () => exit(await scheduleListCommand({ config: config() })));
+  .action(async () => exit(await (await import('./commands/schedule.js')).scheduleListCommand({ config: config() })));
 schedule
   .command('remove <name>')
   .description('remove a schedule')
-  .action(async (name: string) => exit(await scheduleRemoveCommand(name, { config: config() })));
+  .action(async (name: string) => exit(await (await import('./commands/schedule.js')).scheduleRemoveCommand(name, { config: config() })));
 
 program
   .command('worker')
   .description('pay queued payments until stopped (SIGINT/SIGTERM finish the payments in flight)')
   .option('--provider <id>', 'only this provider\'s accounts')
   .option('--account <name>', 'only this account')
-  .action(async (options) => exit(await workerCommand({ ...options, config: config() })));
+  .action(async (options) => exit(await (await import('./commands/worker.js')).workerCommand({ ...options, config: config() })));
 
 program
   .command('check')
   .description('prove each configured account\'s credentials with a call that moves no money')
   .option('--provider <id>', 'only this provider\'s accounts')
   .option('--account <name>', 'only this account')
-  .action(async (options) => exit(await checkCommand({ ...options, config: config() })));
+  .action(async (options) => exit(await (await import('./commands/check.js')).checkCommand({ ...options, config: config() })));
 
 program
   .command('sandbox')
   .description('run the built-in provider sandboxes on their default ports')
   .option('--provider <id...>', 'only these providers')
   .option('--no-rate-limit', 'do not enforce the providers\' rate limits')
-  .action(async (options) => exit(await sandboxCommand(options)));
+  .action(async (options) => exit(await (await import('./commands/sandbox.js')).sandboxCommand(options)));
 
 program
   .command('dashboard')
@@ -106,19 +91,19 @@ program
   .addOption(new Option('--port <port>', 'port to listen on').default('4100').argParser(positiveInteger))
   .option('--allow-actions', 'let people pause, retry, promote and clean jobs (read-only by default)')
   .option('--no-auth', 'no sign-in; only on a loopback address')
-  .action(async (options) => exit(await dashboardCommand({ ...options, config: config() })));
+  .action(async (options) => exit(await (await import('./commands/dashboard.js')).dashboardCommand({ ...options, config: config() })));
 
 program
   .command('status <batchId>')
   .description('where a batch stands')
   .option('--json', 'machine-readable output')
-  .action(async (batchId: string, options) => exit(await statusCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/batch.js')).statusCommand(batchId, { ...options, config: config() })));
 
 program
   .command('report <batchId>')
   .description('write a batch\'s reconciliation report from the ledger')
   .option('--out <dir>', 'report folder')
-  .action(async (batchId: string, options) => exit(await reportCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/batch.js')).reportCommand(batchId, { ...options, config: config() })));
 
 program
   .command('resolve <batchId> <paymentId>')
@@ -128,7 +113,7 @@ program
   .option('--reversed <reference>', 'its reversal went through: the provider\'s reference for it')
   .option('--not-reversed', 'its reversal did not go through (it is paid, and may be reversed again)')
   .requiredOption('--by <name>', 'who checked and settles it (recorded)')
-  .action(async (batchId: string, paymentId: string, options) => exit(await resolveCommand(batchId, paymentId, { ...options, config: config() })));
+  .action(async (batchId: string, paymentId: string, options) => exit(await (await import('./commands/settle.js')).resolveCommand(batchId, paymentId, { ...options, config: config() })));
 
 program
   .command('reverse <batchId>')
@@ -137,19 +122,19 @@ program
   .option('--all', 'every paid payment of the batch')
   .requiredOption('--reason <text>', 'why (sent to the provider where it takes one; CT Payer: at most 45 characters)')
   .option('--by <name>', 'who reverses (recorded; default: your user name)')
-  .action(async (batchId: string, options) => exit(await reverseCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/reverse.js')).reverseCommand(batchId, { ...options, config: config() })));
 
 program
   .command('approve <batchId>')
   .description('release a batch awaiting approval (someone other than its submitter)')
   .requiredOption('--by <name>', 'who approves (recorded)')
-  .action(async (batchId: string, options) => exit(await approveCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/settle.js')).approveCommand(batchId, { ...options, config: config() })));
 
 program
   .command('cancel <batchId>')
   .description('drop a batch awaiting approval (nothing is sent), or abandon an interrupted enqueue (what it queued is paid, the rest released)')
   .requiredOption('--by <name>', 'who cancels (recorded)')
-  .action(async (batchId: string, options) => exit(await cancelCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/settle.js')).cancelCommand(batchId, { ...options, config: config() })));
 
 program
   .command('retry <batchId>')
@@ -158,7 +143,7 @@ program
   .option('--with-worker', 'also run a worker in this process')
   .addOption(maxWaitOption())
   .addOption(statusEveryOption())
-  .action(async (batchId: string, options) => exit(await retryCommand(batchId, { ...options, config: config() })));
+  .action(async (batchId: string, options) => exit(await (await import('./commands/settle.js')).retryCommand(batchId, { ...options, config: config() })));
 
 const exportGroup = program
   .command('export')
@@ -168,14 +153,14 @@ const exportGroup = program
   .option('--to <date>', 'last day, included (required)')
   .option('--group-by <field>', 'provider, account, groupId or batch', 'provider')
   .option('--out <file>', 'the payments file; the totals go beside it as <name>.totals.csv')
-  .action(async (options) => exit(await exportCommand({ ...options, config: config() })));
+  .action(async (options) => exit(await (await import('./commands/export.js')).exportCommand({ ...options, config: config() })));
 exportGroup
   .command('tax')
   .description('year-to-date totals per participant across providers, flagged at the year\'s information-return threshold; reimbursements kept out')
   .requiredOption('--year <yyyy>', 'the tax year (UTC), e.g. 2026')
   .option('--out <file>', 'the CSV file to write (default: <reportsDir>/tax-<year>.csv)')
   // Commander gives `export` the --out written after `tax` (both have one): it is the tax file all the same.
-  .action(async (options) => exit(await taxExportCommand({ ...options, out: options.out ?? exportGroup.opts().out, config: config() })));
+  .action(async (options) => exit(await (await import('./commands/export.js')).taxExportCommand({ ...options, out: options.out ?? exportGroup.opts().out, config: config() })));
 
 const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
 cards
@@ -183,23 +168,23 @@ cards
   .description('assign cards to participants from a CSV with cardId and participantId columns, validated first; writes a report')
   .option('--account <name>', 'CT Payer account (required when there are several)')
   .option('--out <file>', 'the report (default: <reportsDir>/cards-assign-<name>-<time>.csv)')
-  .action(async (file: string, options) => exit(await cardsAssignCommand(file, { ...options, config: config() })));
+  .action(async (file: string, options) => exit(await (await import('./commands/cards.js')).cardsAssignCommand(file, { ...options, config: config() })));
 cards
   .command('cancel <cardId>')
   .description('cancel a card for good (setcardstatus); refused while the card holds money unless --with-balance')
   .requiredOption('--reason <text>', 'why, up to 45 characters (e.g. "Lost card")')
   .option('--account <name>', 'CT Payer account (required when there are several)')
   .option('--with-balance', 'cancel even though the card still holds money')
-  .action(async (cardId: string, options) => exit(await cardsCancelCommand(cardId, { ...options, config: config() })));
+  .action(async (cardId: string, options) => exit(await (await import('./commands/cards.js')).cardsCancelCommand(cardId, { ...options, config: config() })));
 
 program
   .command('demo')
   .description('pay the sample manifests through the built-in sandboxes (needs only Redis)')
   .option('--out <dir>', 'report folder', 'reports/demo')
-  .action(async (options) => exit(await demoCommand(options)));
+  .action(async (options) => exit(await (await import('./commands/demo.js')).demoCommand(options)));
 
 function maxWaitOption(): Option {
-  return new Option('--max-wait <duration>', `stop waiting after this long, e.g. 90s or 10m (exit code ${EXIT_MAX_WAIT}); the payments not final stay queued for the workers`).argParser(parseDuration);
+  return new Option('--max-wait <duration>', `stop waiting after this long, e.g. 90s or 10m (exit code ${EXIT.maxWait}); the payments not final stay queued for the workers`).argParser(parseDuration);
 }
 
 function statusEveryOption(): Option {
@@ -220,10 +205,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     // --help and --version end here too, with exit code 0.
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else if (error instanceof StipendError) {
     process.stderr.write(`stipend: ${error.message}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
   } else {
     throw error;
   }

@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 
+/** How often, by default, `run` and `retry` print a line saying what waits and why (`--status-every`). */
+export const STATUS_EVERY_MS = 60_000;
+
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** A command-line duration: a whole number and a unit, e.g. 500ms, 90s, 10m, 1h. In ms. */

@@ -6,21 +6,17 @@ import type { StipendContext } from '../context.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
-import { formatDuration } from './duration.js';
+import { STATUS_EVERY_MS, formatDuration } from './duration.js';
+import { EXIT } from './exit-codes.js';
 import { describeBatch } from './output.js';
 import { batchProgress } from './progress.js';
 import { describeWaiting } from './waiting-status.js';
 
-/** `run` and `retry` exit with this when `--max-wait` passed first: the payments not final stay queued. */
-export const EXIT_MAX_WAIT = 4;
-
-/** How often, by default, a line says what waits and why (`--status-every`). */
-export const STATUS_EVERY_MS = 60_000;
 
 export interface FollowOptions {
   out?: string;
   workerInProcess: boolean;
-  /** Stop waiting after this long (exit code EXIT_MAX_WAIT); the batch goes on in the workers. */
+  /** Stop waiting after this long (exit code EXIT.maxWait); the batch goes on in the workers. */
   maxWaitMs?: number;
   statusEveryMs?: number;
 }
@@ -71,7 +67,7 @@ export async function followBatch(context: StipendContext, account: Account, bat
     if (!stopWaiting.signal.aborted) throw error;
     if (stopWaiting.signal.reason === 'max-wait') return await stoppedAtMaxWait(context, account, batchId, options.maxWaitMs!);
     process.stdout.write(`stopped waiting; batch ${batchId} continues in the workers (stipend status ${batchId})\n`);
-    return 130;
+    return EXIT.interrupted;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -88,7 +84,7 @@ async function stoppedAtMaxWait(context: StipendContext, account: Account, batch
     `stopped waiting after ${formatDuration(maxWaitMs)} (--max-wait): ${pending} ${pending === 1 ? 'payment stays' : 'payments stay'} queued for ${account.provider}/${account.name}; ` +
       `any running worker pays them (\`stipend worker\`), and stipend status ${batchId} shows where the batch stands\n`,
   );
-  return EXIT_MAX_WAIT;
+  return EXIT.maxWait;
 }
 
 async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {

@@ -18,7 +18,7 @@ export interface RunOptions {
   withWorker?: boolean;
   /** Who submits the batch (maker-checker); default: the operating-system user. */
   by?: string;
-  /** Stop waiting after this long, in ms (exit code EXIT_MAX_WAIT); the payments stay queued. */
+  /** Stop waiting after this long, in ms (exit code EXIT.maxWait); the payments stay queued. */
   maxWait?: number;
   /** How often a line says what waits and why, in ms (default STATUS_EVERY_MS). */
   statusEvery?: number;
