@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,15 @@ export type SubmitResult =
   | { accepted: false; scan: ManifestScan; refusal?: string }
   | { accepted: true; batchId: string; scan: ManifestScan };
 
+/** How far a submission has got, for the progress lines of a large manifest. */
+export type SubmitProgress =
+  | { stage: 'validating'; rows: number; bytes: number; totalBytes: number }
+  /** Its payment ids looked up in the provider's other accounts (refuseOtherAccountDuplicates). */
+  | { stage: 'checking'; rows: number; totalRows: number }
+  | { stage: 'funding' }
+  /** Rows handed to the enqueue, which records them a chunk or two behind. */
+  | { stage: 'queuing'; rows: number; totalRows: number };
+
 /** A manifest is accepted when it has no file-level problem and, unless partial, no row problem. */
 export function isAcceptable(scan: ManifestScan, allowPartial: boolean): boolean {
   return scan.fileProblems.length === 0 && scan.validRows > 0 && (allowPartial || scan.rowProblemCount === 0);
@@ -47,6 +56,7 @@ export async function submitManifest(
     submittedBy?: string;
     /** Pay it even if another account of the provider has this file or one of its payments (OtherAccountDuplicateError otherwise). */
     allowOtherAccount?: boolean;
+    onProgress?: (progress: SubmitProgress) => void;
   },
 ): Promise<SubmitResult> {
   const dir = await mkdtemp(join(tmpdir(), 'stipend-'));
@@ -56,7 +66,14 @@ export async function submitManifest(
       throw new UsageError(`cannot read ${options.file}: ${error.code === 'ENOENT' ? 'no such file' : error.code ?? error.message}`);
     });
     const { adapter } = options.account;
-    const scan = await scanManifest(snapshot, adapter);
+    const { onProgress } = options;
+    const { size: totalBytes } = await stat(snapshot);
+    const scan = await scanManifest(snapshot, adapter, onProgress && ((read) => onProgress({ stage: 'validating', ...read, totalBytes })));
+    // The second and third readings of the file, counted when someone listens.
+    const rows = (stage: 'checking' | 'queuing') => {
+      const read = manifestRows(snapshot, adapter);
+      return onProgress ? counted(read, (n) => onProgress({ stage, rows: n, totalRows: scan.dataRows })) : read;
+    };
     if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
     const { provider, name } = options.account;
     const source = basename(options.file);
@@ -70,7 +87,8 @@ export async function submitManifest(
       const approval = needsApproval(options.account, scan.validCents);
       const otherAccounts = options.allowOtherAccount ? [] : otherAccountsOf(context, options.account);
       if (batchId === undefined) {
-        if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, manifestRows(snapshot, adapter));
+        if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, rows('checking'));
+        if (adapter.capabilities.balance) onProgress?.({ stage: 'funding' });
         const refusal = await fundingShortfall(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();
@@ -80,13 +98,23 @@ export async function submitManifest(
           needsApproval: approval,
         });
       }
-      await enqueueAndFinish(context, options.account, batchId, manifestRows(snapshot, adapter), { afterLine: interrupted?.enqueued_line ?? 0, approval, otherAccounts });
+      await enqueueAndFinish(context, options.account, batchId, rows('queuing'), { afterLine: interrupted?.enqueued_line ?? 0, approval, otherAccounts });
       return { accepted: true, batchId, scan };
     } finally {
       await hold.release();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The rows unchanged, telling `onCount` how many have been read. */
+async function* counted<T>(rows: AsyncIterable<T>, onCount: (n: number) => void): AsyncGenerator<T> {
+  let n = 0;
+  for await (const row of rows) {
+    n += 1;
+    onCount(n);
+    yield row;
   }
 }
 

@@ -6,6 +6,7 @@ import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { followBatch } from './follow-batch.js';
 import { describeScan, printProblems } from './output.js';
+import { withProgressLines } from './progress-lines.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 export interface RunOptions {
@@ -46,13 +47,14 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       catchEarlyStops(true);
       workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
     }
-    const result = await submitManifest(context, {
+    const result = await withProgressLines((onProgress) => submitManifest(context, {
       file,
       account,
       allowPartial: options.allowPartial,
       allowOtherAccount: options.allowOtherAccount,
       submittedBy: options.by ?? userInfo().username,
-    });
+      onProgress,
+    }));
     if (!result.accepted) {
       printProblems(result.scan, (line) => process.stdout.write(`${line}\n`));
       process.stdout.write(`rejected: ${result.refusal ?? describeScan(result.scan)}; nothing was queued\n`);

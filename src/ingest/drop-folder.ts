@@ -17,6 +17,8 @@ export interface DroppedFile {
   /** Path below the stage folder: <provider>/<account>/<name>. */
   relativePath: string;
   account: Account;
+  /** The file as people know it, below the root: where it was dropped (inbox/…) or found (processing/…). */
+  shownAs: string;
 }
 
 export class DropFolderError extends StipendError {
@@ -44,11 +46,11 @@ export class DropFolder {
   inboxFile(path: string): DroppedFile {
     const parts = relative(join(this.root, 'inbox'), path).split(sep);
     const [provider, accountName] = parts.length === 3 ? [parts[0]!, parts[1]] : [parts[0]!, undefined];
-    if (parts.length < 2 || parts.length > 3) throw new DropFolderError(`${path} is not in inbox/<provider>/ or inbox/<provider>/<account>/`);
+    if (parts.length < 2 || parts.length > 3) throw new DropFolderError('not in inbox/<provider>/ or inbox/<provider>/<account>/');
     const account = findAccount(this.config, provider, accountName);
     // Claimed names carry the claim time, so two drops of one name never meet in processing/.
     const stamp = new Date().toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18);
-    return { account, relativePath: join(account.provider, account.name, `${stamp}-${basename(path)}`) };
+    return { account, relativePath: join(account.provider, account.name, `${stamp}-${basename(path)}`), shownAs: relative(this.root, path) };
   }
 
   /** Moves a dropped file into processing/; false when another watcher took it first. */
@@ -89,7 +91,11 @@ export class DropFolder {
     for (const account of this.config.accounts) {
       const dir = this.path('processing', join(account.provider, account.name));
       const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names) if (isManifestName(name)) found.push({ account, relativePath: join(account.provider, account.name, name) });
+      for (const name of names) {
+        if (!isManifestName(name)) continue;
+        const relativePath = join(account.provider, account.name, name);
+        found.push({ account, relativePath, shownAs: join('processing', relativePath) });
+      }
     }
     return found;
   }

@@ -1,15 +1,38 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { type SubmitResult, submitManifest, waitForBatch } from '../api.js';
+import { type SubmitProgress, type SubmitResult, submitManifest, waitForBatch } from '../api.js';
 import type { StipendContext } from '../context.js';
+import type { BatchRecord } from '../ledger/batches.js';
 import type { Logger } from '../log.js';
-import { formatProblem, sha256File } from '../manifest/index.js';
+import { formatProblem, type ManifestScan, sha256File } from '../manifest/index.js';
 import { OtherAccountDuplicateError } from '../queue/enqueue-errors.js';
 import { tryLock } from '../queue/redis-lock.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { safeCell } from '../reports/safe-cell.js';
 import type { DropFolder, DroppedFile } from './drop-folder.js';
+
+/**
+ * What happens to a dropped file, for people (`stipend watch` prints a line for each; the JSON log
+ * says the same for programs). Paths are as DropFolder.path gives them.
+ */
+export type FileEvent =
+  | { kind: 'submitting'; progress: SubmitProgress }
+  /** `before`: an earlier run (or attempt) queued it; it is followed, not submitted again. */
+  | { kind: 'queued'; batch: BatchRecord; before: boolean }
+  | { kind: 'paying'; batch: BatchRecord }
+  | { kind: 'paid'; batch: BatchRecord; archived: string; report: string }
+  /** `errors`: the .errors.csv beside it. */
+  | { kind: 'rejected'; scan: ManifestScan; refusal?: string; errors: string }
+  /** `account`: the provider's other account, when that is where it was paid; `note`: the .duplicate.txt beside it. */
+  | { kind: 'duplicate'; batchId: string; account?: string; note: string }
+  /** The watcher tries it again after `retryInMs`. */
+  | { kind: 'failed'; error: unknown; retryInMs: number }
+  /** Not a file the watcher can take (e.g. not in a provider's folder); left where it is. */
+  | { kind: 'left'; reason: string };
+
+/** Hears a file's events, the file named as people know it (DroppedFile.shownAs). */
+export type FileListener = (shownAs: string, event: FileEvent) => void;
 
 /**
  * One claimed file in processing/, taken to its end, the same for the watcher and scheduled runs:
@@ -22,9 +45,10 @@ export async function ingestFile(
   context: StipendContext,
   folder: DropFolder,
   file: DroppedFile,
-  options: { fresh: boolean; leaseMs: number; signal: AbortSignal; log: Logger },
+  options: { fresh: boolean; leaseMs: number; signal: AbortSignal; log: Logger; onFile?: FileListener },
 ): Promise<void> {
   const { fresh } = options;
+  const tell = (event: FileEvent) => options.onFile?.(file.shownAs, event);
   const { account, relativePath } = file;
   const lease = await tryLock(context.redis, `${context.config.prefix}:watch:${relativePath}`, options.leaseMs);
   if (!lease) return; // another process is working on it
@@ -36,10 +60,11 @@ export async function ingestFile(
     const own = earlier !== undefined && earlier.source === basename(relativePath);
     // The same file again is a duplicate, unless its batch was canceled before paying anything, or
     // its enqueue was abandoned (the rows it never queued were released to be paid again).
-    const toDuplicates = async (note: string, batchId: string) => {
-      await folder.move('processing', 'duplicates', relativePath);
-      await writeFile(`${folder.path('duplicates', relativePath)}.duplicate.txt`, `${note}\n`);
+    const toDuplicates = async (note: string, batchId: string, account?: string) => {
+      const moved = await folder.move('processing', 'duplicates', relativePath);
+      await writeFile(`${moved}.duplicate.txt`, `${note}\n`);
       options.log.info({ file: relativePath, batchId }, 'dropped file was paid before: moved to duplicates/');
+      tell({ kind: 'duplicate', batchId, note: `${moved}.duplicate.txt`, ...(account === undefined ? {} : { account }) });
     };
     if (fresh && earlier && !own && earlier.state !== 'canceled' && earlier.abandoned_at === undefined) {
       const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.`;
@@ -49,26 +74,30 @@ export async function ingestFile(
     const follow = earlier !== undefined && earlier.state !== 'enqueuing' && (own || (!fresh && earlier.state === 'enqueued'));
     let batchId = follow ? earlier.batch_id : undefined;
     if (batchId === undefined) {
-      const result = await submitManifest(context, { file: path, account }).catch((error: unknown) => {
+      const onProgress = (progress: SubmitProgress) => tell({ kind: 'submitting', progress });
+      const result = await submitManifest(context, { file: path, account, onProgress }).catch((error: unknown) => {
         // Paid through another account of the provider: a duplicate for a person to look at, not
         // something a retry would change.
         if (error instanceof OtherAccountDuplicateError) return error;
         throw error;
       });
-      if (result instanceof OtherAccountDuplicateError) return await toDuplicates(`${basename(relativePath)}: ${result.message}`, result.batchId);
+      if (result instanceof OtherAccountDuplicateError) return await toDuplicates(`${basename(relativePath)}: ${result.message}`, result.batchId, result.account);
       if (!result.accepted) {
-        await folder.move('processing', 'rejected', relativePath);
-        await writeFile(`${folder.path('rejected', relativePath)}.errors.csv`, errorsCsv(result));
+        const errors = `${await folder.move('processing', 'rejected', relativePath)}.errors.csv`;
+        await writeFile(errors, errorsCsv(result));
         options.log.info({ file: relativePath }, 'dropped file rejected: moved to rejected/ with its errors');
+        tell({ kind: 'rejected', scan: result.scan, errors, ...(result.refusal === undefined ? {} : { refusal: result.refusal }) });
         return;
       }
       batchId = result.batchId;
     }
     options.log.info({ file: relativePath, batchId }, 'dropped file queued; waiting for its payments');
-    await waitForBatch(context, batchId, { signal: options.signal, pollMs: 500 });
-    await writeReconciliation(context, batchId, folder.path('outbox', dirname(relativePath)));
-    await folder.move('processing', 'archive', relativePath);
+    if (options.onFile) tell({ kind: 'queued', batch: await context.batches.get(batchId), before: follow });
+    const batch = await waitForBatch(context, batchId, { signal: options.signal, pollMs: 500, onProgress: (paying) => tell({ kind: 'paying', batch: paying }) });
+    const report = await writeReconciliation(context, batchId, folder.path('outbox', dirname(relativePath)));
+    const archived = await folder.move('processing', 'archive', relativePath);
     options.log.info({ file: relativePath, batchId }, 'dropped file paid: archived, report in outbox/');
+    tell({ kind: 'paid', batch, archived, report: report.csv });
   } finally {
     clearInterval(renewal);
     await lease.release();

@@ -1,11 +1,11 @@
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { watch } from 'chokidar';
 import pLimit from 'p-limit';
 import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
 import { DropFolder, type DroppedFile, isManifestName } from './drop-folder.js';
-import { ingestFile } from './ingest-file.js';
+import { type FileListener, ingestFile } from './ingest-file.js';
 
 export interface WatcherOptions {
   /** A file counts as completely written once its size has not changed for this long. */
@@ -17,6 +17,8 @@ export interface WatcherOptions {
   /** A file whose ingest failed is taken again after firstMs, then twice as long each time, up to maxMs. */
   retry?: { firstMs: number; maxMs: number };
   log: Logger;
+  /** Hears what happens to each file, for people; the log has it for programs. */
+  onFile?: FileListener;
 }
 
 const RETRY = { firstMs: 1000, maxMs: 60_000 };
@@ -40,11 +42,11 @@ export async function startWatcher(context: StipendContext, root: string, option
   await folder.prepare();
   const limit = pLimit(options.concurrency);
   const stopping = new AbortController();
-  const ingestOptions = { leaseMs: options.leaseMs, signal: stopping.signal, log: options.log };
+  const ingestOptions = { leaseMs: options.leaseMs, signal: stopping.signal, log: options.log, onFile: options.onFile };
   const inFlight = new Set<Promise<void>>();
   const retry = options.retry ?? RETRY;
   // Works on a file until it reaches its end: a failure is logged and tried again after a backoff.
-  const untilDone = async (work: () => Promise<void>, path: string) => {
+  const untilDone = async (work: () => Promise<void>, path: string, shownAs: string) => {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await limit(work);
@@ -53,17 +55,18 @@ export async function startWatcher(context: StipendContext, root: string, option
         if (stopping.signal.aborted) return;
         const retryInMs = Math.min(retry.firstMs * 2 ** (attempt - 1), retry.maxMs);
         options.log.error({ err: error, path, attempt, retryInMs }, 'a dropped file could not be processed; it is tried again');
+        options.onFile?.(shownAs, { kind: 'failed', error, retryInMs });
         await delay(retryInMs, undefined, { signal: stopping.signal }).catch(() => {});
         if (stopping.signal.aborted) return;
       }
     }
   };
-  const track = (work: () => Promise<void>, path: string) => {
-    const done = untilDone(work, path);
+  const track = (work: () => Promise<void>, path: string, shownAs: string) => {
+    const done = untilDone(work, path, shownAs);
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
   };
-  const ingest = (file: DroppedFile, fresh: boolean) => track(() => ingestFile(context, folder, file, { fresh, ...ingestOptions }), file.relativePath);
+  const ingest = (file: DroppedFile, fresh: boolean) => track(() => ingestFile(context, folder, file, { fresh, ...ingestOptions }), file.relativePath, file.shownAs);
 
   for (const file of await folder.leftInProcessing()) ingest(file, false);
 
@@ -78,12 +81,13 @@ export async function startWatcher(context: StipendContext, root: string, option
       file = folder.inboxFile(path);
     } catch (error) {
       options.log.warn({ path, err: error }, 'dropped file is not in a provider/account folder; left in place');
+      options.onFile?.(relative(root, path), { kind: 'left', reason: error instanceof Error ? error.message : String(error) });
       return;
     }
     // Claimed once; from then on its ingest is tried again from processing/ where it failed.
     track(async () => {
       if (await folder.claim(path, file)) ingest(file, true);
-    }, path);
+    }, path, file.shownAs);
   });
   await new Promise<void>((resolve) => watcher.once('ready', resolve));
 

@@ -28,39 +28,59 @@ export interface ManifestScan {
 // Problems kept for the report; a huge garbage file must not grow memory with its mistakes.
 const KEPT_PROBLEMS = 1000;
 
+/** How far a scan has read: data rows, and bytes of the file. */
+export interface ScanProgress {
+  rows: number;
+  bytes: number;
+}
+
 /**
  * Pass 1: reads the whole manifest and reports everything wrong with it. Bad content never
- * throws; a file that cannot be read at all throws ManifestFileError.
+ * throws; a file that cannot be read at all throws ManifestFileError. `onProgress` hears how far
+ * it has read after each batch of rows, for the progress lines of a long scan.
  */
-export async function scanManifest(path: string, adapter: AnyAdapter): Promise<ManifestScan> {
+export async function scanManifest(path: string, adapter: AnyAdapter, onProgress?: (read: ScanProgress) => void): Promise<ManifestScan> {
   // The bytes are hashed as they are read for the scan, rather than read a second time.
   const hash = createHash('sha256');
-  const { readWhole, ...scan } = await scanRows(path, adapter, (bytes) => hash.update(bytes));
+  let bytes = 0;
+  const onBytes = (piece: Buffer) => {
+    hash.update(piece);
+    bytes += piece.length;
+  };
+  const { readWhole, ...scan } = await scanRows(path, adapter, onBytes, (rows) => onProgress?.({ rows, bytes }));
   // A scan stopped by a file problem read only part of the file.
   return { sha256: readWhole ? hash.digest('hex') : await sha256File(path), ...scan };
 }
 
-async function scanRows(path: string, adapter: AnyAdapter, onBytes: (bytes: Buffer) => void): Promise<Omit<ManifestScan, 'sha256'> & { readWhole: boolean }> {
+async function scanRows(
+  path: string,
+  adapter: AnyAdapter,
+  onBytes: (bytes: Buffer) => void,
+  onRows: (rows: number) => void,
+): Promise<Omit<ManifestScan, 'sha256'> & { readWhole: boolean }> {
   const scan = { dataRows: 0, validRows: 0, validCents: 0, rowProblems: [] as Problem[], rowProblemCount: 0, rejectedRows: 0 };
   const fileProblems = new FileProblems();
   const seen = new DuplicateIndex();
   try {
-    for await (const batch of checkRows(path, adapter, onBytes)) for (const checked of batch) {
-      const { row, cardNumbers } = checked;
-      scan.dataRows += 1;
-      for (const problem of cardNumbers) fileProblems.add(problem);
-      const duplicate = duplicateProblem(checked, seen);
-      if (duplicate !== undefined) fileProblems.add(duplicate);
-      if (row.ok) {
-        scan.validRows += 1;
-        scan.validCents += row.payment.amountCents;
-        continue;
+    for await (const batch of checkRows(path, adapter, onBytes)) {
+      for (const checked of batch) {
+        const { row, cardNumbers } = checked;
+        scan.dataRows += 1;
+        for (const problem of cardNumbers) fileProblems.add(problem);
+        const duplicate = duplicateProblem(checked, seen);
+        if (duplicate !== undefined) fileProblems.add(duplicate);
+        if (row.ok) {
+          scan.validRows += 1;
+          scan.validCents += row.payment.amountCents;
+          continue;
+        }
+        const problems = row.problems.filter((p) => !cardNumbers.includes(p));
+        if (problems.length === 0) continue;
+        scan.rejectedRows += 1;
+        scan.rowProblemCount += problems.length;
+        scan.rowProblems.push(...problems.slice(0, KEPT_PROBLEMS - scan.rowProblems.length));
       }
-      const problems = row.problems.filter((p) => !cardNumbers.includes(p));
-      if (problems.length === 0) continue;
-      scan.rejectedRows += 1;
-      scan.rowProblemCount += problems.length;
-      scan.rowProblems.push(...problems.slice(0, KEPT_PROBLEMS - scan.rowProblems.length));
+      onRows(scan.dataRows);
     }
   } catch (error) {
     if (!(error instanceof ManifestContentError)) throw error;
