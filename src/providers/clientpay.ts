@@ -35,11 +35,11 @@ const credentials = z.object({
 export type ClientPayCredentials = z.infer<typeof credentials>;
 
 const errorBody = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string().optional() }) });
-// The account may have no current accessId (never issued, or expired): then it is null.
-const currentAccessId = z.looseObject({ accessId: z.string().min(1).nullable() });
+// An account with no accessId (never issued, or expired) answers the documented null, or an empty
+// one: both mean none (and so does a 401 INVALID_ACCESS_ID, read in askCurrent).
+const currentAccessId = z.looseObject({ accessId: z.string().nullable().transform((id) => (id === null || id.trim() === '' ? undefined : id)) });
 const issuedAccessId = z.looseObject({ accessId: z.string().min(1) });
 const issuedRequestId = z.looseObject({ requestId: z.string().min(1) });
-const validity = z.looseObject({ valid: z.boolean() });
 const paymentResult = z.discriminatedUnion('status', [
   z.looseObject({ status: z.literal('APPROVED'), transactionId: z.union([z.string(), z.number()]).transform(String) }),
   z.looseObject({ status: z.literal('DECLINED'), declineReason: z.string().optional() }),
@@ -76,6 +76,13 @@ class AccessIdUnavailableError extends Error {
 /** A ClientPay answer read by the contract rules: the 200 body in its expected shape, or the outcome it amounts to. */
 type Reply<T> = { ok: true; body: T } | { ok: false; outcome: Outcome };
 
+/**
+ * What /access-id/current said: the account's accessId; none, in a 200 (so the credentials were
+ * accepted); or a 401 INVALID_ACCESS_ID, which is how an account with none may answer, and, that
+ * being ClientPay's only documented 401 code, perhaps how it refuses wrong credentials too.
+ */
+type Current = { kind: 'current'; accessId: string } | { kind: 'none' } | { kind: 'refused' };
+
 class ClientPayClient implements ProviderClient<ClientPayFields> {
   constructor(private readonly context: ClientContext<ClientPayCredentials>) {}
 
@@ -99,19 +106,24 @@ class ClientPayClient implements ProviderClient<ClientPayFields> {
   }
 
   /**
-   * Proves the credentials: they yield an accessId that ClientPay says is valid. A shared accessId
-   * that is no longer valid is renewed once, as any call finding it refused would, so a newer one
-   * issued elsewhere does not make working credentials look broken.
+   * Proves the credentials, the PIN with them, by asking /access-id/current: it carries them, and
+   * unlike /access-id/new it expires nobody's accessId (a new one would cut off every worker and any
+   * other integration using the account's). An accessId kept in the shared session is not used: it
+   * works whatever PIN this configuration holds. Only when /current answers 401 INVALID_ACCESS_ID
+   * can it not tell (no accessId yet, or wrong credentials), and then the account's first accessId
+   * is taken as a worker's first call takes it, under the session's lock: with right credentials
+   * there is none to expire, and wrong ones are refused there too, issuing nothing.
    */
   async check(): Promise<CheckResult> {
     try {
-      const accessId = await this.accessId();
-      let answer = await this.validate(accessId);
-      if (answer.ok && !answer.body.valid) answer = await this.validate(await this.context.session.renew(accessId, () => this.newAccessId()));
-      if (!answer.ok) return failedCheck(nothingPaid(answer.outcome, 'validate the accessId'));
-      return answer.body.valid
-        ? { status: 'ok', detail: 'the credentials give an accessId ClientPay validates' }
-        : { status: 'failed', detail: 'ClientPay does not validate the accessId it issued for these credentials' };
+      // Twice at most: a first try can find another process storing the first accessId meanwhile.
+      for (let tries = 0; tries < 2; tries += 1) {
+        const current = await this.askCurrent();
+        if (current.kind === 'current') return { status: 'ok', detail: 'ClientPay accepted the credentials and gave the account\'s current accessId' };
+        if (current.kind === 'none') return { status: 'ok', detail: 'ClientPay accepted the credentials; the account has no accessId yet (the first payment gets one)' };
+        if (await this.takeFirstAccessId()) return { status: 'ok', detail: 'ClientPay accepted the credentials and gave the account its first accessId' };
+      }
+      return { status: 'failed', detail: 'INVALID_ACCESS_ID: /access-id/current refused twice while another process was taking the account\'s first accessId; run check again' };
     } catch (error) {
       if (error instanceof AccessIdUnavailableError) return failedCheck(error.outcome);
       throw error;
@@ -141,28 +153,49 @@ class ClientPayClient implements ProviderClient<ClientPayFields> {
   /** The shared accessId; the first process to find none takes the account's current one. */
   private async accessId(): Promise<string> {
     const { session } = this.context;
-    return (await session.get()) ?? session.renew(undefined, () => this.currentAccessId());
+    return (await session.get()) ?? session.renew(undefined, () => this.currentOrNewAccessId());
   }
 
   // Asking for the current accessId first matters: a new one would expire it for everyone using it.
-  private async currentAccessId(): Promise<string> {
-    const { accessId } = await this.credentialCall('access-id/current', currentAccessId);
-    return accessId ?? this.newAccessId();
+  private async currentOrNewAccessId(): Promise<string> {
+    const current = await this.askCurrent();
+    return current.kind === 'current' ? current.accessId : this.newAccessId();
+  }
+
+  /**
+   * Stores the account's first accessId in the shared session, asking for it under the session's
+   * lock; false when another process stored one meanwhile (then nothing was asked here).
+   */
+  private async takeFirstAccessId(): Promise<boolean> {
+    const { session } = this.context;
+    let asked = false;
+    await session.renew(await session.get(), async () => {
+      asked = true;
+      return this.currentOrNewAccessId();
+    });
+    return asked;
+  }
+
+  private async askCurrent(): Promise<Current> {
+    const result = await this.post('access-id/current', this.credentialFields());
+    if (refusesAccessId(result)) return { kind: 'refused' };
+    const { accessId } = this.credentialReply(result, currentAccessId);
+    return accessId === undefined ? { kind: 'none' } : { kind: 'current', accessId };
   }
 
   private async newAccessId(): Promise<string> {
-    return (await this.credentialCall('access-id/new', issuedAccessId)).accessId;
+    return this.credentialReply(await this.post('access-id/new', this.credentialFields()), issuedAccessId).accessId;
   }
 
-  private async credentialCall<T>(path: string, shape: z.ZodType<T>): Promise<T> {
+  private credentialFields(): Record<string, string> {
     const { integratorKey, accountKey, accountPin } = this.context.credentials;
-    const reply = read(await this.post(path, { integratorKey, accountKey, accountPin }), shape);
+    return { integratorKey, accountKey, accountPin };
+  }
+
+  private credentialReply<T>(result: HttpResult, shape: z.ZodType<T>): T {
+    const reply = read(result, shape);
     if (!reply.ok) throw new AccessIdUnavailableError(nothingPaid(reply.outcome, 'get an accessId'));
     return reply.body;
-  }
-
-  private async validate(accessId: string): Promise<Reply<z.infer<typeof validity>>> {
-    return read(await this.post('access-id/validate', { accessId }), validity);
   }
 
   private post(path: string, body: Record<string, string>, beforeSend?: () => Promise<void>): Promise<HttpResult> {

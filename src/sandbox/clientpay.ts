@@ -12,10 +12,14 @@ import { type Answer, distinct, firstIssue, type Journal, json, parseJson, parse
  *
  * Where the documents leave the choice to us:
  * - An account starts with no accessId, and has none again after /access-id/expire. Then
- *   /access-id/current answers 200 `{"accessId": null}` (the documented shape, without a value),
- *   and a client asks /access-id/new.
- * - Credentials that match no account: 401 INVALID_CREDENTIALS (the contract's only 401 code,
- *   INVALID_ACCESS_ID, is about accessIds). A missing credential field: 400 VALIDATION_ERROR.
+ *   /access-id/current answers as the account's seed says (`currentWithoutAccessId`), each a way a
+ *   ClientPay account that never had one has been seen to answer: 200 `{"accessId": null}` (`null`, the default:
+ *   the documented shape without a value), 200 `{"accessId": ""}` (`empty`) or 401
+ *   INVALID_ACCESS_ID. A client then asks /access-id/new.
+ * - Credentials that match no account: 401 INVALID_CREDENTIALS. The contract's only documented 401
+ *   code is INVALID_ACCESS_ID, so a real account may refuse them with that instead: an account seeded
+ *   with `wrongCredentialsCode: "INVALID_ACCESS_ID"` does, for credentials naming its accountKey.
+ *   A missing credential field: 400 VALIDATION_ERROR.
  * - /access-id/validate `{"accessId"}` answers `{"valid": false}` for an expired or unknown id.
  *   /access-id/expire `{"accessId"}` expires that (current) id: `{"expired": true}`; an id that is
  *   not current is 401 INVALID_ACCESS_ID, like every call that needs one.
@@ -45,6 +49,10 @@ const seedSchema = z.object({
         integratorKey: z.string().min(1),
         accountKey: z.string().min(1),
         accountPin: z.string().min(1),
+        /** How /access-id/current answers while the account has no accessId. */
+        currentWithoutAccessId: z.enum(['null', 'empty', 'INVALID_ACCESS_ID']).default('null'),
+        /** The 401 code for credentials that name this account's accountKey but do not match it. */
+        wrongCredentialsCode: z.enum(['INVALID_CREDENTIALS', 'INVALID_ACCESS_ID']).default('INVALID_CREDENTIALS'),
         payees: z
           .array(
             z.object({
@@ -138,9 +146,15 @@ export const clientpayProtocol: Protocol = {
       const { integratorKey, accountKey, accountPin } = parsed.data;
       const account = byAccountKey.get(accountKey);
       if (account === undefined || account.integratorKey !== integratorKey || account.accountPin !== accountPin) {
-        return failure(401, 'INVALID_CREDENTIALS', 'integratorKey, accountKey and accountPin do not match a ClientPay account');
+        return failure(401, account?.wrongCredentialsCode ?? 'INVALID_CREDENTIALS', 'integratorKey, accountKey and accountPin do not match a ClientPay account');
       }
       return run(account);
+    }
+
+    function currentAccessId(account: Account): Answer {
+      if (account.accessId !== undefined) return json(200, { accessId: account.accessId });
+      if (account.currentWithoutAccessId === 'INVALID_ACCESS_ID') return failure(401, 'INVALID_ACCESS_ID', 'the account has no accessId');
+      return json(200, { accessId: account.currentWithoutAccessId === 'empty' ? '' : null });
     }
 
     function withAccessId(body: Body, run: (account: Account) => Answer): Answer {
@@ -194,7 +208,7 @@ export const clientpayProtocol: Protocol = {
 
     const endpoints = new Map<string, (body: Body) => Answer>([
       ['/v2/access-id/new', (body) => withCredentials(body, issueAccessId)],
-      ['/v2/access-id/current', (body) => withCredentials(body, (account) => json(200, { accessId: account.accessId ?? null }))],
+      ['/v2/access-id/current', (body) => withCredentials(body, currentAccessId)],
       [
         '/v2/access-id/validate',
         (body) => {

@@ -281,20 +281,23 @@ describe('the accessId shared by the account', () => {
 });
 
 describe('check()', () => {
-  it('is ok when the credentials give an accessId ClientPay validates', async () => {
+  it('proves the credentials with /access-id/current alone: an account with no accessId yet is OK, nothing issued', async () => {
     const context = contexts.context(sandbox.url, CREDENTIALS);
     const result = await clientpay.createClient(context).check();
     expect(result).toEqual({ status: 'ok', detail: expect.any(String) });
-    expect(pathsSince(0)).toEqual(['/v2/access-id/current', '/v2/access-id/new', '/v2/access-id/validate']);
-    expectNoSecrets(result, [(await context.session.get())!]);
+    expect(pathsSince(0)).toEqual(['/v2/access-id/current']);
+    expect(await context.session.get()).toBeUndefined();
   });
 
-  it('renews a shared accessId that was expired elsewhere, once, instead of failing working credentials', async () => {
+  it('asks for the current accessId even with one kept, and never issues or expires one: an accessId issued elsewhere stays valid', async () => {
     await payOnce();
-    await post('access-id/new', CREDENTIALS);
+    const elsewhere = (await post('access-id/new', CREDENTIALS)).accessId as string;
     const from = sandbox.requests().length;
-    expect((await client.check()).status).toBe('ok');
-    expect(pathsSince(from)).toEqual(['/v2/access-id/validate', '/v2/access-id/new', '/v2/access-id/validate']);
+    const result = await client.check();
+    expect(result).toEqual({ status: 'ok', detail: expect.any(String) });
+    expect(pathsSince(from)).toEqual(['/v2/access-id/current']);
+    expect(await post('access-id/validate', { accessId: elsewhere })).toEqual({ valid: true });
+    expectNoSecrets(result, [elsewhere]);
   });
 
   it('fails with a wrong accountPin, saying why and nothing secret', async () => {
@@ -302,5 +305,15 @@ describe('check()', () => {
     expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^INVALID_CREDENTIALS: /) });
     expect(result.detail).not.toContain('9999');
     expectNoSecrets(result, []);
+  });
+
+  it('fails with a wrong accountPin even while the shared session keeps a valid accessId, which stays valid', async () => {
+    await payOnce({}, { client: clientWith({ sessionKey: 'kept' }) });
+    const kept = await currentAccessId();
+    const from = sandbox.requests().length;
+    const result = await clientWith({ credentials: { ...CREDENTIALS, accountPin: '9999' }, sessionKey: 'kept' }).check();
+    expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^INVALID_CREDENTIALS: /) });
+    expect(pathsSince(from)).toEqual(['/v2/access-id/current']);
+    expect(await post('access-id/validate', { accessId: kept })).toEqual({ valid: true });
   });
 });
