@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { type Account, findAccount } from './config/load.js';
 import type { StipendContext } from './context.js';
-import { UsageError } from './errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
@@ -122,8 +122,8 @@ async function* counted<T>(rows: AsyncIterable<T>, onCount: (n: number) => void)
  * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
  * than it holds is refused before anything is queued. A balance that cannot be read (after the
  * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
- * submitted again. Refused credentials are thrown instead (CredentialsRefusedError): the
- * configuration is wrong, not the manifest.
+ * submitted again. Refused credentials are thrown instead (CredentialsRefusedError), and so is
+ * an unset ${VAR} of the account's (ConfigError): the configuration is wrong, not the manifest.
  */
 async function fundingShortfall(context: StipendContext, account: Account, totalCents: number): Promise<string | undefined> {
   if (!account.adapter.capabilities.balance) return undefined;
@@ -131,7 +131,7 @@ async function fundingShortfall(context: StipendContext, account: Account, total
   try {
     balance = await readFundingBalanceCents(context, account);
   } catch (error) {
-    if (error instanceof CredentialsRefusedError) throw error;
+    if (error instanceof CredentialsRefusedError || error instanceof ConfigError) throw error;
     return error instanceof Error ? error.message : String(error);
   }
   if (totalCents <= balance) return undefined;

@@ -1,3 +1,4 @@
+import { demandConnections } from '../config/connection.js';
 import { type Account, loadConfig, type ResolvedConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { ConfigError } from '../errors.js';
@@ -13,6 +14,7 @@ const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as
 export async function checkCommand(options: { provider?: string; account?: string; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
   const accounts = accountsToCheck(config, options.provider, options.account);
+  demandConnections(accounts);
   const context = await openContext(config);
   const opened = await openAccountClients(context, accounts);
   let failures = 0;
@@ -20,7 +22,7 @@ export async function checkCommand(options: { provider?: string; account?: strin
     for (const { account, client } of opened.clients) {
       const result = await client.check();
       if (result.status === 'failed') failures += 1;
-      process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${account.baseUrl}): ${LABELS[result.status]}: ${result.detail}\n`);
+      process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${account.connection().baseUrl}): ${LABELS[result.status]}: ${result.detail}\n`);
     }
   } finally {
     await opened.close();

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { z } from 'zod';
 import { ConfigError, StipendError } from '../errors.js';
 import { parseBalanceDollars } from '../money.js';
 import { type AnyAdapter, getAdapter } from '../providers/index.js';
 import type { ProviderId } from '../providers/types.js';
+import { type Connection, lazyConnection } from './connection.js';
+import { fillEnv, type FilledLater } from './env.js';
+import { describeIssues } from './issues.js';
 import { sandboxConfig } from './sandbox-accounts.js';
 import { type AccountConfig, type Config, configSchema, dashboardSignIn, type DashboardSignIn, type DurabilityStatement } from './schema.js';
 
@@ -13,12 +15,16 @@ const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** The dashboard's user when neither the file nor DASHBOARD_USERNAME names one. */
 export const DEFAULT_DASHBOARD_USERNAME = 'finance';
 
-/** One provider account, ready to use: its adapter, checked credentials and effective limits. */
-export interface Account extends Omit<AccountConfig, 'rateLimit' | 'credentials'> {
+/** One provider account, ready to use: its adapter, effective limits and, when asked for, its connection. */
+export interface Account extends Omit<AccountConfig, 'rateLimit' | 'baseUrl' | 'credentials'> {
   provider: ProviderId;
   name: string;
   adapter: AnyAdapter;
-  credentials: unknown;
+  /**
+   * baseUrl and credentials, their ${VARS} filled in and checked only now (config/connection.ts):
+   * commands that call no provider, or other accounts only, need none of them.
+   */
+  connection: () => Connection;
   rateLimit: { max: number; perMs: number; marginMs: number };
 }
 
@@ -68,18 +74,15 @@ export async function loadConfig(options: { path?: string; env?: NodeJS.ProcessE
 }
 
 export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
-  const parsed = configSchema.safeParse(fillEnvExceptSignIn(raw, env, source));
-  if (!parsed.success) throw new ConfigError(describe(source, parsed.error));
+  const parsed = configSchema.safeParse(fillEnv(raw, [], env, source, filledWhenUsed));
+  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error));
   const config = parsed.data;
   const accounts: Account[] = [];
   for (const [provider, named] of Object.entries(config.accounts) as [ProviderId, Record<string, AccountConfig>][]) {
     const adapter = adapterFor(provider, source);
-    for (const [name, account] of Object.entries(named)) {
-      const credentials = adapter.credentials.safeParse(account.credentials);
-      if (!credentials.success) {
-        throw new ConfigError(describe(source, credentials.error, ['accounts', provider, name, 'credentials']));
-      }
-      accounts.push({ ...account, provider, name, adapter, credentials: credentials.data, rateLimit: account.rateLimit ?? adapter.defaultRateLimit });
+    for (const [name, { baseUrl, credentials, ...settings }] of Object.entries(named)) {
+      const connection = lazyConnection({ provider, name, adapter }, { baseUrl, credentials }, source, env);
+      accounts.push({ ...settings, provider, name, adapter, connection, rateLimit: settings.rateLimit ?? adapter.defaultRateLimit });
     }
   }
   if (accounts.length === 0) throw new ConfigError(`${source}: accounts: configure at least one provider account`);
@@ -129,12 +132,13 @@ function adapterFor(provider: ProviderId, source: string): AnyAdapter {
   }
 }
 
-/** Fills in every ${NAME} but the dashboard's sign-in's, which resolveSignIn fills when it is asked for. */
-function fillEnvExceptSignIn(raw: unknown, env: NodeJS.ProcessEnv, source: string): unknown {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('dashboard' in raw)) return fillEnv(raw, [], env, source);
-  const { dashboard, ...rest } = raw;
-  return { ...(fillEnv(rest, [], env, source) as object), dashboard };
-}
+/**
+ * The keys whose ${VARS} only some commands need, filled in when they are used: the dashboard's
+ * sign-in (resolveSignIn) and each account's baseUrl and credentials (Account.connection).
+ */
+const filledWhenUsed: FilledLater = (path) =>
+  (path.length === 2 && path[0] === 'dashboard' && (path[1] === 'username' || path[1] === 'password'))
+  || (path.length === 4 && path[0] === 'accounts' && (path[3] === 'baseUrl' || path[3] === 'credentials'));
 
 /**
  * The file's dashboard.username and dashboard.password, each else DASHBOARD_USERNAME and
@@ -153,29 +157,4 @@ function resolveSignIn(section: Config['dashboard'], source: string, env: NodeJS
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ConfigError(`${issue.path[0] === 'username' ? username.origin : password.origin}: ${issue.message}`);
-}
-
-/** Replaces ${NAME} in every string with the environment variable, naming the key when it is unset. */
-function fillEnv(value: unknown, path: string[], env: NodeJS.ProcessEnv, source: string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const found = env[name];
-      if (found === undefined) throw new ConfigError(`${source}: ${path.join('.')}: environment variable ${name} is not set`);
-      return found;
-    });
-  }
-  if (Array.isArray(value)) return value.map((item, i) => fillEnv(item, [...path, String(i)], env, source));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillEnv(v, [...path, k], env, source)]));
-  }
-  return value;
-}
-
-function describe(source: string, error: z.ZodError, base: string[] = []): string {
-  const lines = error.issues.slice(0, 5).map((issue) => {
-    const key = [...base, ...issue.path.map(String)].join('.') || '(top level)';
-    // Values are never echoed: a credential may be among them.
-    return `${key}: ${issue.message}`;
-  });
-  return `${source}: ${lines.join('; ')}`;
 }

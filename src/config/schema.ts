@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { PROVIDER_IDS } from '../providers/types.js';
+import { namesEnv } from './env.js';
 
-/** The configuration file, as a user writes it (after ${ENV_VAR} references are filled in, the dashboard's sign-in's only when it is used). */
+/**
+ * The configuration file, as a user writes it, after its ${ENV_VAR} references are filled in: the
+ * dashboard's sign-in's and each account's baseUrl and credentials' only when they are used.
+ */
 
 const rateLimit = z.strictObject({
   max: z.number().int().positive(),
@@ -36,10 +40,27 @@ export const DEFAULT_TAX_THRESHOLDS = [
   { fromYear: 2026, amount: '2000.00' },
 ];
 
-export const accountSchema = z.strictObject({
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+/** An account's address, as it must be once its ${VARS} are filled in. */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/**
+ * Where and as whom an account calls its provider. Its ${VARS} are filled in only when the account
+ * is used (config/connection.ts): a command that calls no provider needs none of them.
+ */
+export const accountConnection = z.strictObject({
+  baseUrl: httpUrl,
   /** Checked against the provider's own credential schema once the provider is known. */
   credentials: z.record(z.string(), z.string()),
+});
+export type AccountConnection = z.infer<typeof accountConnection>;
+
+/** A baseUrl naming no ${VAR} is checked at load already: nothing it needs is left to the environment. */
+const baseUrlAtLoad = z.string().refine((value) => namesEnv(value) || httpUrl.safeParse(value).success, { error: 'must be an http(s) URL' });
+
+export const accountSchema = z.strictObject({
+  baseUrl: baseUrlAtLoad,
+  /** Filled in and checked against the provider's own credential schema when the account is used. */
+  credentials: accountConnection.shape.credentials,
   /** Requests per window for this account, shared by every worker process; default per provider. */
   rateLimit: rateLimit.optional(),
   /** Payments in flight at once in each worker process. */

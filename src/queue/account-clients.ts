@@ -1,3 +1,4 @@
+import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
@@ -19,6 +20,8 @@ export interface AccountClient {
  * Every request's timing is recorded for the dashboard; one that cannot be is logged to `log`.
  */
 export async function openAccountClients(context: StipendContext, accounts: Account[], log?: Logger): Promise<{ clients: AccountClient[]; close(): Promise<void> }> {
+  // An unset ${VAR} of any of them refuses before a gate or client is open.
+  demandConnections(accounts);
   const clients: AccountClient[] = [];
   const timings: TimingRecorder[] = [];
   for (const account of accounts) {

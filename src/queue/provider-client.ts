@@ -7,7 +7,8 @@ import { redisSession } from './shared-session.js';
 /**
  * An account's provider client, wired to the shared session in Redis and, for workers, to the
  * account's rate-limit gate (every HTTP request the adapter makes passes it), and `observe` hears
- * how long each request waited and took.
+ * how long each request waited and took. The account's ${VARS} are filled in here
+ * (Account.connection): a command that opens no client needs none of them.
  */
 export function openProviderClient(
   redis: Redis,
@@ -17,8 +18,7 @@ export function openProviderClient(
   observe?: (timing: RequestTiming) => void,
 ): ProviderClient<Record<string, string>> {
   return account.adapter.createClient({
-    baseUrl: account.baseUrl,
-    credentials: account.credentials,
+    ...account.connection(),
     send: createHttpSender({ timeoutMs: account.timeoutMs, ...(gate ? { gate } : {}), ...(observe ? { observe } : {}) }),
     session: redisSession(redis, `${prefix}:session:${account.provider}:${account.name}`),
   });

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { paymentProcessor } from '../../jobs/pay.js';
 import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
+import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
@@ -36,6 +37,8 @@ const STOP_SLACK_MS = 2000;
  */
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
   const { config } = context;
+  // An unset ${VAR} of an account refuses before anything connects, too.
+  demandConnections(accounts);
   // Refuses before anything connects where Redis could lose a sending mark an account relies on.
   const durability = await checkDurability(context, accounts, log);
   const bullConnection = connectRedis(config.redisUrl);

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { accountOf } from '../api.js';
+import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { checkDurability } from '../ledger/durability.js';
@@ -102,6 +103,8 @@ export async function reversePayments(
   const batch = await context.batches.get(request.batchId);
   const account = accountOf(context, batch);
   checkReversible(account, request.reason);
+  // An unset ${VAR} of the account refuses here, before the durability check opens anything.
+  demandConnections([account]);
   const payments = context.payments(account);
   const targets = await chooseTargets(context, payments, request);
 

@@ -12,7 +12,7 @@ const ctpayer = (credentials: Record<string, string>, extra = {}) => ({
 it('fills ${ENV} references and applies defaults', () => {
   const config = resolveConfig(ctpayer({ username: 'u', password: '${CT_PASS}', apiusername: 'ops' }), 'c.json', { CT_PASS: 's3cret' });
   const account = findAccount(config, 'ctpayer');
-  expect(account.credentials).toEqual({ username: 'u', password: 's3cret', apiusername: 'ops' });
+  expect(account.connection()).toEqual({ baseUrl: 'https://api.example.test', credentials: { username: 'u', password: 's3cret', apiusername: 'ops' } });
   expect(account).toMatchObject({ concurrency: 4, retry: { attempts: 5, backoffMs: 1000 }, rateLimit: { max: 20, perMs: 1000 } });
   expect(config).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379', prefix: 'stipend' });
 });
@@ -27,9 +27,6 @@ it('names the key and the problem, never the value', () => {
     }
     throw new Error('accepted');
   };
-  expect(attempt(ctpayer({ username: 'u', password: '${MISSING}', apiusername: 'a' }))).toBe(
-    'c.json: accounts.ctpayer.main.credentials.password: environment variable MISSING is not set',
-  );
   expect(attempt(ctpayer({ username: 'u', password: 'hunter2' }))).toMatch(/^c\.json: accounts\.ctpayer\.main\.credentials\.apiusername: /);
   expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { concurrency: 0 }))).toMatch(/accounts\.ctpayer\.main\.concurrency: /);
   expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { baseUrl: 'ftp://x' }))).toMatch(/baseUrl: must be an http\(s\) URL/);
@@ -54,7 +51,7 @@ it('asks for --account when a provider has several', () => {
     accounts: { virtualrx: { a: { baseUrl: 'http://x', credentials: { token: 't' } }, b: { baseUrl: 'http://y', credentials: { token: 't' } } } },
   }, 'c.json');
   expect(() => findAccount(config, 'virtualrx')).toThrow(/several accounts \(a, b\); choose one with --account/);
-  expect(findAccount(config, 'virtualrx', 'b').baseUrl).toBe('http://y');
+  expect(findAccount(config, 'virtualrx', 'b').connection().baseUrl).toBe('http://y');
   expect(() => findAccount(config, 'ctpayer')).toThrow(/no ctpayer account is configured/);
 });
 

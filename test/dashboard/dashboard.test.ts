@@ -185,7 +185,7 @@ describe('/healthz', () => {
   it('answers Redis unreachable, with 503, once Redis is gone', { skip: !redisServerInstalled() }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stipend-dashboard-redis-'));
     const redis = await startPrivateRedis(dir);
-    const config = resolveConfig({ redis: { url: redis.url, prefix: stack.prefix }, accounts: { ctpayer: { main: { baseUrl: stack.sandboxes.ctpayer!.url, credentials: stack.account('ctpayer').credentials } } } }, 'test');
+    const config = resolveConfig({ redis: { url: redis.url, prefix: stack.prefix }, accounts: { ctpayer: { main: { baseUrl: stack.sandboxes.ctpayer!.url, credentials: stack.account('ctpayer').connection().credentials } } } }, 'test');
     const own = await startDashboard({ config, host: '127.0.0.1', port: 0, credentials: undefined, readOnly: true, log: silent });
     try {
       await redis.kill();

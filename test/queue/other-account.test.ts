@@ -26,7 +26,7 @@ let configFile: string;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'] });
   secondSandbox = await startSandbox('ctpayer', { port: 0 });
-  const account = (baseUrl: string) => ({ baseUrl, credentials: stack.account('ctpayer').credentials, rateLimit: { max: 1000, perMs: 1000 }, retry: { attempts: 3, backoffMs: 50 } });
+  const account = (baseUrl: string) => ({ baseUrl, credentials: stack.account('ctpayer').connection().credentials, rateLimit: { max: 1000, perMs: 1000 }, retry: { attempts: 3, backoffMs: 50 } });
   const raw = { redis: { prefix: stack.prefix }, accounts: { ctpayer: { main: account(stack.sandboxes.ctpayer!.url), second: account(secondSandbox.url) } } };
   configFile = join(stack.dir, 'two-accounts.json');
   await writeFile(configFile, JSON.stringify(raw));
