@@ -82,6 +82,7 @@ program
   .description('run the built-in provider sandboxes on their default ports')
   .option('--provider <id...>', 'only these providers')
   .option('--no-rate-limit', 'do not enforce the providers\' rate limits')
+  .option('--port-base <n>', 'listen on n (CT Payer), n+1 (PT API), n+2 (ONTRAPORT), n+3 (ClientPay), n+4 (VirtualRx); default 4101, where the configuration without a file points')
   .action(async (options) => exit(await (await import('./commands/sandbox.js')).sandboxCommand(options)));
 
 program

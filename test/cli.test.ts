@@ -1,9 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { submitManifest, waitForBatch } from '../src/api.js';
+import { exportCommand } from '../src/commands/export.js';
+import { reverseCommand } from '../src/commands/reverse.js';
+import { resolveCommand } from '../src/commands/settle.js';
+import { validateCommand } from '../src/commands/validate.js';
+import { StipendError } from '../src/errors.js';
+import { freePort } from './helpers/private-redis.js';
 import { parseReport, startStack, type TestStack } from './helpers/stack.js';
 import { stipend } from './helpers/stipend-process.js';
 
@@ -37,27 +46,48 @@ describe('stipend validate', () => {
 
   it('answers user mistakes with one line and exit code 2, never a stack trace', async () => {
     const good = await stack.manifest('good2.csv', 'cardId,amount,description\n1000000001,12.50,Visit 1\n');
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    // One case per way a mistake reaches the user: commander's refusals, a command's own error,
+    // a broken configuration, Redis down. What each command says is checked in the next test.
     const cases = [
-      { args: ['validate', join(stack.dir, 'missing.csv'), '--provider', 'ctpayer'], message: /missing\.csv/ },
-      { args: ['validate', good, '--provider', 'paypal'], message: /unknown provider "paypal"/ },
       { args: ['validate', good], message: /--provider/ },
       { args: ['run', good, '--provider', 'ctpayer', '--bogus'], message: /unknown option '--bogus'/ },
-      { args: ['status', 'nope'], env: { REDIS_URL: 'redis://127.0.0.1:1' }, message: /Redis is not reachable at redis:\/\/127\.0\.0\.1:1/ },
-      { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
-      { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
-      { args: ['--config', stack.configFile, 'resolve', 'b', 'p', '--by', 'ops'], message: /say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed/ },
-      { args: ['--config', stack.configFile, 'reverse', 'b', '--reason', 'Wrong card', '--by', 'ops'], message: /say which payments to reverse: --payment-id <id> \(repeatable\) or --all/ },
       { args: ['--config', stack.configFile, 'reverse', 'b', '--all', '--by', 'ops'], message: /required option '--reason <text>' not specified/ },
-      { args: ['--config', stack.configFile, 'export', '--from', '2026-13-01', '--to', '2026-11-30'], message: /--from: 2026-13-01 is not a day in the calendar/ },
-      { args: ['--config', stack.configFile, 'export', '--from', '2026-11-01', '--to', '2026-11-30', '--group-by', 'site'], message: /--group-by: / },
-      { args: ['--config', stack.configFile, 'resolve', 'no-such-batch', 'p', '--not-paid', '--by', 'ops'], message: /no batch no-such-batch is recorded/ },
+      { args: ['validate', join(stack.dir, 'missing.csv'), '--provider', 'ctpayer'], message: /missing\.csv/ },
+      { args: ['sandbox', '--port-base', '65532'], message: /--port-base must be a whole number from 1 to 65531 \(the sandboxes listen on base to base\+4\), not 65532/ },
+      { args: ['--config', stack.configFile, 'status', 'no-such-batch'], message: /no batch no-such-batch is recorded/ },
+      { args: ['--config', join(stack.dir, 'none.json'), 'status', 'x'], message: /cannot read config file/ },
+      { args: ['status', 'nope'], env: { REDIS_URL: nowhere }, message: new RegExp(`Redis is not reachable at ${nowhere}:`) },
     ];
-    for (const c of cases) {
-      const result = await stipend(c.args, { env: c.env });
+    // Each case is a process of its own, a second or more of CPU to start: a few at a time, so that
+    // on a 2-core machine running other test files beside this one they finish well within the timeout.
+    const limit = pLimit(3);
+    const results = await Promise.all(cases.map((c) => limit(() => stipend(c.args, { env: c.env }))));
+    for (const [i, c] of cases.entries()) {
+      const result = results[i]!;
       expect(result.code, c.args.join(' ')).toBe(2);
       expect(result.stderr, c.args.join(' ')).toMatch(c.message);
       expect(result.stderr.trim().split('\n'), c.args.join(' ')).toHaveLength(1);
       expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('names each mistake in one line: the commands\' own refusals, which the CLI prints as above', async () => {
+    const good = await stack.manifest('good3.csv', 'cardId,amount,description\n1000000001,12.50,Visit 1\n');
+    const config = stack.configFile;
+    const cases: [() => Promise<number>, RegExp][] = [
+      [() => validateCommand(good, { provider: 'paypal' }), /unknown provider "paypal"/],
+      [() => resolveCommand('b', 'p', { by: 'ops', config }), /say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed/],
+      [() => resolveCommand('no-such-batch', 'p', { notPaid: true, by: 'ops', config }), /no batch no-such-batch is recorded/],
+      [() => reverseCommand('b', { reason: 'Wrong card', by: 'ops', config }), /say which payments to reverse: --payment-id <id> \(repeatable\) or --all/],
+      [() => exportCommand({ from: '2026-13-01', to: '2026-11-30', config }), /--from: 2026-13-01 is not a day in the calendar/],
+      [() => exportCommand({ from: '2026-11-01', to: '2026-11-30', groupBy: 'site', config }), /--group-by: /],
+    ];
+    for (const [command, message] of cases) {
+      const error = await command().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StipendError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('\n');
     }
   });
 });
@@ -95,8 +125,13 @@ describe('stipend run', () => {
 describe('stipend reverse', () => {
   it('prints what happened to each payment and the total given back; exit 1 when one was not reversed', async () => {
     const file = await stack.manifest('reverse.csv', 'payment_id,cardId,amount,description\ncli-r1,1000000010,7.25,Visit 2\ncli-r2,1000000011,2.00,Visit 2\ncli-r3,1000000022,3.00,Visit 2\n');
-    const run = await stipend(['--config', stack.configFile, 'run', file, '--provider', 'ctpayer', '--out', join(stack.dir, 'out'), '--with-worker']);
-    const batchId = /^batch (\S+):/m.exec(run.stdout)![1]!;
+    // Paid in this process (`stipend run` has its own test): the child processes are for `reverse`.
+    const workers = await stack.startWorkers();
+    const submitted = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
+    if (!submitted.accepted) throw new Error('manifest rejected');
+    const { batchId } = submitted;
+    await waitForBatch(stack.context, batchId, { pollMs: 50 });
+    await workers.close();
 
     const reversed = await stipend(['--config', stack.configFile, 'reverse', batchId, '--payment-id', 'cli-r1', 'cli-r2', '--reason', 'Wrong participant', '--by', 'ops']);
     expect(reversed.stderr).toBe('');
@@ -117,28 +152,48 @@ describe('stipend reverse', () => {
   });
 });
 
+/**
+ * Five consecutive ports nothing listens on, for `stipend sandbox --port-base`. Taken below Linux's
+ * ephemeral range (32768 and up), where no port-0 listener or outgoing connection of a test running
+ * beside this one can take one of them between this check and the sandboxes' listen.
+ */
+async function freePortBlock(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const probes = [0, 1, 2, 3, 4].map((i) => createServer().listen(base + i, '127.0.0.1'));
+    const free = await Promise.all(probes.map((p) => once(p, 'listening').then(() => true, () => false)));
+    await Promise.all(probes.filter((p) => p.listening).map((p) => new Promise((resolve) => p.close(resolve))));
+    if (free.every(Boolean)) return base;
+  }
+}
+
 describe('stipend sandbox', () => {
-  it('serves the sandboxes on their default ports until SIGTERM, and says so when a port is taken', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox'], { cwd: ROOT });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    while (!stdout.includes('VirtualRx sandbox')) {
-      if (child.exitCode !== null) throw new Error(`sandbox exited: ${stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  it('serves the sandboxes on --port-base and the next ports, in the documented order, until SIGTERM; says so when a port is taken', async () => {
+    const base = await freePortBlock();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox', '--port-base', String(base)], { cwd: ROOT });
+    try {
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      while (!stdout.includes('VirtualRx sandbox')) {
+        if (child.exitCode !== null) throw new Error(`sandbox exited: ${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(stdout.trim().split('\n').map((line) => line.replace(/ \(transactions: .*\)$/, ''))).toEqual(
+        ['CT Payer', 'PT API', 'ONTRAPORT', 'ClientPay', 'VirtualRx'].map((name, i) => `${name} sandbox: http://127.0.0.1:${base + i}`),
+      );
+      const echo = await fetch(`http://127.0.0.1:${base}/echo.php`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=sandbox&password=sandbox-password',
+      });
+      expect(await echo.json()).toMatchObject({ status: 'success' });
+
+      const second = await stipend(['sandbox', '--provider', 'ctpayer', '--port-base', String(base)]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toBe(`stipend: port ${base} on 127.0.0.1 is already in use (is a sandbox already running?)\n`);
+    } finally {
+      child.kill('SIGTERM');
     }
-    expect(stdout).toContain('CT Payer sandbox: http://127.0.0.1:4101');
-    const echo = await fetch('http://127.0.0.1:4101/echo.php', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'username=sandbox&password=sandbox-password',
-    });
-    expect(await echo.json()).toMatchObject({ status: 'success' });
-
-    const second = await stipend(['sandbox', '--provider', 'ctpayer']);
-    expect(second.code).toBe(2);
-    expect(second.stderr).toBe('stipend: port 4101 on 127.0.0.1 is already in use (is a sandbox already running?)\n');
-
-    child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
 });
@@ -203,17 +258,5 @@ describe('stipend check across providers', () => {
     } finally {
       await all.close();
     }
-  });
-});
-
-describe('stipend demo', () => {
-  it('pays every provider\'s sample manifest through the sandboxes and reconciles', async () => {
-    const out = join(stack.dir, 'demo');
-    const result = await stipend(['demo', '--out', out]);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/every paid row matches a payment the sandbox applied, cent for cent/);
-    const reconciled = result.stdout.match(/: matches the report/g) ?? [];
-    expect(reconciled.length).toBe((await import('../src/config/sandbox-accounts.js')).sandboxProviders().length);
   });
 });

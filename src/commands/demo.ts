@@ -14,11 +14,13 @@ import { writeReconciliation } from '../reports/reconciliation.js';
 import { writeTaxExport } from '../reports/tax-export.js';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
 import { describeBatch } from './output.js';
+import { demoRedis } from './private-redis.js';
 
 /**
  * `stipend demo`: everything in one process against a real Redis. Starts the sandboxes (on free
  * ports) and workers, pays fixtures/<provider>/demo.csv through each, writes the reports, and checks
- * each report's paid rows against the transactions the sandbox actually applied.
+ * each report's paid rows against the transactions the sandbox actually applied. With no Redis
+ * answering, it runs a private one when it can (private-redis.ts).
  *
  * It uses a fresh key prefix and removes its Redis keys afterwards, so it can run again and again
  * (the demo manifests carry fixed payment ids, which a real installation would never pay twice).
@@ -26,17 +28,23 @@ import { describeBatch } from './output.js';
 export async function demoCommand(options: { out?: string }): Promise<number> {
   const out = options.out ?? 'reports/demo';
   const prefix = `stipend-demo-${randomBytes(3).toString('hex')}`;
-  const sandboxes = new Map<string, RunningSandbox>();
-  for (const provider of sandboxProviders()) sandboxes.set(provider, await startSandbox(provider, { port: 0 }));
-  const ports = Object.fromEntries([...sandboxes].map(([provider, s]) => [provider, s.port]));
-  const config = resolveConfig({ ...sandboxConfig(ports), redis: { prefix } }, 'demo (built-in sandboxes)');
-  const context = await openContext(config).catch(async (error: unknown) => {
-    await Promise.all([...sandboxes.values()].map((s) => s.close()));
-    throw error;
-  });
-  const workers = await startWorkers(context, config.accounts, createLogger({ level: 'warn' }));
+  // What was started, the latest first: stopped in that order however far the demo got.
+  const teardown: (() => Promise<unknown>)[] = [];
   let mismatches = 0;
   try {
+    const sandboxes = new Map<string, RunningSandbox>();
+    teardown.unshift(() => Promise.all([...sandboxes.values()].map((s) => s.close())));
+    for (const provider of sandboxProviders()) sandboxes.set(provider, await startSandbox(provider, { port: 0 }));
+    const ports = Object.fromEntries([...sandboxes].map(([provider, s]) => [provider, s.port]));
+    const configured = resolveConfig({ ...sandboxConfig(ports), redis: { prefix } }, 'demo (built-in sandboxes)');
+    const redis = await demoRedis(configured.redisUrl, (line) => process.stdout.write(`${line}\n`));
+    teardown.unshift(() => redis.stop());
+    const config = { ...configured, redisUrl: redis.url };
+    const context = await openContext(config);
+    teardown.unshift(() => context.close());
+    teardown.unshift(() => deleteKeys(context.redis, prefix));
+    const workers = await startWorkers(context, config.accounts, createLogger({ level: 'warn' }));
+    teardown.unshift(() => workers.close());
     process.stdout.write(`stipend demo: Redis ${config.redisUrl}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${s.url}`).join(', ')}\n\n`);
     for (const account of config.accounts) {
       const file = fixturePath(account.provider, 'demo.csv');
@@ -64,10 +72,10 @@ export async function demoCommand(options: { out?: string }): Promise<number> {
     const participants = tax.participants.filter((p) => p.identifiedBy === 'participant_id').length;
     process.stdout.write(`tax year ${year} per participant across the five providers (${participants} participants, reimbursements apart): ${tax.file}\n\n`);
   } finally {
-    await workers.close();
-    await deleteKeys(context.redis, prefix);
-    await context.close();
-    await Promise.all([...sandboxes.values()].map((s) => s.close()));
+    // Every step runs even if one fails (a private Redis left running would keep this process alive).
+    let failure: unknown;
+    for (const step of teardown) await step().catch((error: unknown) => (failure ??= error));
+    if (failure !== undefined) throw failure;
   }
   process.stdout.write(mismatches === 0 ? 'every paid row matches a payment the sandbox applied, cent for cent\n' : `${mismatches} batch(es) did not reconcile\n`);
   return mismatches === 0 ? 0 : 1;

@@ -11,8 +11,23 @@ import { virtualrxProtocol } from './virtualrx.js';
 
 export type { AppliedTransaction, FaultRule, ReceivedRequest, RunningSandbox, SandboxOptions } from './core.js';
 
-/** Where `stipend sandbox` listens, and so where the configuration without a file points. */
-export const DEFAULT_SANDBOX_PORTS = { ctpayer: 4101, ptapi: 4102, ontraport: 4103, clientpay: 4104, virtualrx: 4105 } as const;
+/**
+ * `stipend sandbox --port-base <n>` puts the provider at index i of this order on port n + i. The
+ * order is part of the command's documented interface: never reorder it, only append.
+ */
+export const SANDBOX_PORT_ORDER = ['ctpayer', 'ptapi', 'ontraport', 'clientpay', 'virtualrx'] as const satisfies readonly ProviderId[];
+type SandboxProvider = (typeof SANDBOX_PORT_ORDER)[number];
+
+/** The default base: CT Payer 4101 … VirtualRx 4105, the ports the sandboxes have always had. */
+export const DEFAULT_SANDBOX_PORT_BASE = 4101;
+
+/** Each sandbox's port for a base (see SANDBOX_PORT_ORDER). */
+export function sandboxPorts(base: number): Record<SandboxProvider, number> {
+  return Object.fromEntries(SANDBOX_PORT_ORDER.map((provider, i) => [provider, base + i])) as Record<SandboxProvider, number>;
+}
+
+/** Where `stipend sandbox` listens by default, and so where the configuration without a file points. */
+export const DEFAULT_SANDBOX_PORTS = sandboxPorts(DEFAULT_SANDBOX_PORT_BASE);
 
 const PROTOCOLS: Partial<Record<ProviderId, Protocol>> = { clientpay: clientpayProtocol, ctpayer: ctpayerProtocol, ontraport: ontraportProtocol, ptapi: ptapiProtocol, virtualrx: virtualrxProtocol };
 
