@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, resolveConfig } from '../src/config/load.js';
-import { openContext } from '../src/context.js';
+import { openContext, type StipendContext } from '../src/context.js';
 import { newBatchId } from '../src/ledger/batches.js';
 import type { ManifestRow } from '../src/manifest/index.js';
 import { fixturePath } from '../src/package-root.js';
@@ -29,7 +29,15 @@ export async function paymentsSandbox(options: Pick<SandboxOptions, 'faults'> = 
  * then a `stipend worker` process pays them through the sandbox. Every payment must have reached
  * the sandbox exactly once; the sandbox is reset and the keys removed afterwards.
  */
-export async function workerTrial(options: { sandbox: RunningSandbox; dir: string; redisUrl: string; account: AccountSettings; rows: readonly ManifestRow[] }): Promise<Measure> {
+export async function workerTrial(options: {
+  sandbox: RunningSandbox;
+  dir: string;
+  redisUrl: string;
+  account: AccountSettings;
+  rows: readonly ManifestRow[];
+  /** Looks at Redis once the batch is settled and the worker stopped, before the trial's keys are removed. */
+  settled?: (context: StipendContext, batchId: string) => Promise<void>;
+}): Promise<Measure> {
   const prefix = newPrefix();
   const configFile = await writeBenchConfig(options.dir, { prefix, redisUrl: options.redisUrl, baseUrl: options.sandbox.url, account: options.account });
   const config = await loadConfig({ path: configFile });
@@ -42,6 +50,7 @@ export async function workerTrial(options: { sandbox: RunningSandbox; dir: strin
     const measure = await besideRedis(context.redis, () => besideSandbox(() => trial('execute', { configFile, batchId })));
     const loads = options.sandbox.transactions().length;
     if (loads !== options.rows.length) throw new Error(`the sandbox applied ${loads} loads for ${options.rows.length} payments`);
+    await options.settled?.(context, batchId);
     return measure;
   } finally {
     options.sandbox.reset();

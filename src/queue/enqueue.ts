@@ -7,7 +7,8 @@ import type { NewPayment } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
 import { logBullErrors } from './bull-errors.js';
 import { EnqueueOvertakenError } from './enqueue-errors.js';
-import { bullPrefix, paymentJob, queueName } from './payment-job.js';
+import { removeCompletedJobs } from './cleanup.js';
+import { paymentJob, paymentQueueOptions, queueName } from './payment-job.js';
 
 const CHUNK = 500;
 
@@ -16,7 +17,9 @@ const CHUNK = 500;
  * chunk: its payments are claimed in the ledger (one another batch holds, of this account or of
  * `otherAccounts`, is listed as a duplicate, never queued again), their jobs are added, then the chunk's rows, counts and the progress are
  * recorded at once. Claims and job ids are the same when repeated, so an enqueue cut short anywhere
- * resumes after `afterLine` without a row twice. The batch record itself must already exist.
+ * resumes after `afterLine` without a row twice. A job added again after its payment's job completed
+ * (completed jobs are removed at once) finds the payment final in the ledger and sends nothing. The
+ * batch record itself must already exist.
  * Each chunk is recorded only if the batch is still queued up to where this enqueue left it: another
  * enqueue of the batch that got there first (this one's file lock expired) stops this one with
  * EnqueueOvertakenError. Returns the last line recorded (`afterLine` when none was).
@@ -34,10 +37,12 @@ export async function enqueueRows(
   const afterLine = options.afterLine ?? 0;
   // The last line recorded once the chunks claimed so far are written.
   let through = afterLine;
-  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
+  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix)), { queue: queueName(account) });
   // The previous chunk's jobs and records, still being written.
   let writing: Promise<void> | undefined;
   try {
+    // Completed jobs an earlier version left behind (cleanup.ts); after the first enqueue, none.
+    await removeCompletedJobs(queue);
     let chunk: ManifestRow[] = [];
     const flush = async () => {
       if (chunk.length === 0) return;
@@ -129,7 +134,8 @@ async function claimChunk(context: StipendContext, account: Account, batchId: st
 /**
  * `queue` undefined: the rows are recorded and claimed, but their jobs wait for an approval. `after`:
  * the line the batch must be queued up to. Jobs added by an enqueue that is then refused are the
- * ones the other enqueue adds too (same ids): added once.
+ * ones the other enqueue adds too (same ids): added once while they wait or run; once completed,
+ * added again to find their payments final and send nothing.
  */
 async function writeChunk(context: StipendContext, queue: Queue | undefined, batchId: string, claimed: ClaimedChunk, after: number): Promise<void> {
   if (queue && claimed.jobs.length > 0) await queue.addBulk(claimed.jobs);

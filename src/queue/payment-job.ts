@@ -1,3 +1,5 @@
+import type { QueueOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Account } from '../config/load.js';
 
@@ -29,6 +31,9 @@ export function paymentJobId(batchId: string, paymentId: string, round = 0): str
   return `${batchId}.${paymentId}${round === 0 ? '' : `.round${round}`}`;
 }
 
+/** Some 20–30 MB of failed jobs per queue at most: a failed job's data, reason and stack take 2–3 KB. */
+const FAILED_JOBS_KEPT = 10_000;
+
 /** A payment's job: its data, and options from the account's retry policy. */
 export function paymentJob(account: Account, data: PaymentJobData, round = 0) {
   return {
@@ -38,13 +43,35 @@ export function paymentJob(account: Account, data: PaymentJobData, round = 0) {
       jobId: paymentJobId(data.batchId, data.paymentId, round),
       attempts: account.retry.attempts,
       backoff: { type: 'exponential', delay: account.retry.backoffMs },
-      // The ledger is the durable record; finished jobs are kept a while for the dashboard only.
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: { age: 7 * 24 * 3600 },
+      // The ledger is the record of every payment, and what keeps it from being paid twice: a job
+      // added again under this id once its payment is final sends nothing (jobs/pay.ts). So a
+      // completed job goes at once, in the script that completes it, and keeps nothing in Redis.
+      removeOnComplete: true,
+      // A failed job (BullMQ ended it without an outcome, or an internal error did) says why, for a
+      // person; the sweeper settles its payment within a sweep (one already removed, it adds again,
+      // and the ledger decides). Kept a week, and at most FAILED_JOBS_KEPT per queue, so that a mass
+      // failure cannot fill a Redis that never evicts.
+      removeOnFail: { age: 7 * 24 * 3600, count: FAILED_JOBS_KEPT },
     },
   };
 }
 
 export function bullPrefix(prefix: string): string {
   return `${prefix}:bull`;
+}
+
+/**
+ * BullMQ's events stream of a queue, capped at this many entries (about 100 KB; BullMQ's default,
+ * 10,000, holds about 700 KB). Nothing in the program reads it (no QueueEvents; bull-board reads the
+ * jobs themselves), and a listener reads entries as they arrive: only history is cut.
+ */
+const EVENTS_KEPT = 1000;
+
+/**
+ * The options of a payment queue's Queue. Each Queue writes its events cap (BullMQ's default unless
+ * given) into the queue's meta as it starts, and the last one written holds: every Queue of a payment
+ * queue should be made with these.
+ */
+export function paymentQueueOptions(connection: Redis, prefix: string): QueueOptions {
+  return { connection, prefix: bullPrefix(prefix), streams: { events: { maxLen: EVENTS_KEPT } } };
 }

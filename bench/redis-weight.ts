@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import type { LedgerKeys } from '../src/ledger/keys.js';
+import { bullPrefix } from '../src/queue/payment-job.js';
+
+/** What a settled batch's keys weigh in Redis, by what they hold, in bytes. */
+export interface RedisWeight {
+  /** The ledger's payment records (one hash each). */
+  records: number;
+  /** The payment identities' holders (one string each), which keep a later manifest from paying them again. */
+  holders: number;
+  /** The batch's row list, which its report is written from. */
+  rows: number;
+  /** BullMQ's keys of the batch's jobs (hashes, locks, logs). */
+  jobs: number;
+  /** BullMQ's keys of the queues themselves: events stream, meta, ids, the completed and failed sets. */
+  queues: number;
+  /** Everything else under the prefix: the batch record, indexes, rate-limit windows, metrics. */
+  other: number;
+  /** How many payment records Redis keeps as a hash table rather than a compact listpack. */
+  hashtableRecords: number;
+  recordsCount: number;
+}
+
+/**
+ * Every key under the ledger's prefix once `batchId` is settled, weighed with MEMORY USAGE … SAMPLES 0
+ * (every element of a hash, list or stream counted, not a sample), a page of keys per pipeline.
+ */
+export async function weighKeys(redis: Redis, keys: LedgerKeys, batchId: string): Promise<RedisWeight> {
+  const weight: RedisWeight = { records: 0, holders: 0, rows: 0, jobs: 0, queues: 0, other: 0, hashtableRecords: 0, recordsCount: 0 };
+  const { prefix } = keys;
+  const bull = `${bullPrefix(prefix)}:`;
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    const read = redis.pipeline();
+    for (const key of page) read.call('MEMORY', 'USAGE', key, 'SAMPLES', '0').object('ENCODING', key);
+    const answers = (await read.exec()) ?? [];
+    for (const [i, key] of page.entries()) {
+      const bytes = Number(answers[2 * i]?.[1] ?? 0);
+      if (key.startsWith(`${prefix}:pay:`)) {
+        weight.records += bytes;
+        weight.recordsCount += 1;
+        if (answers[2 * i + 1]?.[1] === 'hashtable') weight.hashtableRecords += 1;
+      } else if (key.startsWith(`${prefix}:holder:`)) weight.holders += bytes;
+      else if (key === keys.batchRows(batchId)) weight.rows += bytes;
+      else if (key.startsWith(bull)) weight[key.includes(`:${batchId}.`) ? 'jobs' : 'queues'] += bytes;
+      else weight.other += bytes;
+    }
+  } while (cursor !== '0');
+  return weight;
+}
+
+/** The whole of it. */
+export const totalBytes = (w: RedisWeight): number => w.records + w.holders + w.rows + w.jobs + w.queues + w.other;
+
+/** INFO memory's used_memory: what the server's allocator holds, whoever it holds it for. */
+export async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
+}
