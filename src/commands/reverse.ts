@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { formatDollars } from '../money.js';
+import { printRewriteNote, rewriteReport } from '../reports/rewrite-report.js';
 import { isFailure, type ReversalResult, reversePayments } from '../reversals/reverse.js';
 
 export interface ReverseOptions {
@@ -13,7 +14,10 @@ export interface ReverseOptions {
   config?: string;
 }
 
-/** `stipend reverse`: one line per payment as it settles, then the total given back. Exit 1 if any was not reversed. */
+/**
+ * `stipend reverse`: one line per payment as it settles, then the total given back, then the batch's
+ * report rewritten. Exit 1 if any was not reversed.
+ */
 export async function reverseCommand(batchId: string, options: ReverseOptions): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
@@ -26,6 +30,9 @@ export async function reverseCommand(batchId: string, options: ReverseOptions): 
     const failed = results.filter(isFailure);
     const cents = reversed.reduce((sum, r) => sum + r.amountCents, 0);
     process.stdout.write(`batch ${batchId}: ${reversed.length} reversed ($${formatDollars(cents)})${failed.length > 0 ? `, ${failed.length} not reversed` : ''}\n`);
+    // Whatever each answer was, the ledger may have recorded something the report shows (a refusal's
+    // code, a stale claim turned reversal_unknown); a rewrite that changes nothing does no harm.
+    if (results.length > 0) printRewriteNote(await rewriteReport(context, batchId));
     return failed.length > 0 ? 1 : 0;
   } finally {
     await context.close();

@@ -4,13 +4,17 @@ import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import { reportFolder } from '../reports/report-folder.js';
+import { printRewriteNote, rewriteReport } from '../reports/rewrite-report.js';
 import { resolveReversal } from '../reversals/resolve.js';
+import { EXIT } from './exit-codes.js';
 import { followBatch } from './follow-batch.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 /**
  * `stipend resolve`: a person's verdict on an `unknown` payment (--paid / --not-paid) or on a
- * `reversal_unknown` (--reversed / --not-reversed), recorded with who and when.
+ * `reversal_unknown` (--reversed / --not-reversed), recorded with who and when; the batch's report
+ * is rewritten to show it (as after approve, cancel, retry and reverse).
  */
 export async function resolveCommand(
   batchId: string,
@@ -27,12 +31,14 @@ export async function resolveCommand(
       const record = await resolveReversal(context, ref, verdict, options.by);
       process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.reversal_message}${record.status === 'reversed' ? ` (reversal reference ${record.reversal_reference})` : ''}\n`);
       if (record.status === 'paid') process.stdout.write(`it is paid; it can be reversed again with: stipend reverse ${batchId} --payment-id ${paymentId} --reason <text>\n`);
+      printRewriteNote(await rewriteReport(context, batchId));
       return 0;
     }
     const verdict = options.paid !== undefined ? { paid: options.paid } : ({ notPaid: true } as const);
     const record = await resolvePayment(context, ref, verdict, options.by);
     process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.message}${record.reference ? ` (reference ${record.reference})` : ''}\n`);
     if (record.status === 'failed') process.stdout.write(`it can be paid again with: stipend retry ${batchId}\n`);
+    printRewriteNote(await rewriteReport(context, batchId));
     return 0;
   } finally {
     await context.close();
@@ -41,7 +47,8 @@ export async function resolveCommand(
 
 /**
  * `stipend retry`: sends a batch's failed payments round again, makes sure those already queued
- * (by a retry cut short) have their job, then follows the batch like `run`.
+ * (by a retry cut short) have their job, then follows the batch like `run`. The report goes where
+ * the batch's report was last written unless --out says otherwise.
  */
 export async function retryCommand(
   batchId: string,
@@ -56,9 +63,14 @@ export async function retryCommand(
     process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again${queued}\n`);
     if (retried + alreadyQueued === 0) return 0;
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
-    return await followBatch(context, account, batchId, {
-      out: options.out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
+    const out = options.out ?? (await reportFolder(context, batchId));
+    const code = await followBatch(context, account, batchId, {
+      out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
     });
+    // followBatch writes the report once every row is final; when it stopped waiting before, the
+    // report still showed these payments failed: it shows them on their way instead.
+    if (code === EXIT.maxWait || code === EXIT.interrupted) printRewriteNote(await rewriteReport(context, batchId, out));
+    return code;
   } finally {
     await stopWorkersInProcess(workers);
     await context.close();
@@ -72,6 +84,7 @@ export async function approveCommand(batchId: string, options: { by: string; con
     process.stdout.write(`${await approvalSummary(context, await context.batches.get(batchId))}\n`);
     const batch = await approveBatch(context, batchId, options.by);
     process.stdout.write(`approved by ${options.by}: ${batch.accepted} payments queued; follow with stipend status ${batchId}\n`);
+    printRewriteNote(await rewriteReport(context, batchId));
     return 0;
   } finally {
     await context.close();
@@ -92,6 +105,7 @@ export async function cancelCommand(batchId: string, options: { by: string; conf
     } else {
       process.stdout.write(`batch ${batchId} canceled by ${options.by}: ${batch.accepted} payments not sent\n`);
     }
+    printRewriteNote(await rewriteReport(context, batchId));
     return 0;
   } finally {
     await context.close();

@@ -9,6 +9,8 @@ import type { BatchRow } from '../ledger/batch-rows.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
+import { MANIFEST_COLUMNS, manifestCells } from './manifest-columns.js';
+import { rememberReportFolder } from './report-folder.js';
 import { safeCell } from './safe-cell.js';
 
 export const REPORT_COLUMNS = [
@@ -17,9 +19,11 @@ export const REPORT_COLUMNS = [
   // The latest reversal asked for (stipend reverse): also a refused one, on a row still paid.
   'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_at',
   // A paid answer the ledger recorded as a conflict instead of taking it (code and the answer's
-  // reference): the row's status is kept, and a person must check it with the provider. Last, so
-  // that the columns before it keep their places.
+  // reference): the row's status is kept, and a person must check it with the provider.
   'conflict',
+  // Columns are only ever added at the end, so spreadsheets reading the earlier ones by position
+  // keep working.
+  ...MANIFEST_COLUMNS,
 ] as const;
 /** One line of the report: its cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in), and what the summary counts. */
 interface ReportLine {
@@ -28,8 +32,12 @@ interface ReportLine {
   cents: number | undefined;
 }
 
-/** Report statuses: the payment statuses plus the two kinds of row that were never queued. */
-export type ReportStatus = PaymentRecord['status'] | 'rejected' | 'skipped_duplicate';
+/**
+ * Report statuses: the payment statuses, the two kinds of row that were never queued, and
+ * `awaiting_approval`: a queued payment of a batch still waiting for `stipend approve`, which has no
+ * job yet (finance should not read it as on its way).
+ */
+export type ReportStatus = PaymentRecord['status'] | 'rejected' | 'skipped_duplicate' | 'awaiting_approval';
 
 export interface BatchSummary {
   batch_id: string;
@@ -54,7 +62,8 @@ export interface BatchSummary {
  * Writes <out>/<batchId>/reconciliation.csv (every manifest row, in file order, with its status)
  * and summary.json. Everything comes from the ledger, a page of rows at a time, so the report always
  * matches the ledger and memory stays flat for large batches. The next page is read from Redis
- * while the current one is written.
+ * while the current one is written. `outDir` is remembered as the batch's report folder, where
+ * commands that change the batch later rewrite it (report-folder.ts).
  */
 export async function writeReconciliation(context: StipendContext, batchId: string, outDir: string): Promise<{ dir: string; csv: string; summary: BatchSummary }> {
   const batch = await context.batches.get(batchId);
@@ -100,6 +109,7 @@ export async function writeReconciliation(context: StipendContext, batchId: stri
     conflicts: batch.n_conflict,
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await rememberReportFolder(context, batchId, outDir);
   return { dir, csv: csvPath, summary };
 }
 
@@ -109,13 +119,14 @@ export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)
 }
 
 /**
- * The payment record fields a report line shows, read with HMGET: the whole record (HGETALL) would
- * also bring the provider fields, and a report has no use for them.
+ * The payment record fields a report line shows, read with HMGET rather than the whole record
+ * (HGETALL): of the rest, nothing is shown. `fields` is read whole (one JSON value) but only the
+ * manifest columns' values are taken from it (manifest-columns.ts).
  */
 const SHOWN = [
   'batch_id', 'line', 'payee', 'amount_cents', 'status', 'reference', 'code', 'message', 'attempts', 'submitted_at', 'settled_at',
   'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_settled_at', 'reversal_requested_at',
-  'conflict_code', 'conflict_reference',
+  'conflict_code', 'conflict_reference', 'fields', 'participant_id', 'reimbursement',
 ] as const;
 type Shown = Record<(typeof SHOWN)[number], string | null>;
 
@@ -126,21 +137,29 @@ async function reportLines(context: StipendContext, batch: BatchRecord, page: Ba
     if (row.s !== 'rejected') read.hmget(context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p), ...SHOWN);
   }
   const results = (await read.exec()) ?? [];
+  const cellsOf = manifestCells(batch.provider);
   let next = 0;
   return page.map((row) => {
     if (row.s === 'rejected') {
-      return line(batch, row.l, row.p ?? '', row.y ?? '', row.a, 'rejected', { message: row.m });
+      // Never recorded: the manifest's values of a rejected row are in the manifest only.
+      return line(batch, row.l, row.p ?? '', row.y ?? '', row.a, 'rejected', { message: row.m }, cellsOf(undefined));
     }
     const record = shown(results[next++]?.[1] as (string | null)[] | undefined);
     if (row.s === 'duplicate') {
       const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
-      return line(batch, row.l, row.p, row.y, row.a, 'skipped_duplicate', { reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again` });
+      // The ledger keeps one record per payment: its manifest values are those of the batch holding it.
+      return line(batch, row.l, row.p, row.y, row.a, 'skipped_duplicate', { reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again` }, cellsOf(record));
     }
     if (!record) {
-      return line(batch, row.l, row.p, '', undefined, 'unknown', { message: 'payment record missing from the ledger' });
+      return line(batch, row.l, row.p, '', undefined, 'unknown', { message: 'payment record missing from the ledger' }, cellsOf(undefined));
     }
-    return line(batch, row.l, row.p, record.payee ?? '', Number(record.amount_cents), record.status as ReportStatus, record);
+    return line(batch, row.l, row.p, record.payee ?? '', Number(record.amount_cents), reportStatus(batch, record.status), record, cellsOf(record));
   });
+}
+
+/** A queued payment of a batch awaiting approval has no job: nothing is on its way until it is approved. */
+function reportStatus(batch: BatchRecord, status: string | null): ReportStatus {
+  return status === 'queued' && batch.state === 'awaiting_approval' ? 'awaiting_approval' : (status as ReportStatus);
 }
 
 /** HMGET's answer as named fields; undefined when the record does not exist. */
@@ -153,7 +172,7 @@ function shown(values: (string | null)[] | undefined): Shown | undefined {
 
 function line(
   batch: BatchRecord, lineNumber: number, paymentId: string, payee: string, cents: number | undefined, status: ReportStatus,
-  r: Partial<Shown>,
+  r: Partial<Shown>, manifest: string[],
 ): ReportLine {
   const cells = [
     batch.batch_id, lineNumber, paymentId, batch.provider, batch.account, payee, cents ?? '', cents === undefined ? '' : formatDollars(cents), status,
@@ -161,6 +180,7 @@ function line(
     r.reversal_reference ?? '', r.reversal_code ?? '', r.reversal_message ?? '', r.reversal_reason ?? '', r.reversal_by ?? '',
     r.reversal_settled_at ?? r.reversal_requested_at ?? '',
     conflictCell(r),
+    ...manifest,
   ];
   return { cells, status, cents };
 }

@@ -1,0 +1,23 @@
+import { resolve } from 'node:path';
+import type { StipendContext } from '../context.js';
+
+/**
+ * Where a batch's report lives: the folder it was last written under (run --out, reportsDir, a
+ * watcher's outbox, stipend report --out), so a command that changes the batch later rewrites the
+ * file people already have, not a second copy elsewhere. Kept absolute, since the next command may
+ * run from another working directory.
+ */
+
+/** STRING: the folder (absolute) holding the batch's <batchId>/reconciliation.csv. */
+function folderKey(context: StipendContext, batchId: string): string {
+  return `${context.keys.prefix}:batch:${batchId}:report-folder`;
+}
+
+export async function rememberReportFolder(context: StipendContext, batchId: string, outDir: string): Promise<void> {
+  await context.redis.set(folderKey(context, batchId), resolve(outDir));
+}
+
+/** The folder the batch's report was last written under; reportsDir for a batch never reported. */
+export async function reportFolder(context: StipendContext, batchId: string): Promise<string> {
+  return (await context.redis.get(folderKey(context, batchId))) ?? context.config.reportsDir;
+}
