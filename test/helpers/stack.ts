@@ -57,6 +57,8 @@ export async function startStack(options: {
   const raw = {
     redis: { prefix, ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }), ...options.redis },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
+    // Reports of commands a test runs go to its own folder, never the checkout's reports/.
+    reportsDir: join(dir, 'reports'),
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,

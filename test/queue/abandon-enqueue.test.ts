@@ -107,7 +107,7 @@ it('stipend cancel refuses an enqueuing batch while an enqueue holds its file (o
 
   const done = await stipend(['--config', stack.configFile, 'cancel', 'busy', '--by', 'olga']);
   expect(done).toMatchObject({ code: 0, stderr: '' });
-  expect(done.stdout).toMatch(/^batch busy: its interrupted enqueue abandoned by olga; the 1000 payments it queued are paid as usual .*, 500 it claimed without queuing were released for a later manifest\n$/);
+  expect(done.stdout).toMatch(/^batch busy: its interrupted enqueue abandoned by olga; the 1000 payments it queued are paid as usual .*, 500 it claimed without queuing were released for a later manifest\nreport: \S+reconciliation\.csv\n/);
   expect(await waitForBatch(stack.context, 'busy', { pollMs: 100 })).toMatchObject({ state: 'enqueued', released: 500, accepted: 1000, n_paid: 1000 });
 });
 

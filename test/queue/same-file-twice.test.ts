@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { submitManifest, waitForBatch } from '../../src/api.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { manifestRows, scanManifest } from '../../src/manifest/index.js';
@@ -17,12 +18,20 @@ import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 let stack: TestStack;
 // Two submitters, each with its own Redis connection, as two processes would have.
 let other: StipendContext;
+// Paused while a test counts its jobs: a payment job is removed as it completes.
+let payQueue: Queue;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'], account: { rateLimit: { max: 5000, perMs: 1000 }, concurrency: 50 } });
   other = await openContext(stack.config);
+  payQueue = new Queue(queueName(stack.account('ctpayer')), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
   await stack.startWorkers();
 });
+// A test that failed while paused leaves the next one its workers.
+afterEach(async () => {
+  await payQueue.resume();
+});
 afterAll(async () => {
+  await payQueue?.close();
   await other?.close();
   await stack?.close();
 });
@@ -69,6 +78,7 @@ async function expectPaidOnce(batchId: string, tag: string, rows: number) {
 
 it('the same 6,000-row file submitted twice at once: one batch, each row recorded and queued once, it settles, its report has each row once', async () => {
   const ROWS = 6000;
+  await payQueue.pause();
   const file = await manifest('twice', ROWS);
   const account = stack.account('ctpayer');
   const outcomes = await Promise.allSettled([submitManifest(stack.context, { file, account }), submitManifest(other, { file, account })]);
@@ -85,6 +95,7 @@ it('the same 6,000-row file submitted twice at once: one batch, each row recorde
   const batchId = accepted[0]!;
   expect(await recordedLines(batchId)).toEqual(Array.from({ length: ROWS }, (_, i) => i + 2));
   expect(await jobsOf(batchId)).toBe(ROWS);
+  await payQueue.resume();
   await expectPaidOnce(batchId, 'twice', ROWS);
 });
 
@@ -107,6 +118,7 @@ async function interruptedBatch(batchId: string, tag: string, rows: number) {
 
 it('an interrupted batch resumed by two submitters at once is finished by one of them: each row once, it settles', async () => {
   const ROWS = 1500;
+  await payQueue.pause();
   const { file, account } = await interruptedBatch('resumed-twice', 'resume2', ROWS);
   const outcomes = await Promise.allSettled([submitManifest(stack.context, { file, account }), submitManifest(other, { file, account })]);
 
@@ -114,11 +126,13 @@ it('an interrupted batch resumed by two submitters at once is finished by one of
   expect(outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason)).toMatchObject([{ code: 'ENQUEUE_BUSY' }]);
   expect(await recordedLines('resumed-twice')).toEqual(Array.from({ length: ROWS }, (_, i) => i + 2));
   expect(await jobsOf('resumed-twice')).toBe(ROWS);
+  await payQueue.resume();
   await expectPaidOnce('resumed-twice', 'resume2', ROWS);
 });
 
 it('two enqueues of one batch past any lock (a submitter that lost it): each chunk is recorded once, the later one stops', async () => {
   const ROWS = 1500;
+  await payQueue.pause();
   const { file, account } = await interruptedBatch('lost-lock', 'lostlock', ROWS);
   const resume = (context: StipendContext) => enqueueRows(context, account, 'lost-lock', manifestRows(file, account.adapter), { afterLine: 501, addJobs: true });
   const outcomes = await Promise.allSettled([resume(stack.context), resume(other)]);
@@ -127,6 +141,7 @@ it('two enqueues of one batch past any lock (a submitter that lost it): each chu
   expect(await recordedLines('lost-lock')).toEqual(Array.from({ length: ROWS }, (_, i) => i + 2));
   expect(await stack.context.batches.get('lost-lock')).toMatchObject({ accepted: ROWS, enqueued_line: ROWS + 1 });
   expect(await jobsOf('lost-lock')).toBe(ROWS);
+  await payQueue.resume();
   await stack.context.batches.markEnqueued('lost-lock');
   await expectPaidOnce('lost-lock', 'lostlock', ROWS);
 });
