@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import type { Logger } from '../log.js';
 import { logBullErrors } from '../queue/bull-errors.js';
-import { bullPrefix, queueName } from '../queue/payment-job.js';
+import { bullPrefix, paymentQueueOptions, queueName } from '../queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../queue/redis.js';
 import { basicAuth, type Credentials } from './auth.js';
 import { bullBoard } from './board.js';
@@ -45,9 +45,8 @@ export async function startDashboard(options: {
   // instead of waiting on a reconnect (workers, unlike this, must wait).
   const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   if (redis.status !== 'ready') await once(redis, 'ready');
-  const queueOptions = { connection: redis, prefix: bullPrefix(config.prefix) };
-  const paymentQueues = config.accounts.map((account) => new Queue(queueName(account), queueOptions));
-  const schedules = new Queue(SCHEDULES_QUEUE, queueOptions);
+  const paymentQueues = config.accounts.map((account) => new Queue(queueName(account), paymentQueueOptions(redis, config.prefix)));
+  const schedules = new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: bullPrefix(config.prefix) });
   const queues = [...paymentQueues, schedules];
   for (const queue of queues) logBullErrors(queue, { queue: queue.name }, log);
   const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues });

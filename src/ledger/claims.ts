@@ -3,6 +3,13 @@ import type { LedgerKeys } from './keys.js';
 import type { NewPayment } from './payments.js';
 
 /**
+ * Each provider field of a payment is its own hash field, named with this prefix (`f.cardId`), not
+ * one JSON value: a record whose every value stays within Redis's hash-max-listpack-value (64 bytes
+ * by default) is kept as a compact listpack, about a third of a hash table's size.
+ */
+export const PROVIDER_FIELD = 'f.';
+
+/**
  * The batch that holds a payment identity, or nil: a holder whose payment moved nothing (failed,
  * declined) or whose record is gone holds nothing any more, and `self` never holds against itself.
  * A failed payment the provider answered paid after all (a conflict) still holds: it may have moved.
@@ -24,9 +31,9 @@ end`;
  * batch is enqueuing, what it claims is listed in its claims set until its rows are recorded.
  * KEYS: batch, claims set, then per payment its holder key, its record key and its holder key in
  * each other account. ARGV: n, m, batchId, provider, account, now, this account's record key
- * prefix, the other accounts' prefixes, then per payment line, paymentId, payee, cents, fields,
- * participant id ('' for none), reimbursement ('1' or ''). Returns, per payment, '' when this batch
- * holds it, else the batch that does.
+ * prefix, the other accounts' prefixes, then per payment line, paymentId, payee, cents, fields
+ * (JSON, kept one hash field each, see PROVIDER_FIELD), participant id ('' for none), reimbursement
+ * ('1' or ''). Returns, per payment, '' when this batch holds it, else the batch that does.
  */
 const CLAIM_PAYMENTS = `${LIVE_HOLDER}
 local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -47,7 +54,8 @@ for i = 1, n do
     if redis.call('EXISTS', KEYS[k + 2]) == 0 then
       local record = {'batch_id', batch, 'provider', ARGV[4], 'account', ARGV[5],
         'line', ARGV[b + 1], 'payment_id', payment_id, 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
-        'fields', ARGV[b + 5], 'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[6]}
+        'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[6]}
+      for name, value in pairs(cjson.decode(ARGV[b + 5])) do table.insert(record, '${PROVIDER_FIELD}' .. name); table.insert(record, value) end
       if ARGV[b + 6] ~= '' then table.insert(record, 'participant_id'); table.insert(record, ARGV[b + 6]) end
       if ARGV[b + 7] ~= '' then table.insert(record, 'reimbursement'); table.insert(record, ARGV[b + 7]) end
       redis.call('HSET', KEYS[k + 2], unpack(record))
@@ -61,15 +69,17 @@ return out`;
 
 /**
  * A claim an abandoned enqueue made without recording its row (queue/abandon-enqueue.ts), settled
- * atomically. Released when the payment has no job and is still queued: its holder (if still this
- * batch) and its record go, so a later manifest may pay it. Otherwise a job may pay it any moment:
+ * atomically. Released when the payment has no job and is still queued, never marked sending (a
+ * job that ran and was removed since may have sent it): its holder (if still this batch) and its
+ * record go, so a later manifest may pay it. Otherwise a job may pay it, or may have, any moment:
  * it is adopted as a row of the batch (after those recorded, in line order) and counted, and settles
  * as any other. The batch counts what it released. KEYS: claims set, holder, record, batch, rows. ARGV: batchId, paymentId, job exists
  * ('1' or ''), the row's entry, its cents, its line. Returns released | adopted | recorded (no
  * longer a claim to settle: its row was recorded meanwhile).
  */
 const SETTLE_UNRECORDED_CLAIM = `if redis.call('SREM', KEYS[1], ARGV[2]) == 0 then return 'recorded' end
-if ARGV[3] == '' and redis.call('HGET', KEYS[3], 'status') == 'queued' then
+local status, epoch = unpack(redis.call('HMGET', KEYS[3], 'status', 'epoch'))
+if ARGV[3] == '' and status == 'queued' and (tonumber(epoch) or 0) == 0 then
   if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
   redis.call('DEL', KEYS[3])
   redis.call('HINCRBY', KEYS[4], 'released', 1)

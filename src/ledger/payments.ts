@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { claimPayments } from './claims.js';
+import { claimPayments, PROVIDER_FIELD } from './claims.js';
 import type { LedgerKeys } from './keys.js';
 import { PAYMENT_SCRIPTS } from './payment-scripts.js';
 import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
@@ -63,8 +63,8 @@ export const paymentRecord = z.object({
   conflict_reference: z.string().optional(),
   conflict_message: z.string().optional(),
   conflict_at: z.string().optional(),
-  /** The provider fields as validated from the manifest (JSON): what a retry sends again. */
-  fields: z.string().transform((json) => JSON.parse(json) as Record<string, string>),
+  /** The provider fields as validated from the manifest (hash fields `f.<name>`): what a retry sends again. */
+  fields: z.record(z.string(), z.string()),
   /** The key every call for this payment is sent with (see PaymentInstruction.idempotencyKey). */
   idem_key: z.string().optional(),
   /** The manifest's participant_id: the person, across providers, for the tax export. */
@@ -276,7 +276,18 @@ export class PaymentLedger {
 }
 
 export function parsePaymentRecord(hash: Record<string, string>): PaymentRecord | undefined {
-  return Object.keys(hash).length === 0 ? undefined : paymentRecord.parse(hash);
+  return Object.keys(hash).length === 0 ? undefined : paymentRecord.parse(gatherProviderFields(hash));
+}
+
+/** The record's `f.<name>` hash fields as one `fields` object; records written before them hold it as JSON. */
+function gatherProviderFields(hash: Record<string, string>): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(hash)) {
+    if (name.startsWith(PROVIDER_FIELD)) fields[name.slice(PROVIDER_FIELD.length)] = value;
+    else rest[name] = value;
+  }
+  return { ...rest, fields: typeof rest.fields === 'string' ? JSON.parse(rest.fields) : fields };
 }
 
 function toMark<P extends string>(answer: unknown): SendMark<P> {

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { settleUnrecordedClaim } from '../ledger/claims.js';
 import { holdFile } from './enqueue-lock.js';
-import { bullPrefix, paymentJobId, queueName } from './payment-job.js';
+import { paymentJobId, paymentQueueOptions, queueName } from './payment-job.js';
 
 /**
  * Gives up an enqueue that was cut short and will not be resumed (`stipend cancel` of an enqueuing
@@ -25,7 +25,7 @@ export async function abandonEnqueue(context: StipendContext, batch: BatchRecord
   const { batch_id: batchId, provider, account: name } = batch;
   const hold = await holdFile(context, provider, batch.sha256, async () => `batch ${batchId} is being queued right now; nothing was canceled (cancel it once that has stopped, or let it finish)`);
   const account = findAccount(context.config, provider, name);
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) });
+  const queue = new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix));
   try {
     const current = await context.batches.get(batchId);
     if (current.state !== 'enqueuing') throw new UsageError(`batch ${batchId} is ${current.state.replace('_', ' ')} now, no longer enqueuing; nothing was canceled`);

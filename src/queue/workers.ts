@@ -10,7 +10,7 @@ import { checkDurability } from '../ledger/durability.js';
 import type { Logger } from '../log.js';
 import { openAccountClients } from './account-clients.js';
 import { logBullErrors } from './bull-errors.js';
-import { bullPrefix, queueName } from './payment-job.js';
+import { bullPrefix, paymentQueueOptions, queueName } from './payment-job.js';
 import { assertRedisReachable, connectRedis, redactUrl } from './redis.js';
 import { startSweeper } from './sweeper.js';
 
@@ -44,7 +44,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, client, gate }) => {
-    const queue = logBullErrors(new Queue(queueName(account), { connection: bullConnection, prefix: bullPrefix(config.prefix) }), { queue: queueName(account) }, log);
+    const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(bullConnection, config.prefix)), { queue: queueName(account) }, log);
     const processor = paymentProcessor({
       account,
       client,

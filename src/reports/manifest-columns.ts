@@ -1,3 +1,4 @@
+import { PROVIDER_FIELD } from '../ledger/claims.js';
 import type { ClientPayFields } from '../providers/clientpay.js';
 import type { CtPayerFields } from '../providers/ctpayer.js';
 import { getAdapter } from '../providers/index.js';
@@ -31,13 +32,17 @@ const DESCRIPTION_FIELD = {
   virtualrx: 'ReasonDescription',
 } as const satisfies { [P in ProviderId]: keyof FieldsOf[P] };
 
+/**
+ * The payment record's hash fields these columns are made from, read by name (HMGET) rather than
+ * the whole record: each provider's description and group field (a provider field `x` is kept as
+ * `f.x`, ledger/claims.ts), and `fields`, where records written before that kept them all as JSON.
+ */
+export const MANIFEST_RECORD_FIELDS = [
+  'f.description', 'f.ReasonDescription', 'f.groupId', 'f.ClientGroupID', 'fields', 'participant_id', 'reimbursement',
+] as const;
+
 /** What a payment record holds of the manifest row, as read from the ledger (null: not there). */
-export interface ManifestValues {
-  /** The provider fields as validated (JSON), keyed by the provider's documented names. */
-  fields: string | null;
-  participant_id: string | null;
-  reimbursement: string | null;
-}
+export type ManifestValues = Record<(typeof MANIFEST_RECORD_FIELDS)[number], string | null>;
 
 /**
  * The MANIFEST_COLUMNS cells of one provider's rows. The group is the adapter's own (CT Payer
@@ -48,7 +53,7 @@ export function manifestCells(provider: string): (values: ManifestValues | undef
   const description = DESCRIPTION_FIELD[adapter.id];
   return (values) => {
     if (!values) return MANIFEST_COLUMNS.map(() => '');
-    const fields = values.fields === null ? {} : (JSON.parse(values.fields) as Record<string, string | undefined>);
+    const fields = values.fields === null ? providerFields(values) : (JSON.parse(values.fields) as Record<string, string | undefined>);
     return [
       fields[description] ?? '',
       adapter.manifest.group?.(fields) ?? '',
@@ -57,4 +62,13 @@ export function manifestCells(provider: string): (values: ManifestValues | undef
       values.reimbursement === '1' ? 'yes' : 'no',
     ];
   };
+}
+
+/** The provider fields among the values read, by their provider's names. */
+function providerFields(values: ManifestValues): Record<string, string | undefined> {
+  const fields: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (name.startsWith(PROVIDER_FIELD) && value !== null) fields[name.slice(PROVIDER_FIELD.length)] = value;
+  }
+  return fields;
 }

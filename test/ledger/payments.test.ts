@@ -1,5 +1,6 @@
 import { afterAll, expect, it, vi } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
+import { settleUnrecordedClaim } from '../../src/ledger/claims.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { testRedis } from '../helpers/redis.js';
 
@@ -328,4 +329,30 @@ it('a call whose answer was lost may still be under way at the provider: its win
   await fresh(q);
   await ledger.requeue(q, await epochOf(q), { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true });
   expect((await ledger.standing(q, CALL_MS))!.inFlightMs).toBe(0);
+});
+
+it('releases an abandoned enqueue\'s unrecorded claim only if it was never marked sending: one a removed job sent may have moved money', async () => {
+  await batches.create({ batchId: 'ab', provider: 'ctpayer', account: 'main', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
+  await ledger.claim('ab', [payment('never-sent'), payment('sent-once')]);
+  // A job ran for sent-once: its call's answer was lost, it went back to queued, and its job is gone since.
+  await mark(ref('ab', 'sent-once'), true);
+  await ledger.requeue(ref('ab', 'sent-once'), await epochOf(ref('ab', 'sent-once')), { code: 'NO_RESPONSE', message: 'retry', mayHaveApplied: true, refused: false });
+  const settle = (paymentId: string) => settleUnrecordedClaim(redis, keys, { provider: 'ctpayer', account: 'main' }, { batchId: 'ab', paymentId, line: 2, amountCents: 1250, jobExists: false });
+
+  expect(await settle('never-sent')).toBe('released');
+  expect(await ledger.get(ref('ab', 'never-sent'))).toBeUndefined();
+  expect(await settle('sent-once')).toBe('adopted');
+  expect(await ledger.get(ref('ab', 'sent-once'))).toMatchObject({ status: 'queued', epoch: 1, may_have_applied: '1' });
+  expect(await ledger.claim('later', [payment('sent-once'), payment('never-sent')])).toEqual(['ab', undefined]);
+  expect(await batches.get('ab')).toMatchObject({ released: 1, accepted: 1, accepted_cents: 1250 });
+});
+
+it('keeps each provider field as its own hash field, and still reads a record that kept them as one JSON value', async () => {
+  await ledger.claim('pf', [payment('pf-1')]);
+  expect(await redis.hget(ledger.key(ref('pf', 'pf-1')), 'f.description')).toBe('Visit 1');
+  expect(await redis.hexists(ledger.key(ref('pf', 'pf-1')), 'fields')).toBe(0);
+  // As an earlier version recorded it.
+  const legacy = ledger.key(ref('pf', 'pf-2'));
+  await redis.hset(legacy, { batch_id: 'pf', line: 3, provider: 'ctpayer', account: 'main', payment_id: 'pf-2', payee: '1000000001', amount_cents: 700, status: 'queued', attempts: 0, submitted_at: '2026-12-01T00:00:00.000Z', fields: '{"cardId":"1000000001","description":"Visit 2"}' });
+  expect((await ledger.get(ref('pf', 'pf-2')))?.fields).toEqual({ cardId: '1000000001', description: 'Visit 2' });
 });

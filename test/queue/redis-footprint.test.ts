@@ -28,12 +28,10 @@ afterAll(async () => {
 const ROWS = 200;
 
 /**
- * The goal is 1 KB a payment, but the ledger's payment record alone takes about 1.6 KB while one of
- * its values (here the provider fields' JSON) is longer than Redis's hash-max-listpack-value (64
- * bytes by default): Redis then keeps the hash as a table, not a listpack (about 630 B). Until the
- * record fits, this bound keeps the rest from growing.
+ * The goal: 1 KB of Redis a settled payment. It holds while each payment record stays a listpack,
+ * which Redis keeps only while every value is within hash-max-listpack-value (64 bytes by default).
  */
-const BYTES_PER_PAYMENT = 2048;
+const BYTES_PER_PAYMENT = 1024;
 
 /** A settled batch of ROWS payments, each with every CT Payer column and a participant, as sites send them. */
 async function settledBatch(tag: string) {
@@ -77,7 +75,11 @@ it('leaves no completed job once a batch settles, and the batch\'s keys stay wit
   const read = stack.context.redis.pipeline();
   for (const key of keys) read.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
   const bytes = ((await read.exec()) ?? []).reduce((sum, [, used]) => sum + Number(used), 0);
-  expect(keys.filter((key) => key.startsWith(`${stack.prefix}:pay:`))).toHaveLength(ROWS);
+  const records = keys.filter((key) => key.startsWith(`${stack.prefix}:pay:`));
+  expect(records).toHaveLength(ROWS);
+  const encodings = stack.context.redis.pipeline();
+  for (const key of records) encodings.object('ENCODING', key);
+  expect(new Set(((await encodings.exec()) ?? []).map(([, encoding]) => encoding))).toEqual(new Set(['listpack']));
   expect(bytes / ROWS).toBeLessThanOrEqual(BYTES_PER_PAYMENT);
 });
 
