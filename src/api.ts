@@ -1,14 +1,15 @@
-import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
+import { usd } from './commands/people.js';
 import { type Account, findAccount } from './config/load.js';
 import type { StipendContext } from './context.js';
 import { ConfigError, UsageError } from './errors.js';
 import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
+import { withManifestSnapshot } from './manifest/snapshot.js';
 import { formatDollars, parseBalanceDollars } from './money.js';
 import { spacingMs } from './queue/account-gate.js';
 import { abandonEnqueue } from './queue/abandon-enqueue.js';
@@ -18,6 +19,7 @@ import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { otherAccountsOf, refuseOtherAccountDuplicates } from './queue/other-accounts.js';
 import { CredentialsRefusedError, readFundingBalanceCents } from './queue/funding-balance.js';
 import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
+import type { AnyAdapter } from './providers/index.js';
 
 /**
  * The programmatic API behind the CLI: validate a manifest, submit it as a batch, wait for it.
@@ -59,16 +61,10 @@ export async function submitManifest(
     onProgress?: (progress: SubmitProgress) => void;
   },
 ): Promise<SubmitResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'stipend-'));
-  const snapshot = join(dir, 'manifest.csv');
-  try {
-    await copyFile(options.file, snapshot).catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${options.file}: ${error.code === 'ENOENT' ? 'no such file' : error.code ?? error.message}`);
-    });
+  return withManifestSnapshot(options.file, async (snapshot) => {
     const { adapter } = options.account;
     const { onProgress } = options;
-    const { size: totalBytes } = await stat(snapshot);
-    const scan = await scanManifest(snapshot, adapter, onProgress && ((read) => onProgress({ stage: 'validating', ...read, totalBytes })));
+    const scan = await scanSnapshot(snapshot, adapter, onProgress);
     // The second and third readings of the file, counted when someone listens.
     const rows = (stage: 'checking' | 'queuing') => {
       const read = manifestRows(snapshot, adapter);
@@ -84,12 +80,12 @@ export async function submitManifest(
       const interrupted = await context.batches.interruptedFor(provider, name, scan.sha256);
       let batchId = interrupted?.batch_id;
       // A batch that needs approval is recorded and its payments held, but nothing is queued yet.
-      const approval = needsApproval(options.account, scan.validCents);
+      const approval = approvalReason(options.account, scan.validCents) !== undefined;
       const otherAccounts = options.allowOtherAccount ? [] : otherAccountsOf(context, options.account);
       if (batchId === undefined) {
         if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, rows('checking'));
         if (adapter.capabilities.balance) onProgress?.({ stage: 'funding' });
-        const refusal = await fundingShortfall(context, options.account, scan.validCents);
+        const { refusal } = await checkFunding(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();
         await context.batches.create({
@@ -103,9 +99,13 @@ export async function submitManifest(
     } finally {
       await hold.release();
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+/** The scan of a snapshot, its progress told as the `validating` stage of a submission. */
+export async function scanSnapshot(snapshot: string, adapter: AnyAdapter, onProgress?: (progress: SubmitProgress) => void): Promise<ManifestScan> {
+  const { size: totalBytes } = await stat(snapshot);
+  return scanManifest(snapshot, adapter, onProgress && ((read) => onProgress({ stage: 'validating', ...read, totalBytes })));
 }
 
 /** The rows unchanged, telling `onCount` how many have been read. */
@@ -118,24 +118,36 @@ async function* counted<T>(rows: AsyncIterable<T>, onCount: (n: number) => void)
   }
 }
 
+/** What the funding check found: the balance where the provider tells it, and why the batch is refused, if it is. */
+export interface FundingCheck {
+  balanceCents?: number;
+  refusal?: string;
+}
+
 /**
  * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
  * than it holds is refused before anything is queued. A balance that cannot be read (after the
  * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
  * submitted again. Refused credentials are thrown instead (CredentialsRefusedError), and so is
  * an unset ${VAR} of the account's (ConfigError): the configuration is wrong, not the manifest.
+ * `read`: how the balance is read (`run --dry-run` reads it leaving nothing in Redis).
  */
-async function fundingShortfall(context: StipendContext, account: Account, totalCents: number): Promise<string | undefined> {
-  if (!account.adapter.capabilities.balance) return undefined;
-  let balance: number;
+export async function checkFunding(
+  context: StipendContext,
+  account: Account,
+  totalCents: number,
+  read: typeof readFundingBalanceCents = readFundingBalanceCents,
+): Promise<FundingCheck> {
+  if (!account.adapter.capabilities.balance) return {};
+  let balanceCents: number;
   try {
-    balance = await readFundingBalanceCents(context, account);
+    balanceCents = await read(context, account);
   } catch (error) {
     if (error instanceof CredentialsRefusedError || error instanceof ConfigError) throw error;
-    return error instanceof Error ? error.message : String(error);
+    return { refusal: error instanceof Error ? error.message : String(error) };
   }
-  if (totalCents <= balance) return undefined;
-  return `the batch totals $${formatDollars(totalCents)} but the ${account.adapter.name} funding account (${account.name}) holds $${formatDollars(balance)}`;
+  if (totalCents <= balanceCents) return { balanceCents };
+  return { balanceCents, refusal: `the batch totals $${formatDollars(totalCents)} but the ${account.adapter.name} funding account (${account.name}) holds $${formatDollars(balanceCents)}` };
 }
 
 /** Polls the ledger until every accepted payment of the batch has a final status. */
@@ -235,10 +247,13 @@ export async function retryFailed(
   return { account, retried, alreadyQueued, refused };
 }
 
-/** The account's maker-checker rule applied to a batch's total. */
-function needsApproval(account: Account, totalCents: number): boolean {
-  if (account.approval === undefined) return false;
-  return account.approval === 'always' || totalCents > (parseBalanceDollars(account.approval.above) ?? 0);
+/** The account's maker-checker rule applied to a batch's total: why it needs approval, or undefined when it does not. */
+export function approvalReason(account: Account, totalCents: number): string | undefined {
+  if (account.approval === undefined) return undefined;
+  const where = `${account.provider}/${account.name}`;
+  if (account.approval === 'always') return `${where} requires approval for every batch`;
+  const thresholdCents = parseBalanceDollars(account.approval.above) ?? 0;
+  return totalCents > thresholdCents ? `the batch totals ${usd(totalCents)}, above ${where}'s approval threshold of ${usd(thresholdCents)}` : undefined;
 }
 
 /** What a checker sees before approving: the total, the rows, the funding balance, how long paying takes. */

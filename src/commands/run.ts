@@ -1,12 +1,20 @@
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { approvalSummary, submitManifest } from '../api.js';
 import { findAccount, loadConfig } from '../config/load.js';
-import { openContext } from '../context.js';
+import { openContext, type StipendContext } from '../context.js';
+import type { BatchRecord } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
+import type { ManifestScan } from '../manifest/index.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import { writeRejectedCsv } from '../reports/rejected-csv.js';
+import { rememberReportFolder } from '../reports/report-folder.js';
 import { followBatch } from './follow-batch.js';
+import { dryRunCommand } from './dry-run.js';
 import { describeScan, printProblems } from './output.js';
+import { plural } from './people.js';
 import { withProgressLines } from './progress-lines.js';
+import { printRejectedRows } from './rejected-lines.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 export interface RunOptions {
@@ -23,6 +31,8 @@ export interface RunOptions {
   maxWait?: number;
   /** How often a line says what waits and why, in ms (default STATUS_EVERY_MS). */
   statusEvery?: number;
+  /** Tell what run would do, doing none of it (dry-run.ts). */
+  dryRun?: boolean;
   config?: string;
 }
 
@@ -31,6 +41,13 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const config = await loadConfig({ path: options.config });
   const account = findAccount(config, options.provider, options.account);
   const context = await openContext(config);
+  if (options.dryRun) {
+    try {
+      return await dryRunCommand(context, file, account, options);
+    } finally {
+      await context.close();
+    }
+  }
   let workers: RunningWorkers | undefined;
   // Until the batch is followed (followBatch takes SIGINT/SIGTERM from there), a stop lets the
   // in-process workers finish their calls, then ends the command: an enqueue it cuts short is
@@ -62,6 +79,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     }
     process.stdout.write(`batch ${result.batchId}: ${describeScan(result.scan)}\n`);
     const batch = await context.batches.get(result.batchId);
+    if (batch.rejected > 0) await reportRejectedRows(context, batch, result.scan, options.out ?? config.reportsDir);
     if (batch.state === 'awaiting_approval') {
       process.stdout.write(`${await approvalSummary(context, batch)}\nawaiting approval: nothing is paid until someone other than ${batch.submitted_by} runs \`stipend approve ${result.batchId} --by <name>\` (or \`stipend cancel ${result.batchId} --by <name>\`)\n`);
       return 3;
@@ -75,4 +93,24 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     await stopWorkersInProcess(workers);
     await context.close();
   }
+}
+
+/**
+ * The rows --allow-partial left out: listed, and written to rejected.csv in the batch's report folder
+ * at once, so the list is there also when run stops before the report (approval, --max-wait, Ctrl-C).
+ * The folder is remembered as the report's (report-folder.ts): approve and the final report write
+ * beside it, and rewrite rejected.csv the same from the ledger. The batch is queued by now, so a
+ * file that cannot be written is a line on stderr, not a failed run.
+ */
+async function reportRejectedRows(context: StipendContext, batch: BatchRecord, scan: ManifestScan, outDir: string): Promise<void> {
+  let csv: string | undefined;
+  try {
+    csv = (await writeRejectedCsv(context, batch, join(outDir, batch.batch_id)))?.path;
+    await rememberReportFolder(context, batch.batch_id, outDir);
+  } catch (error) {
+    process.stderr.write(`rejected.csv was not written (${error instanceof Error ? error.message : String(error)}); stipend report ${batch.batch_id} writes it with the report\n`);
+  }
+  const write = (line: string) => void process.stdout.write(`${line}\n`);
+  write(`${plural(batch.rejected, 'row')} left out, not paid${csv === undefined ? '' : ` (all in ${csv})`}:`);
+  printRejectedRows(scan, write, csv);
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { StipendError } from '../errors.js';
+import type { ProviderClient } from '../providers/types.js';
 import { openAccountClients } from './account-clients.js';
 
 /** The funding balance stayed unreadable through every attempt; nothing was queued or sent. */
@@ -33,27 +34,33 @@ const CREDENTIALS_REFUSED = /: (AUTH_FAILED|UNAUTHORIZED):/;
 
 /**
  * The account's funding balance in cents (where `capabilities.balance`), read through the account's
- * client and shared rate limit. Reading it moves no money, so a read that failed (a connection
- * reset, a 503, an unreadable answer) is simply made again, like any other call: up to the
- * account's `retry.attempts`, with exponential backoff from `retry.backoffMs`. One bad moment at the
- * provider must not refuse a whole batch; a balance that stays unreadable does. Refused credentials
- * are not read again: CredentialsRefusedError at once.
+ * client and shared rate limit (readBalanceRetrying).
  */
 export async function readFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
   const opened = await openAccountClients(context, [account]);
-  const { client } = opened.clients[0]!;
-  const { attempts, backoffMs } = account.retry;
   try {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await client.fundingBalanceCents!();
-      } catch (error) {
-        if (error instanceof Error && CREDENTIALS_REFUSED.test(error.message)) throw new CredentialsRefusedError(account, error);
-        if (attempt >= attempts) throw new FundingBalanceUnreadableError(account, attempt, error);
-        await sleep(backoffMs * 2 ** (attempt - 1));
-      }
-    }
+    return await readBalanceRetrying(account, opened.clients[0]!.client);
   } finally {
     await opened.close();
+  }
+}
+
+/**
+ * Reading the balance moves no money, so a read that failed (a connection reset, a 503, an
+ * unreadable answer) is simply made again, like any other call: up to the account's
+ * `retry.attempts`, with exponential backoff from `retry.backoffMs`. One bad moment at the provider
+ * must not refuse a whole batch; a balance that stays unreadable does. Refused credentials are not
+ * read again: CredentialsRefusedError at once.
+ */
+export async function readBalanceRetrying(account: Account, client: ProviderClient<Record<string, string>>): Promise<number> {
+  const { attempts, backoffMs } = account.retry;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await client.fundingBalanceCents!();
+    } catch (error) {
+      if (error instanceof Error && CREDENTIALS_REFUSED.test(error.message)) throw new CredentialsRefusedError(account, error);
+      if (attempt >= attempts) throw new FundingBalanceUnreadableError(account, attempt, error);
+      await sleep(backoffMs * 2 ** (attempt - 1));
+    }
   }
 }

@@ -10,6 +10,7 @@ import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
 import { MANIFEST_COLUMNS, manifestCells } from './manifest-columns.js';
+import { writeRejectedCsv } from './rejected-csv.js';
 import { rememberReportFolder } from './report-folder.js';
 import { safeCell } from './safe-cell.js';
 
@@ -59,13 +60,18 @@ export interface BatchSummary {
 }
 
 /**
- * Writes <out>/<batchId>/reconciliation.csv (every manifest row, in file order, with its status)
- * and summary.json. Everything comes from the ledger, a page of rows at a time, so the report always
- * matches the ledger and memory stays flat for large batches. The next page is read from Redis
+ * Writes <out>/<batchId>/reconciliation.csv (every manifest row, in file order, with its status),
+ * summary.json and, for a batch with rows --allow-partial left out, rejected.csv (rejected-csv.ts).
+ * Everything comes from the ledger, a page of rows at a time, so the report always matches the
+ * ledger and memory stays flat for large batches. The next page is read from Redis
  * while the current one is written. `outDir` is remembered as the batch's report folder, where
  * commands that change the batch later rewrite it (report-folder.ts).
  */
-export async function writeReconciliation(context: StipendContext, batchId: string, outDir: string): Promise<{ dir: string; csv: string; summary: BatchSummary }> {
+export async function writeReconciliation(
+  context: StipendContext,
+  batchId: string,
+  outDir: string,
+): Promise<{ dir: string; csv: string; summary: BatchSummary; rejected?: { path: string; problems: number } }> {
   const batch = await context.batches.get(batchId);
   const dir = join(outDir, batchId);
   await mkdir(dir, { recursive: true });
@@ -109,8 +115,9 @@ export async function writeReconciliation(context: StipendContext, batchId: stri
     conflicts: batch.n_conflict,
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const rejected = await writeRejectedCsv(context, batch, dir);
   await rememberReportFolder(context, batchId, outDir);
-  return { dir, csv: csvPath, summary };
+  return { dir, csv: csvPath, summary, ...(rejected === undefined ? {} : { rejected }) };
 }
 
 /** The batch's counts as kept by the ledger, without reading its rows. */
