@@ -18,7 +18,7 @@ import { enqueueAndFinish } from './queue/enqueue.js';
 import { holdFileToSubmit } from './queue/enqueue-lock.js';
 import { otherAccountsOf, refuseOtherAccountDuplicates } from './queue/other-accounts.js';
 import { CredentialsRefusedError, readFundingBalanceCents } from './queue/funding-balance.js';
-import { bullPrefix, paymentJob, queueName } from './queue/payment-job.js';
+import { paymentJob, paymentQueueOptions, queueName } from './queue/payment-job.js';
 import type { AnyAdapter } from './providers/index.js';
 
 /**
@@ -214,7 +214,7 @@ export async function retryFailed(
   if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
-  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
+  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix)), { queue: queueName(account) });
   let retried = 0;
   let alreadyQueued = 0;
   const refused: string[] = [];
@@ -291,7 +291,7 @@ export async function approveBatch(context: StipendContext, batchId: string, by:
   }
   const account = accountOf(context, batch);
   const ledger = context.payments(account);
-  const queue = logBullErrors(new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: queueName(account) });
+  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix)), { queue: queueName(account) });
   try {
     for await (const page of context.rows.pages(batchId)) {
       const jobs = [];
