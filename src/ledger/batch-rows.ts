@@ -16,7 +16,10 @@ export const batchRow = z.discriminatedUnion('s', [
   z.object({
     s: z.literal('rejected'),
     l: z.number().int(),
+    /** The row's problems as one line, for the report's message column. */
     m: z.string(),
+    /** Each problem: its column (none for the whole row) and message; rows recorded before it have only `m`. */
+    q: z.array(z.object({ c: z.string().optional(), m: z.string() })).optional(),
     p: z.string().optional(),
     y: z.string().optional(),
     a: z.number().int().optional(),

@@ -109,6 +109,7 @@ async function claimChunk(context: StipendContext, account: Account, batchId: st
     if (!row.ok) {
       entries.push({
         s: 'rejected', l: row.line, m: row.problems.map(formatProblem).join('; '),
+        q: row.problems.map((problem) => ({ ...(problem.column === undefined ? {} : { c: problem.column }), m: problem.message })),
         ...(row.paymentId === undefined ? {} : { p: row.paymentId }),
         ...(row.payee === undefined ? {} : { y: row.payee }),
         ...(row.amountCents === undefined ? {} : { a: row.amountCents }),

@@ -62,14 +62,10 @@ export async function writeRejectedCsv(context: StipendContext, batch: BatchReco
 }
 
 /**
- * A rejected row's problems. The ledger keeps them as one text (queue/enqueue.ts): formatProblem's
- * `line N, column C: message` for each, joined with "; ". It is split where the next problem of the
- * row's own line starts, since every problem of a row is on that row's line.
+ * A rejected row's problems, as queue/enqueue.ts recorded them: each with its column. A row recorded
+ * before problems were kept one by one has their joined text only, shown as one problem of the row.
  */
 export function rejectedProblems(row: RejectedRow): RejectedProblem[] {
-  const nextProblem = new RegExp(`; (?=line ${row.l}[,:])`);
-  return withoutCardNumbers(row.m).split(nextProblem).map((text) => {
-    const parts = /^line (\d+)(?:, column ([^:]*))?: (.*)$/s.exec(text);
-    return parts ? { line: Number(parts[1]), column: parts[2] ?? '', problem: parts[3]! } : { line: row.l, column: '', problem: text };
-  });
+  const problems = row.q ?? [{ m: row.m }];
+  return problems.map((problem) => ({ line: row.l, column: problem.c ?? '', problem: withoutCardNumbers(problem.m) }));
 }

@@ -83,10 +83,14 @@ it('a row with several problems is one line of rejected.csv per problem, in the 
   ]);
 });
 
-it('splits a row\'s problems only where the next one of its own line starts', () => {
-  expect(rejectedProblems({ s: 'rejected', l: 12, m: 'line 12: has 3 cells but the header has 4 columns; every row needs one value; line 12, column x: bad; line 9: kept' })).toEqual([
+it('lists each problem the ledger kept with its column, whatever its text holds; a row kept as one text is one problem', () => {
+  const q = [{ m: 'has 3 cells but the header has 4 columns; every row needs one value' }, { c: 'x', m: 'bad; line 12, column y: not a problem of its own' }];
+  expect(rejectedProblems({ s: 'rejected', l: 12, m: 'ignored when q is there', q })).toEqual([
     { line: 12, column: '', problem: 'has 3 cells but the header has 4 columns; every row needs one value' },
-    { line: 12, column: 'x', problem: 'bad; line 9: kept' },
+    { line: 12, column: 'x', problem: 'bad; line 12, column y: not a problem of its own' },
+  ]);
+  expect(rejectedProblems({ s: 'rejected', l: 9, m: 'line 9, column amount: bad; line 9: ragged' })).toEqual([
+    { line: 9, column: '', problem: 'line 9, column amount: bad; line 9: ragged' },
   ]);
 });
 
