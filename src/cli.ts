@@ -98,6 +98,7 @@ program
 program
   .command('status <batchId>')
   .description('where a batch stands')
+  .option('--problems', 'list the rows that need action (unknown, failed, conflicts, declined, rejected), each with what to do next')
   .option('--json', 'machine-readable output')
   .action(async (batchId: string, options) => exit(await (await import('./commands/batch.js')).statusCommand(batchId, { ...options, config: config() })));
 

@@ -5,6 +5,7 @@ import { approvalSummary } from '../api.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { describeBatch } from './output.js';
 import { plural, usd } from './people.js';
+import { writeProblemsJson, writeProblemsText } from './status-problems.js';
 
 /**
  * Where a batch stands, in one word, for `status --json`. `state` is only how far its enqueue got
@@ -17,12 +18,17 @@ export function batchStage(batch: BatchRecord): 'enqueuing' | 'awaiting_approval
   return batch.state;
 }
 
-/** `stipend status <batchId>`: where a batch stands, from the ledger. */
-export async function statusCommand(batchId: string, options: { json?: boolean; config?: string }): Promise<number> {
+/**
+ * `stipend status <batchId>`: where a batch stands, from the ledger; with --problems, the rows that
+ * need action and what to do next (status-problems.ts).
+ */
+export async function statusCommand(batchId: string, options: { json?: boolean; problems?: boolean; config?: string }): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
     const batch = await context.batches.get(batchId);
-    if (options.json) {
+    if (options.problems) {
+      await (options.json ? writeProblemsJson : writeProblemsText)(context, batch, (text) => process.stdout.write(text));
+    } else if (options.json) {
       // batch_id first, then the answer to "is it done?", then the ledger's fields as they are.
       const { batch_id, ...fields } = batch;
       const where = { complete: isSettled(batch), stage: batchStage(batch), pending: batch.accepted - batch.final };

@@ -3,12 +3,15 @@ import type { Redis } from 'ioredis';
 import { waitForBatch } from '../api.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
+import type { BatchRecord } from '../ledger/batches.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
+import { needsActionLine, settledExitCode } from './batch-outcome.js';
 import { STATUS_EVERY_MS, formatDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { describeBatch } from './output.js';
+import { plural } from './people.js';
 import { batchProgress } from './progress.js';
 import { describeWaiting } from './waiting-status.js';
 
@@ -25,7 +28,8 @@ export interface FollowOptions {
  * What `run` and `retry` do once payments are queued: say so when no worker is listening, wait with
  * a progress bar until every row is final, write the report. Every `statusEveryMs` a line says
  * what waits and why (e.g. the provider asked to slow down, until when), so a long wait is never
- * silent. Ctrl-C, or `maxWaitMs` passing, stops the waiting, not the batch. Returns the exit code.
+ * silent. Ctrl-C, or `maxWaitMs` passing, stops the waiting, not the batch. Returns the exit code:
+ * once settled, whether rows are left for a person or for `stipend retry` (settledEnding).
  */
 export async function followBatch(context: StipendContext, account: Account, batchId: string, options: FollowOptions): Promise<number> {
   const workers = () => countWorkers(context.redis, context.config.prefix, account);
@@ -58,8 +62,9 @@ export async function followBatch(context: StipendContext, account: Account, bat
     clearTimeout(maxWait);
     progress.stop();
   };
+  let batch: BatchRecord;
   try {
-    const batch = await waitForBatch(context, batchId, { onProgress: progress.update, signal: stopWaiting.signal });
+    batch = await waitForBatch(context, batchId, { onProgress: progress.update, signal: stopWaiting.signal });
     stopFollowing();
     process.stdout.write(`done: ${describeBatch(batch)}\n`);
   } catch (error) {
@@ -74,14 +79,23 @@ export async function followBatch(context: StipendContext, account: Account, bat
   }
   const report = await writeReconciliation(context, batchId, options.out ?? context.config.reportsDir);
   process.stdout.write(`report: ${report.csv}\n`);
-  return 0;
+  return settledEnding(batch);
+}
+
+/**
+ * How `run` and `retry` end once the batch is settled: a line saying what is left for people, when
+ * something is, and the exit code a scheduler acts on (EXIT.needsPerson, EXIT.someFailed or 0).
+ */
+export function settledEnding(batch: BatchRecord): number {
+  const line = needsActionLine(batch);
+  if (line !== undefined) process.stdout.write(`${line}\n`);
+  return settledExitCode(batch);
 }
 
 async function stoppedAtMaxWait(context: StipendContext, account: Account, batchId: string, maxWaitMs: number): Promise<number> {
   const batch = await context.batches.get(batchId);
-  const pending = batch.accepted - batch.final;
   process.stdout.write(
-    `stopped waiting after ${formatDuration(maxWaitMs)} (--max-wait): ${pending} ${pending === 1 ? 'payment stays' : 'payments stay'} queued for ${account.provider}/${account.name}; ` +
+    `stopped waiting after ${formatDuration(maxWaitMs)} (--max-wait): ${plural(batch.accepted - batch.final, 'payment stays', 'payments stay')} queued for ${account.provider}/${account.name}; ` +
       `any running worker pays them (\`stipend worker\`), and stipend status ${batchId} shows where the batch stands\n`,
   );
   return EXIT.maxWait;

@@ -2,13 +2,15 @@ import { approvalSummary, approveBatch, cancelBatch, resolvePayment, retryFailed
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { isSettled } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { reportFolder } from '../reports/report-folder.js';
 import { printRewriteNote, rewriteReport } from '../reports/rewrite-report.js';
 import { resolveReversal } from '../reversals/resolve.js';
 import { EXIT } from './exit-codes.js';
-import { followBatch } from './follow-batch.js';
+import { followBatch, settledEnding } from './follow-batch.js';
+import { count, plural } from './people.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 /**
@@ -59,9 +61,14 @@ export async function retryCommand(
   try {
     const { account, retried, alreadyQueued, refused } = await retryFailed(context, batchId);
     for (const reason of refused) process.stdout.write(`not retried: ${reason}\n`);
-    const queued = alreadyQueued > 0 ? `; ${alreadyQueued} already queued` : '';
-    process.stdout.write(`batch ${batchId}: ${retried} failed payment${retried === 1 ? '' : 's'} sent again${queued}\n`);
-    if (retried + alreadyQueued === 0) return 0;
+    const queued = alreadyQueued > 0 ? `; ${count(alreadyQueued)} already queued` : '';
+    process.stdout.write(`batch ${batchId}: ${plural(retried, 'failed payment')} sent again${queued}\n`);
+    if (retried + alreadyQueued === 0) {
+      // Nothing was sent: a settled batch still ends as run ends it, so a scheduler retrying it
+      // nightly learns that rows wait for a person (or could not be retried) rather than 0.
+      const batch = await context.batches.get(batchId);
+      return isSettled(batch) ? settledEnding(batch) : EXIT.ok;
+    }
     if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
     const out = options.out ?? (await reportFolder(context, batchId));
     const code = await followBatch(context, account, batchId, {

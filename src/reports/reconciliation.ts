@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
-import type { BatchRow } from '../ledger/batch-rows.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
-import { FINAL_STATUSES, type PaymentRecord } from '../ledger/payments.js';
+import { FINAL_STATUSES } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
 import { MANIFEST_COLUMNS, manifestCells } from './manifest-columns.js';
 import { writeRejectedCsv } from './rejected-csv.js';
 import { rememberReportFolder } from './report-folder.js';
+import { type ReportRow, type ReportStatus, conflictOf, reportRows } from './report-rows.js';
 import { safeCell } from './safe-cell.js';
 
 export const REPORT_COLUMNS = [
@@ -26,19 +26,6 @@ export const REPORT_COLUMNS = [
   // keep working.
   ...MANIFEST_COLUMNS,
 ] as const;
-/** One line of the report: its cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in), and what the summary counts. */
-interface ReportLine {
-  cells: (string | number)[];
-  status: ReportStatus;
-  cents: number | undefined;
-}
-
-/**
- * Report statuses: the payment statuses, the two kinds of row that were never queued, and
- * `awaiting_approval`: a queued payment of a batch still waiting for `stipend approve`, which has no
- * job yet (finance should not read it as on its way).
- */
-export type ReportStatus = PaymentRecord['status'] | 'rejected' | 'skipped_duplicate' | 'awaiting_approval';
 
 export interface BatchSummary {
   batch_id: string;
@@ -79,21 +66,13 @@ export async function writeReconciliation(
   const statuses: BatchSummary['statuses'] = {};
   const stringifier = stringify({ header: true, columns: [...REPORT_COLUMNS], cast: { string: safeCell } });
   const written = pipeline(stringifier, createWriteStream(csvPath));
-  const pages = context.rows.pages(batchId);
-  const readNext = async () => {
-    const page = await pages.next();
-    return page.done ? undefined : reportLines(context, batch, page.value);
-  };
-  let next = readNext();
-  for (let lines = await next; lines !== undefined; lines = await next) {
-    next = readNext();
-    // If writing fails, the read under way is abandoned: its failure must not go unhandled.
-    next.catch(() => {});
-    for (const line of lines) {
-      const tally = (statuses[line.status] ??= { count: 0, cents: 0 });
+  const cellsOf = manifestCells(batch.provider);
+  for await (const rows of reportRows(context, batch)) {
+    for (const row of rows) {
+      const tally = (statuses[row.status] ??= { count: 0, cents: 0 });
       tally.count += 1;
-      tally.cents += line.cents ?? 0;
-      if (!stringifier.write(line.cells)) await once(stringifier, 'drain');
+      tally.cents += row.cents ?? 0;
+      if (!stringifier.write(reportCells(batch, row, cellsOf(row.manifest)))) await once(stringifier, 'drain');
     }
   }
   stringifier.end();
@@ -125,77 +104,17 @@ export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)
   return Object.fromEntries(FINAL_STATUSES.map((s) => [s, { count: batch[`n_${s}`], cents: batch[`c_${s}`] }])) as never;
 }
 
-/**
- * The payment record fields a report line shows, read with HMGET rather than the whole record
- * (HGETALL): of the rest, nothing is shown. `fields` is read whole (one JSON value) but only the
- * manifest columns' values are taken from it (manifest-columns.ts).
- */
-const SHOWN = [
-  'batch_id', 'line', 'payee', 'amount_cents', 'status', 'reference', 'code', 'message', 'attempts', 'submitted_at', 'settled_at',
-  'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_reason', 'reversal_by', 'reversal_settled_at', 'reversal_requested_at',
-  'conflict_code', 'conflict_reference', 'fields', 'participant_id', 'reimbursement',
-] as const;
-type Shown = Record<(typeof SHOWN)[number], string | null>;
-
-async function reportLines(context: StipendContext, batch: BatchRecord, page: BatchRow[]): Promise<ReportLine[]> {
-  // A payment row's own record, or for a duplicate the record of the batch that holds the payment.
-  const read = context.redis.pipeline();
-  for (const row of page) {
-    if (row.s !== 'rejected') read.hmget(context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p), ...SHOWN);
-  }
-  const results = (await read.exec()) ?? [];
-  const cellsOf = manifestCells(batch.provider);
-  let next = 0;
-  return page.map((row) => {
-    if (row.s === 'rejected') {
-      // Never recorded: the manifest's values of a rejected row are in the manifest only.
-      return line(batch, row.l, row.p ?? '', row.y ?? '', row.a, 'rejected', { message: row.m }, cellsOf(undefined));
-    }
-    const record = shown(results[next++]?.[1] as (string | null)[] | undefined);
-    if (row.s === 'duplicate') {
-      const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
-      // The ledger keeps one record per payment: its manifest values are those of the batch holding it.
-      return line(batch, row.l, row.p, row.y, row.a, 'skipped_duplicate', { reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again` }, cellsOf(record));
-    }
-    if (!record) {
-      return line(batch, row.l, row.p, '', undefined, 'unknown', { message: 'payment record missing from the ledger' }, cellsOf(undefined));
-    }
-    return line(batch, row.l, row.p, record.payee ?? '', Number(record.amount_cents), reportStatus(batch, record.status), record, cellsOf(record));
-  });
-}
-
-/** A queued payment of a batch awaiting approval has no job: nothing is on its way until it is approved. */
-function reportStatus(batch: BatchRecord, status: string | null): ReportStatus {
-  return status === 'queued' && batch.state === 'awaiting_approval' ? 'awaiting_approval' : (status as ReportStatus);
-}
-
-/** HMGET's answer as named fields; undefined when the record does not exist. */
-function shown(values: (string | null)[] | undefined): Shown | undefined {
-  if (!values || values[SHOWN.indexOf('status')] === null) return undefined;
-  const record = {} as Shown;
-  SHOWN.forEach((field, i) => (record[field] = values[i] ?? null));
-  return record;
-}
-
-function line(
-  batch: BatchRecord, lineNumber: number, paymentId: string, payee: string, cents: number | undefined, status: ReportStatus,
-  r: Partial<Shown>, manifest: string[],
-): ReportLine {
-  const cells = [
-    batch.batch_id, lineNumber, paymentId, batch.provider, batch.account, payee, cents ?? '', cents === undefined ? '' : formatDollars(cents), status,
+/** A row's cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in). */
+function reportCells(batch: BatchRecord, row: ReportRow, manifest: string[]): (string | number)[] {
+  const r = row.ledger;
+  return [
+    batch.batch_id, row.line, row.paymentId, batch.provider, batch.account, row.payee, row.cents ?? '', row.cents === undefined ? '' : formatDollars(row.cents), row.status,
     r.reference ?? '', r.code ?? '', r.message ?? '', Number(r.attempts ?? 0), r.submitted_at ?? '', r.settled_at ?? '',
     r.reversal_reference ?? '', r.reversal_code ?? '', r.reversal_message ?? '', r.reversal_reason ?? '', r.reversal_by ?? '',
     r.reversal_settled_at ?? r.reversal_requested_at ?? '',
-    conflictCell(r),
+    conflictOf(r),
     ...manifest,
   ];
-  return { cells, status, cents };
-}
-
-/** `LATE_PAID_AFTER_NOT_PAID (reference T-123)`, or empty when the payment has no conflict. */
-function conflictCell(r: Partial<Shown>): string {
-  if (!r.conflict_code) return '';
-  return r.conflict_reference ? `${r.conflict_code} (reference ${r.conflict_reference})` : r.conflict_code;
 }
 
 function money(count: number, cents: number) {

@@ -1,12 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitManifest, waitForBatch } from '../../src/api.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
 import { reverseCommand } from '../../src/commands/reverse.js';
 import { approveCommand, cancelCommand, resolveCommand, retryCommand } from '../../src/commands/settle.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { rememberReportFolder } from '../../src/reports/report-folder.js';
+import { printed } from '../helpers/printed.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 
 /**
@@ -14,19 +15,6 @@ import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
  * report where it was last written, else in reportsDir, and prints `report: <path>`: the file on
  * disk shows the new status without anyone running `stipend report`.
  */
-
-/** What a command printed while it ran in this process. */
-async function printed(command: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await command(), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 async function reportOnDisk(csv: string): Promise<Map<string, Record<string, string>>> {
   return new Map(parseReport(await readFile(csv, 'utf8')).map((r) => [r.payment_id!, r]));
