@@ -1,6 +1,7 @@
 import type { BatchRecord } from '../ledger/batches.js';
 import { EXIT } from './exit-codes.js';
 import { plural } from './people.js';
+import { PROBLEM_COUNTS } from './problem-counts.js';
 
 /**
  * How a settled batch ended, for whoever runs `run` or `retry`: the exit code a scheduler acts on,
@@ -18,10 +19,11 @@ export function settledExitCode(batch: BatchRecord): number {
 /** `3 payments need a person (unknown), 2 payments failed: see stipend status <id> --problems`; undefined when nothing is left to do. */
 export function needsActionLine(batch: BatchRecord): string | undefined {
   const parts = [
-    batch.n_unknown > 0 ? `${plural(batch.n_unknown, 'payment needs', 'payments need')} a person (unknown)` : '',
-    batch.n_reversal_unknown > 0 ? `${plural(batch.n_reversal_unknown, 'reversal needs', 'reversals need')} a person (reversal_unknown)` : '',
+    batch.n_unknown > 0 ? PROBLEM_COUNTS.unknown(batch.n_unknown) : '',
+    batch.n_reversal_unknown > 0 ? PROBLEM_COUNTS.reversal_unknown(batch.n_reversal_unknown) : '',
+    // The batch counts conflicting answers, not rows (a payment may get two): said as answers.
     batch.n_conflict > 0 ? `${plural(batch.n_conflict, 'conflicting paid answer')} to check with the provider` : '',
-    batch.n_failed > 0 ? `${plural(batch.n_failed, 'payment')} failed` : '',
+    batch.n_failed > 0 ? PROBLEM_COUNTS.failed(batch.n_failed) : '',
   ].filter(Boolean);
   return parts.length === 0 ? undefined : `${parts.join(', ')}: see stipend status ${batch.batch_id} --problems`;
 }

@@ -3,6 +3,7 @@ import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { ACTION_KINDS, type ActionKind, KIND_ADVICE, type RowNeedingAction, rowsNeedingAction } from '../reports/needs-action.js';
 import { describeBatch } from './output.js';
 import { plural, usd } from './people.js';
+import { PROBLEM_COUNTS } from './problem-counts.js';
 
 /**
  * `stipend status <batchId> --problems`: the rows that need action, grouped by kind (a person's
@@ -38,23 +39,13 @@ export async function writeProblemsText(context: StipendContext, batch: BatchRec
   for (const [kind, rows] of groups) {
     if (rows.length === 0) continue;
     listed += rows.length;
-    write(`\n${HEADINGS[kind](rows.length)}: ${KIND_ADVICE[kind].advice(batch.batch_id)}\n`);
+    write(`\n${PROBLEM_COUNTS[kind](rows.length)}: ${KIND_ADVICE[kind].advice(batch.batch_id)}\n`);
     for (const row of rows) write(rowLines(batch.batch_id, row));
   }
   if (listed === 0) write(`no rows need action${isSettled(batch) ? '' : ' so far'}\n`);
   const pending = pendingLine(batch);
   if (pending !== undefined) write(`${listed === 0 ? '' : '\n'}${pending}\n`);
 }
-
-/** Each group's heading, with its count. */
-const HEADINGS: Record<ActionKind, (n: number) => string> = {
-  unknown: (n) => `${plural(n, 'payment needs', 'payments need')} a person (unknown)`,
-  reversal_unknown: (n) => `${plural(n, 'reversal needs', 'reversals need')} a person (reversal_unknown)`,
-  conflict: (n) => `${plural(n, 'payment has', 'payments have')} a conflicting paid answer`,
-  failed: (n) => `${plural(n, 'payment')} failed`,
-  declined: (n) => `${plural(n, 'payment was', 'payments were')} declined`,
-  rejected: (n) => `${plural(n, 'row was', 'rows were')} rejected`,
-};
 
 /** `  line 3: pr-2 (payee 2023…, participant P-2), $25.00, unknown; provider CODE: message`, then the row's own command. */
 function rowLines(batchId: string, row: RowNeedingAction): string {
