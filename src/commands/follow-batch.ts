@@ -5,7 +5,7 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { logBullErrors } from '../queue/bull-errors.js';
-import { bullPrefix, queueName } from '../queue/payment-job.js';
+import { paymentQueueOptions, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { needsActionLine, settledExitCode } from './batch-outcome.js';
 import { STATUS_EVERY_MS, formatDuration } from './duration.js';
@@ -102,7 +102,7 @@ async function stoppedAtMaxWait(context: StipendContext, account: Account, batch
 }
 
 async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {
-  const queue = logBullErrors(new Queue(queueName(account), { connection, prefix: bullPrefix(prefix) }), { queue: queueName(account) });
+  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(connection, prefix)), { queue: queueName(account) });
   try {
     return await queue.getWorkersCount();
   } finally {
