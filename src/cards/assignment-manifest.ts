@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TableSpec } from '../manifest/table.js';
-import { digits, required, text } from '../providers/field-rules.js';
+import { digits, required, text, withoutCardNumbers } from '../providers/field-rules.js';
 
 /** A CT Payer card assignment manifest: which card goes to which participant (assigncard's limits). */
 const assignment = z.object({
@@ -20,8 +20,8 @@ export const assignmentManifest: TableSpec<CardAssignment> = {
   keyColumn: 'cardId',
 };
 
-/** setcardstatus's inputs, checked before anything is sent. */
+/** setcardstatus's inputs, checked before anything is sent; the reason goes to CT Payer. */
 export const cancellation = z.object({
   cardId: required(digits({ length: 10 })),
-  reason: required(text({ max: 45 })),
+  reason: required(withoutCardNumbers(text({ max: 45 }))),
 });

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { parseCents, parseDollars, type ParsedAmount } from '../money.js';
 import type { AnyAdapter } from '../providers/index.js';
 import { type AmountColumn, type ManifestLayout, PARTICIPANT_COLUMN, PAYMENT_ID_COLUMN, REIMBURSEMENT_COLUMN } from './header.js';
-import { CARD_NUMBER_MESSAGE, looksLikeCardNumber } from './luhn.js';
+import { describeCardNumbers, findCardNumbers } from './card-numbers.js';
 import { derivePaymentId, paymentIdProblem } from './payment-id.js';
 import type { Problem } from './problems.js';
 import type { CsvRecord } from './read-csv.js';
@@ -136,14 +136,19 @@ function readFinanceColumns(line: number, layout: ManifestLayout, value: (index:
   return { problems, participantId, reimbursement };
 }
 
-/** Cells holding a card number, by the column `names` gives each cell. */
+/**
+ * Cells holding a card number anywhere in their text (card-numbers.ts), by the column `names` gives
+ * each cell. The message shows only each number's last four digits.
+ */
 export function cardNumberProblems({ line, cells }: CsvRecord, names: readonly string[]): Problem[] {
   let found: Problem[] | undefined;
-  cells.forEach((cell, index) => {
-    if (!looksLikeCardNumber(cell)) return;
+  for (let index = 0; index < cells.length; index += 1) {
+    const numbers = findCardNumbers(cells[index]!);
+    if (numbers.length === 0) continue;
+    const message = `${describeCardNumbers(numbers)}; card numbers never belong in a manifest`;
     const column = names[index];
-    (found ??= []).push(column === undefined ? { line, message: `cell ${index + 1} ${CARD_NUMBER_MESSAGE}` } : { line, column, message: CARD_NUMBER_MESSAGE });
-  });
+    (found ??= []).push(column === undefined ? { line, message: `cell ${index + 1} ${message}` } : { line, column, message });
+  }
   return found ?? NO_PROBLEMS;
 }
 

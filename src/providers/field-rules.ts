@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeCardNumbers, findCardNumbers } from '../manifest/card-numbers.js';
 
 /**
  * Building blocks for provider field schemas. Lengths count characters (Unicode code points), not
@@ -30,6 +31,22 @@ export function text(options: { max: number; min?: number }) {
     .refine((v) => charCount(v) <= options.max, {
       error: (issue) => `must be at most ${options.max} characters (has ${charCount(String(issue.input))})`,
     });
+}
+
+/**
+ * Text a person types that is recorded or sent (a reason): refused when it holds a card number,
+ * even in passing ("card 4111 1111 1111 1111 lost"). Checked before `schema`, and the message shows
+ * only the last four digits. Manifest cells are checked for card numbers before any field rule
+ * (manifest/validate-row.ts), so field schemas need not be.
+ */
+export function withoutCardNumbers(schema: z.ZodType<string, string>) {
+  return z
+    .string()
+    .refine((v) => findCardNumbers(v).length === 0, {
+      abort: true,
+      error: (issue) => `${describeCardNumbers(findCardNumbers(String(issue.input)))}; card numbers are never recorded or sent`,
+    })
+    .pipe(schema);
 }
 
 /** An identifier made of digits only, with an exact or bounded length. */

@@ -2,7 +2,7 @@ import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import type { PaymentRecord } from '../ledger/payments.js';
-import { withoutCardNumbers } from './card-numbers.js';
+import { maskCardNumbers } from '../manifest/card-numbers.js';
 import { MANIFEST_RECORD_FIELDS, type ManifestValues } from './manifest-columns.js';
 
 /**
@@ -79,8 +79,8 @@ async function joinPage(context: StipendContext, batch: BatchRecord, page: Batch
   return page.map((row): ReportRow => {
     if (row.s === 'rejected') {
       // Never recorded: the manifest's values of a rejected row are in the manifest only. Its
-      // problems may quote a cell, so a card number typed into one is removed (card-numbers.ts).
-      const ledger = { message: withoutCardNumbers(row.m) };
+      // problems quote cells masked, but a row recorded by an earlier version may hold a card number.
+      const ledger = { message: maskCardNumbers(row.m) };
       return { line: row.l, paymentId: row.p ?? '', payee: row.y ?? '', cents: row.a, status: 'rejected', ledger, manifest: undefined, rejected: row };
     }
     const record = shown(results[next++]?.[1] as (string | null)[] | undefined);

@@ -8,10 +8,9 @@ import { checkDurability } from '../ledger/durability.js';
 import { createLogger } from '../log.js';
 import { ReversalRefusedError, UsageError } from '../errors.js';
 import { isSettled } from '../ledger/batches.js';
-import { looksLikeCardNumber } from '../manifest/luhn.js';
 import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { ReversalLedger } from '../ledger/reversals.js';
-import { required, text } from '../providers/field-rules.js';
+import { required, text, withoutCardNumbers } from '../providers/field-rules.js';
 import type { ReversalOutcome } from '../providers/outcome.js';
 import { type AccountClient, openAccountClients } from '../queue/account-clients.js';
 
@@ -26,14 +25,7 @@ import { type AccountClient, openAccountClients } from '../queue/account-clients
 
 // Whatever the provider allows, a reason is one printable line short enough to read in a report.
 // It is stored, reported and sent, so it must not carry a card number, even one typed in passing.
-const reasonRule = required(text({ max: 200 })).refine((reason) => !digitRuns(reason).some(looksLikeCardNumber), {
-  error: 'looks like it holds a full card number; card numbers are never recorded',
-});
-
-/** Digit groups as people type them ("4111 1111 1111 1111"), and each unbroken run of digits. */
-function digitRuns(value: string): string[] {
-  return [...(value.match(/\d[\d\s-]*\d/g) ?? []), ...(value.match(/\d+/g) ?? [])];
-}
+const reasonRule = required(withoutCardNumbers(text({ max: 200 })));
 
 export const reverseRequest = z
   .object({

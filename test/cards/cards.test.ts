@@ -71,7 +71,7 @@ describe('cards assign', () => {
       'line 2, column cardId: must be exactly 10 digits',
       'line 3, column participantId: must be at most 40 characters (has 41)',
       'line 5, column cardId: 1000000031 already appears on line 4',
-      'line 6, column participantId: looks like a full card number; card numbers never belong in a manifest',
+      'line 6, column participantId: holds what looks like a full card number (…1111); card numbers never belong in a manifest',
       'line 7, column participantId: starts with =, + or @ (looks like a spreadsheet formula)',
     ]);
     expect(sandbox().requests()).toEqual([]);

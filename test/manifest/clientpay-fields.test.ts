@@ -58,7 +58,7 @@ describe('ClientPay fields', () => {
   it('refuses a card number where the payeeToken belongs', async () => {
     const path = await manifest('payeeToken,referenceNumber,description,amount', '4111111111111111,REF-1,Visit 1,12.50');
     const scan = await scanManifest(path, clientpay);
-    expect(scan.fileProblems.map(formatProblem)).toEqual(['line 2, column payeeToken: looks like a full card number; card numbers never belong in a manifest']);
+    expect(scan.fileProblems.map(formatProblem)).toEqual(['line 2, column payeeToken: holds what looks like a full card number (…1111); card numbers never belong in a manifest']);
   });
 
   it.each(['payeeToken', 'referenceNumber', 'description'])('requires the %s column', async (column) => {

@@ -62,12 +62,12 @@ describe('cell content', () => {
     ].join('\n');
     const s = await scan(content);
     expect(fileMessages(s)).toEqual([
-      'line 2, column description: looks like a full card number; card numbers never belong in a manifest',
-      'line 3, column cardId: looks like a full card number; card numbers never belong in a manifest',
-      'line 4, column amount: looks like a full card number; card numbers never belong in a manifest',
-      'line 5, column payment_id: looks like a full card number; card numbers never belong in a manifest',
-      'line 6, column groupId: looks like a full card number; card numbers never belong in a manifest',
-      'line 7: cell 6 looks like a full card number; card numbers never belong in a manifest',
+      'line 2, column description: holds what looks like a full card number (…1111); card numbers never belong in a manifest',
+      'line 3, column cardId: holds what looks like a full card number (…1111); card numbers never belong in a manifest',
+      'line 4, column amount: holds what looks like a full card number (…0004); card numbers never belong in a manifest',
+      'line 5, column payment_id: holds what looks like a full card number (…0004); card numbers never belong in a manifest',
+      'line 6, column groupId: holds what looks like a full card number (…0005); card numbers never belong in a manifest',
+      'line 7: cell 6 holds what looks like a full card number (…1111); card numbers never belong in a manifest',
     ]);
     const everything = JSON.stringify([s, await rows(content)]);
     for (const digits of ['4111', '1111 1111', '5500000000', '3782822463']) expect(everything).not.toContain(digits);

@@ -138,7 +138,7 @@ describe('CT Payer (chargecard)', () => {
     await expect(reverse(batchId, ['rs-1', 'rs-nope'])).rejects.toThrow(new UsageError(`batch ${batchId} has no payment rs-nope; nothing was reversed`));
     await expect(reversePayments(stack.context, { batchId, reason: REASON, by: 'alice' })).rejects.toThrow(/--payment-id <id> \(repeatable\) or --all/);
     await expect(reverse(batchId, ['rs-1'], { reason: 'line\nbreak' })).rejects.toThrow(ReversalRefusedError);
-    await expect(reverse(batchId, ['rs-1'], { reason: 'Card 4111 1111 1111 1111 was lost' })).rejects.toThrow(/--reason looks like it holds a full card number/);
+    await expect(reverse(batchId, ['rs-1'], { reason: 'Card 4111 1111 1111 1111 was lost' })).rejects.toThrow(/^--reason holds what looks like a full card number \(…1111\); card numbers are never recorded or sent; nothing was reversed$/);
     expect(ctpayer().requests()).toHaveLength(requests);
     const untouched = await record('ctpayer', batchId, 'rs-1');
     expect(untouched).toMatchObject({ status: 'paid' });
