@@ -4,6 +4,7 @@ import { cpus, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { redactUrl } from '../src/redact-url.js';
 import { fmt, type RowContext, type RowResult } from './harness.js';
 import { rows } from './rows/index.js';
 
@@ -66,6 +67,6 @@ function machine(): string {
   }
   return [
     `Run on ${new Date().toISOString().slice(0, 10)}, scale ${context.scale}, median of ${context.runs} alternating runs per side.`,
-    `Machine: ${type()}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB; Node ${process.version}; Redis ${redis} on ${context.redisUrl}.`,
+    `Machine: ${type()}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB; Node ${process.version}; Redis ${redis} on ${redactUrl(context.redisUrl)}.`,
   ].join('\n');
 }

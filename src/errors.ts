@@ -1,3 +1,5 @@
+import { redactUrl } from './redact-url.js';
+
 /**
  * Every error the program raises on purpose is a StipendError with a stable code. The CLI prints
  * these as one line (no stack trace): they describe a user's or an operator's mistake, not a bug.
@@ -27,10 +29,10 @@ export class ConfigError extends StipendError {
   }
 }
 
-/** Redis did not answer: nothing can be queued or recorded. */
+/** Redis did not answer: nothing can be queued or recorded. The URL is shown without its password. */
 export class RedisUnavailableError extends StipendError {
   constructor(url: string, options?: { cause?: unknown }) {
-    super('REDIS_UNAVAILABLE', `Redis is not reachable at ${url}: start it (docker compose up -d redis) or set REDIS_URL`, options);
+    super('REDIS_UNAVAILABLE', `Redis is not reachable at ${redactUrl(url)}: start it (docker compose up -d redis) or set REDIS_URL`, options);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { readRedisSettings } from '../src/ledger/durability.js';
-import { redactUrl } from '../src/queue/redis.js';
+import { redactUrl } from '../src/redact-url.js';
 
 /**
  * The tests share one Redis (REDIS_URL, else 127.0.0.1:6379) and assert that nothing is paid twice:

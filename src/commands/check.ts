@@ -4,12 +4,14 @@ import { openContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import { getAdapter } from '../providers/index.js';
 import { openAccountClients } from '../queue/account-clients.js';
+import { redactUrl } from '../redact-url.js';
 
 const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as const;
 
 /**
  * `stipend check`: proves each configured account's credentials with a call that moves no money
- * (through the account's shared rate limit, like any worker request). Exit 1 if any failed.
+ * (through the account's shared rate limit, like any worker request). Exit 1 if any failed. Each
+ * line names the account's baseUrl without its password (a baseUrl may carry one).
  */
 export async function checkCommand(options: { provider?: string; account?: string; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
@@ -22,7 +24,7 @@ export async function checkCommand(options: { provider?: string; account?: strin
     for (const { account, client } of opened.clients) {
       const result = await client.check();
       if (result.status === 'failed') failures += 1;
-      process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${account.connection().baseUrl}): ${LABELS[result.status]}: ${result.detail}\n`);
+      process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${redactUrl(account.connection().baseUrl)}): ${LABELS[result.status]}: ${result.detail}\n`);
     }
   } finally {
     await opened.close();

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import { dashboardCredentials } from '../dashboard/auth.js';
 import { startDashboard } from '../dashboard/server.js';
 import { createLogger } from '../log.js';
+import { redactUrl } from '../redact-url.js';
 
 /**
  * `stipend dashboard`: bull-board, /metrics and /healthz until SIGINT/SIGTERM. Read-only unless the
@@ -19,7 +20,8 @@ export async function dashboardCommand(options: { host: string; port: string; al
     readOnly: config.dashboard.readOnly && !options.allowActions,
     log,
   });
-  process.stdout.write(`dashboard: ${dashboard.url}/ (metrics ${dashboard.url}/metrics, health ${dashboard.url}/healthz)\n`);
+  const url = redactUrl(dashboard.url);
+  process.stdout.write(`dashboard: ${url}/ (metrics ${url}/metrics, health ${url}/healthz)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

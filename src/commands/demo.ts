@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { submitManifest, waitForBatch } from '../api.js';
 import { resolveConfig } from '../config/load.js';
 import { sandboxConfig, sandboxProviders } from '../config/sandbox-accounts.js';
@@ -10,11 +11,19 @@ import { formatDollars } from '../money.js';
 import { fixturePath } from '../package-root.js';
 import { startWorkers } from '../queue/workers.js';
 import { deleteKeys } from '../queue/cleanup.js';
+import { redactUrl } from '../redact-url.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { writeTaxExport } from '../reports/tax-export.js';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
 import { describeBatch } from './output.js';
 import { demoRedis } from './private-redis.js';
+
+/** What the demo leaves behind until it ends: its keys under `prefix`, and the running sandboxes by provider. */
+export interface DemoLeftovers {
+  redis: Redis;
+  prefix: string;
+  sandboxes: ReadonlyMap<string, RunningSandbox>;
+}
 
 /**
  * `stipend demo`: everything in one process against a real Redis. Starts the sandboxes (on free
@@ -24,8 +33,12 @@ import { demoRedis } from './private-redis.js';
  *
  * It uses a fresh key prefix and removes its Redis keys afterwards, so it can run again and again
  * (the demo manifests carry fixed payment ids, which a real installation would never pay twice).
+ * Its workers log at LOG_LEVEL, else warnings only.
+ *
+ * `inspect`, for tests, sees everything the demo left (its Redis keys, the sandboxes and what they
+ * handed out) before it is stopped and deleted.
  */
-export async function demoCommand(options: { out?: string }): Promise<number> {
+export async function demoCommand(options: { out?: string }, inspect?: (demo: DemoLeftovers) => Promise<void>): Promise<number> {
   const out = options.out ?? 'reports/demo';
   const prefix = `stipend-demo-${randomBytes(3).toString('hex')}`;
   // What was started, the latest first: stopped in that order however far the demo got.
@@ -43,9 +56,9 @@ export async function demoCommand(options: { out?: string }): Promise<number> {
     const context = await openContext(config);
     teardown.unshift(() => context.close());
     teardown.unshift(() => deleteKeys(context.redis, prefix));
-    const workers = await startWorkers(context, config.accounts, createLogger({ level: 'warn' }));
+    const workers = await startWorkers(context, config.accounts, createLogger({ defaultLevel: 'warn' }));
     teardown.unshift(() => workers.close());
-    process.stdout.write(`stipend demo: Redis ${config.redisUrl}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${s.url}`).join(', ')}\n\n`);
+    process.stdout.write(`stipend demo: Redis ${redactUrl(config.redisUrl)}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${redactUrl(s.url)}`).join(', ')}\n\n`);
     for (const account of config.accounts) {
       const file = fixturePath(account.provider, 'demo.csv');
       if (!existsSync(file)) continue;
@@ -71,6 +84,7 @@ export async function demoCommand(options: { out?: string }): Promise<number> {
     const tax = await writeTaxExport(context, { year: String(year), out: join(out, `tax-${year}.csv`) });
     const participants = tax.participants.filter((p) => p.identifiedBy === 'participant_id').length;
     process.stdout.write(`tax year ${year} per participant across the five providers (${participants} participants, reimbursements apart): ${tax.file}\n\n`);
+    await inspect?.({ redis: context.redis, prefix, sandboxes });
   } finally {
     // Every step runs even if one fails (a private Redis left running would keep this process alive).
     let failure: unknown;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { StipendError } from '../errors.js';
-import { assertRedisReachable, redactUrl } from '../queue/redis.js';
+import { assertRedisReachable } from '../queue/redis.js';
+import { redactUrl } from '../redact-url.js';
 
 /** The demo found no Redis and could not start one of its own; the message says how to get one. */
 export class NoRedisError extends StipendError {
@@ -49,7 +50,7 @@ export async function demoRedis(configuredUrl: string, say: (line: string) => vo
   process.once('exit', abandon);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  say(`no Redis answers at ${shown}: started a private one for this demo at ${server.url} (redis-server, data in ${dir}), removed when the demo ends`);
+  say(`no Redis answers at ${shown}: started a private one for this demo at ${redactUrl(server.url)} (redis-server, data in ${dir}), removed when the demo ends`);
   return {
     url: server.url,
     async stop() {

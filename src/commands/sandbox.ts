@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { getAdapter } from '../providers/index.js';
+import { redactUrl } from '../redact-url.js';
 import { DEFAULT_SANDBOX_PORT_BASE, type RunningSandbox, SANDBOX_PORT_ORDER, sandboxPorts, startSandbox } from '../sandbox/index.js';
 
 /**
@@ -17,7 +18,8 @@ export async function sandboxCommand(options: { provider?: string[]; rateLimit?:
       const { max, perMs } = getAdapter(provider).defaultRateLimit;
       const sandbox = await startSandbox(provider, { port: ports[provider], rateLimit: options.rateLimit === false ? null : { max, perMs } });
       running.push(sandbox);
-      process.stdout.write(`${getAdapter(provider).name} sandbox: ${sandbox.url} (transactions: ${sandbox.url}/__sandbox/transactions)\n`);
+      const url = redactUrl(sandbox.url);
+      process.stdout.write(`${getAdapter(provider).name} sandbox: ${url} (transactions: ${url}/__sandbox/transactions)\n`);
     }
   } catch (error) {
     await Promise.all(running.map((s) => s.close()));

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix, paymentQueueOptions, queueName } from '../queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../queue/redis.js';
+import { redactUrl } from '../redact-url.js';
 import { basicAuth, type Credentials } from './auth.js';
 import { bullBoard } from './board.js';
 import { checkHealth } from './health.js';
@@ -80,7 +81,7 @@ export async function startDashboard(options: {
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info({ url, readOnly: options.readOnly, signIn: options.credentials ? 'basic' : 'none', queues: queues.map((q) => q.name) }, 'dashboard listening');
+  log.info({ url: redactUrl(url), readOnly: options.readOnly, signIn: options.credentials ? 'basic' : 'none', queues: queues.map((q) => q.name) }, 'dashboard listening');
   return {
     url,
     close: async () => {

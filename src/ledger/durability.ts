@@ -4,7 +4,8 @@ import type { DurabilityStatement } from '../config/schema.js';
 import type { StipendContext } from '../context.js';
 import { RedisDurabilityError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { connectRedis, redactUrl } from '../queue/redis.js';
+import { connectRedis } from '../queue/redis.js';
+import { redactUrl } from '../redact-url.js';
 
 /**
  * Whether a `sending` mark survives what Redis can lose after acknowledging it (docs/reliability.md).

@@ -2,13 +2,15 @@ import type { Redis } from 'ioredis';
 import type { Account } from '../config/load.js';
 import { createHttpSender, type RequestGate, type RequestTiming } from '../providers/http.js';
 import type { ProviderClient } from '../providers/types.js';
+import { sessionSeal } from './session-seal.js';
 import { redisSession } from './shared-session.js';
 
 /**
  * An account's provider client, wired to the shared session in Redis and, for workers, to the
  * account's rate-limit gate (every HTTP request the adapter makes passes it), and `observe` hears
  * how long each request waited and took. The account's ${VARS} are filled in here
- * (Account.connection): a command that opens no client needs none of them.
+ * (Account.connection): a command that opens no client needs none of them. The session is sealed
+ * with the account's credentials (session-seal.ts).
  */
 export function openProviderClient(
   redis: Redis,
@@ -17,9 +19,11 @@ export function openProviderClient(
   gate?: RequestGate,
   observe?: (timing: RequestTiming) => void,
 ): ProviderClient<Record<string, string>> {
+  const connection = account.connection();
+  const sessionKey = `${prefix}:session:${account.provider}:${account.name}`;
   return account.adapter.createClient({
-    ...account.connection(),
+    ...connection,
     send: createHttpSender({ timeoutMs: account.timeoutMs, ...(gate ? { gate } : {}), ...(observe ? { observe } : {}) }),
-    session: redisSession(redis, `${prefix}:session:${account.provider}:${account.name}`),
+    session: redisSession(redis, sessionKey, sessionSeal(connection.credentials, sessionKey)),
   });
 }

@@ -27,13 +27,8 @@ export async function assertRedisReachable(url: string): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new RedisUnavailableError(redactUrl(url), { cause: error });
+    throw new RedisUnavailableError(url, { cause: error });
   } finally {
     probe.disconnect();
   }
-}
-
-/** redis://user:secret@host → redis://user:***@host, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }

@@ -8,10 +8,11 @@ import type { StipendContext } from '../context.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import { checkDurability } from '../ledger/durability.js';
 import type { Logger } from '../log.js';
+import { redactUrl } from '../redact-url.js';
 import { openAccountClients } from './account-clients.js';
 import { logBullErrors } from './bull-errors.js';
 import { bullPrefix, paymentQueueOptions, queueName } from './payment-job.js';
-import { assertRedisReachable, connectRedis, redactUrl } from './redis.js';
+import { assertRedisReachable, connectRedis } from './redis.js';
 import { startSweeper } from './sweeper.js';
 
 export interface RunningWorkers {

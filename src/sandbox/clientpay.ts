@@ -261,6 +261,7 @@ export const clientpayProtocol: Protocol = {
       state: () => ({
         accounts: accounts.map((a) => ({ label: a.label, payees: [...a.payees.values()].map((p) => ({ ...p })) })),
       }),
+      issuedSecrets: () => [...byAccessId.keys()],
     };
   },
 };

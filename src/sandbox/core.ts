@@ -64,6 +64,11 @@ export interface RunningSandbox {
   held(): { path: string; since: number }[];
   /** Balances and cards/customers, without credentials. */
   state(): unknown;
+  /**
+   * The session tokens and access ids handed out since the last reset (expired ones too): for tests
+   * that look for them where they must not be (logs, Redis, reports).
+   */
+  issuedSecrets(): string[];
   setFaults(rules: FaultRule[]): void;
   setRateLimit(limit: { max: number; perMs: number } | null): void;
   /** Back to the seed and to the faults and rate limit it was started with; clears the logs. */
@@ -106,6 +111,8 @@ export interface Simulation {
   /** A Call for a provider route, or a final Answer (unknown path, wrong method). */
   route(request: SandboxRequest): Call | Answer;
   state(): unknown;
+  /** For providers that hand out sessions: every token or id issued (RunningSandbox.issuedSecrets). */
+  issuedSecrets?(): string[];
 }
 
 /** The log of applied transactions, as a protocol sees it: it adds to it and draws ids from it. */
@@ -289,6 +296,7 @@ export async function serve(protocol: Protocol, options: SandboxOptions & { port
     requests: () => received.map((r) => ({ ...r })),
     held: () => [...holding].map((h) => ({ ...h })),
     state: () => simulation.state(),
+    issuedSecrets: () => simulation.issuedSecrets?.() ?? [],
     setFaults: (rules) => faults.set(rules),
     setRateLimit: (limit) => limiter.setLimit(rateLimitSchema.parse(limit)),
     reset() {

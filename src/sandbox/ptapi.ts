@@ -172,6 +172,8 @@ export const ptapiProtocol: Protocol = {
     const customerOfProgram = new Map(seed.programs.map((p) => [p.programId, p.customerId]));
     const cardholders = new Map(seed.cardholders.map((c) => [c.cardholderId, { ...c }]));
     const sessions = new Map<string, Session>();
+    /** Every token issued, logged out ones too (issuedSecrets). */
+    const issued: string[] = [];
     /** Every applied load, with the parent whose master funds paid it. */
     const loads: { load: Load; parentId: string }[] = [];
 
@@ -187,6 +189,7 @@ export const ptapiProtocol: Protocol = {
       if (user === undefined || user.password !== parsed.data.password) return failure(401, 'UNAUTHORIZED', 'the username and password do not match a user');
       const token = randomBytes(24).toString('hex');
       sessions.set(token, { token, user, expiresAt: Date.now() + seed.tokenTtlSeconds * 1000 });
+      issued.push(token);
       return json(200, { token, expiresIn: seed.tokenTtlSeconds });
     }
 
@@ -301,6 +304,7 @@ export const ptapiProtocol: Protocol = {
         parents: [...parents.values()].map((p) => ({ ...p })),
         cardholders: [...cardholders.values()].map((c) => ({ ...c })),
       }),
+      issuedSecrets: () => [...issued],
     };
   },
 };

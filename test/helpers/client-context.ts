@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createHttpSender } from '../../src/providers/http.js';
 import type { ClientContext, ProviderId } from '../../src/providers/types.js';
+import { sessionSeal } from '../../src/queue/session-seal.js';
 import { redisSession } from '../../src/queue/shared-session.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import { testRedis } from './redis.js';
@@ -15,11 +16,12 @@ export function clientContexts() {
   return {
     redis,
     context<C>(baseUrl: string, credentials: C, options: { timeoutMs?: number; sessionKey?: string } = {}): ClientContext<C> {
+      const sessionKey = `${redis.prefix}:session:${options.sessionKey ?? String(++sessions)}`;
       return {
         baseUrl,
         credentials,
         send: createHttpSender({ timeoutMs: options.timeoutMs ?? 5000 }),
-        session: redisSession(redis.redis, `${redis.prefix}:session:${options.sessionKey ?? String(++sessions)}`),
+        session: redisSession(redis.redis, sessionKey, sessionSeal(credentials, sessionKey)),
       };
     },
     cleanup: () => redis.cleanup(),

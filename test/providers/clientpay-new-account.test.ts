@@ -16,7 +16,7 @@ import { stipend } from '../helpers/stipend-process.js';
  * trusting an accessId kept in the shared session; and a batch is paid end to end.
  */
 
-const CREDENTIALS: ClientPayCredentials = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '1234' };
+const CREDENTIALS: ClientPayCredentials = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '4826' };
 const WRONG_PIN: ClientPayCredentials = { ...CREDENTIALS, accountPin: '9999' };
 const FIELDS: ClientPayFields = { payeeToken: 'PT-0001', referenceNumber: 'REF-1', description: 'Visit 1 stipend' };
 const NO_ACCESS_ID = ['null', 'empty', 'INVALID_ACCESS_ID'] as const;

@@ -4,6 +4,7 @@ import { type ClientPayCredentials, type ClientPayFields, clientpay } from '../.
 import { createHttpSender } from '../../src/providers/http.js';
 import type { ProviderClient } from '../../src/providers/types.js';
 import { connectRedis } from '../../src/queue/redis.js';
+import { sessionSeal } from '../../src/queue/session-seal.js';
 import { redisSession } from '../../src/queue/shared-session.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { clientContexts } from '../helpers/client-context.js';
@@ -14,7 +15,7 @@ import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
  * and the accessId every worker process of the account shares through the session in Redis.
  */
 
-const CREDENTIALS: ClientPayCredentials = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '1234' };
+const CREDENTIALS: ClientPayCredentials = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '4826' };
 const FIELDS: ClientPayFields = { payeeToken: 'PT-0001', referenceNumber: 'REF-1', description: 'Visit 1 stipend' };
 type Client = ProviderClient<ClientPayFields>;
 
@@ -226,9 +227,8 @@ describe('the accessId shared by the account', () => {
     // Four workers, each with its own Redis connection, sharing one session key.
     const connections = Array.from({ length: 4 }, () => connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
     const sessionKey = `${contexts.redis.prefix}:session:concurrent`;
-    const workers = connections.map((redis) =>
-      clientpay.createClient({ baseUrl: sandbox.url, credentials: CREDENTIALS, send: createHttpSender({ timeoutMs: 5000 }), session: redisSession(redis, sessionKey) }),
-    );
+    const sessions = connections.map((redis) => redisSession(redis, sessionKey, sessionSeal(CREDENTIALS, sessionKey)));
+    const workers = sessions.map((session) => clientpay.createClient({ baseUrl: sandbox.url, credentials: CREDENTIALS, send: createHttpSender({ timeoutMs: 5000 }), session }));
     try {
       expect((await payOnce({ payeeToken: 'PT-0020' }, { client: workers[0]!, amountCents: 2000 })).kind).toBe('paid');
       await post('access-id/new', CREDENTIALS);
@@ -246,7 +246,7 @@ describe('the accessId shared by the account', () => {
         [['PT-0020', 2000], ...Array.from({ length: 19 }, (_, i) => [payee(i + 1), 101 + i])].sort(),
       );
       for (let i = 1; i <= 19; i += 1) expect(balance(payee(i))).toBe(100 + i);
-      expect(await connections[3]!.get(sessionKey)).toBe(await currentAccessId());
+      expect(await sessions[3]!.get()).toBe(await currentAccessId());
     } finally {
       await Promise.all(connections.map((redis) => redis.quit()));
     }

@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => sandbox?.close());
 beforeEach(() => sandbox.reset());
 
-const CREDENTIALS = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '1234' };
+const CREDENTIALS = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '4826' };
 
 interface Reply {
   status: number;
