@@ -1,6 +1,6 @@
 import { DelayedError, type Job, type Queue, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import type { Account } from '../src/config/load.js';
-import { FINAL_STATUSES, type FinalStatus, type PaymentLedger, type PaymentRef, type SendPermission } from '../src/ledger/payments.js';
+import { type ApprovalFence, FINAL_STATUSES, type FinalStatus, type PaymentLedger, type PaymentRef, type SendPermission } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
 import type { PaymentInstruction, ProviderClient } from '../src/providers/types.js';
@@ -21,6 +21,8 @@ import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js
  *   retryable (throttled)  → the whole account pauses for Retry-After; the attempt is not used up
  *   retryable              → BullMQ retries with exponential backoff; after the last attempt `failed`
  *                            (or `unknown`, if any earlier call's outcome was unknown)
+ *   batch not approved     → nothing is sent and the job completes; the payment stays queued, and
+ *                            `stipend approve` adds its job again (maker-checker, the approval fence)
  */
 
 export interface PaymentJobContext {
@@ -29,6 +31,11 @@ export interface PaymentJobContext {
   payments: PaymentLedger;
   queue: Queue;
   pauseAccount: (ms: number) => Promise<void>;
+  /**
+   * This worker's own approval rule for a batch (approval/worker-approval.ts): every sending mark
+   * carries it, and the ledger refuses the mark while the batch needs an approval it does not have.
+   */
+  approvalFence: (batchId: string) => Promise<ApprovalFence | undefined>;
   /**
    * Where Redis could lose an acknowledged write, resolves true once the sending mark is durable
    * (ledger/durability.ts). Undefined where nothing needs confirming: the mark is durable as written,
@@ -62,10 +69,14 @@ class NotSent extends Error {
  */
 const IN_FLIGHT_SLACK_MS = 5000;
 
-/** One run of a payment's job: the sending mark it made, if any. Its answers are recorded against that mark only. */
+/**
+ * One run of a payment's job: the sending mark it made, if any. Its answers are recorded against
+ * that mark only. `approval`: this worker's rule for the payment's batch, which its mark carries.
+ */
 interface Run {
   job: Job;
   data: PaymentJobData;
+  approval?: ApprovalFence;
   epoch?: number;
 }
 
@@ -98,6 +109,7 @@ export function paymentProcessor(context: PaymentJobContext) {
 
   async function pay(run: Run, token: string | undefined): Promise<void> {
     const { job, data } = run;
+    run.approval = await context.approvalFence(data.batchId);
     // Most runs are a payment's first call, or a retry after an answer that applied nothing. Those are
     // checked and marked sending in one step as the request leaves; any other standing (final, in
     // doubt, another run on it) changes nothing there, and is read and dealt with below.
@@ -105,6 +117,7 @@ export function paymentProcessor(context: PaymentJobContext) {
       const sent = await send(run, data.paymentId, { kind: 'fresh' });
       if (!(sent instanceof NotSent)) return handle(run, sent);
       if (sent.reason === 'not-durable') return waitForDurability(run);
+      if (sent.reason === 'needs-approval') return awaitApproval(run);
     }
 
     const standing = await payments.standing(data, callMs);
@@ -142,6 +155,7 @@ export function paymentProcessor(context: PaymentJobContext) {
     const sent = await send(run, key, { kind: 'careful', seenEpoch: standing.epoch });
     if (!(sent instanceof NotSent)) return handle(run, sent);
     if (sent.reason === 'not-durable') return waitForDurability(run);
+    if (sent.reason === 'needs-approval') return awaitApproval(run);
     // Another run has it, or it was settled meanwhile: nothing was sent, nothing to record.
     log.info({ batchId: data.batchId, paymentId: data.paymentId, reason: sent.reason }, 'payment not sent: the ledger refused');
   }
@@ -176,7 +190,9 @@ export function paymentProcessor(context: PaymentJobContext) {
         // Refused once, refused for the whole attempt, should an adapter ever try again.
         if (refused) throw refused;
         if (run.epoch === undefined) {
-          const mark = check.kind === 'fresh' ? await payments.beginFreshSending(data, key) : await payments.beginSending(data, doubtResolvable, check.seenEpoch, key);
+          const mark = check.kind === 'fresh'
+            ? await payments.beginFreshSending(data, key, run.approval)
+            : await payments.beginSending(data, doubtResolvable, check.seenEpoch, key, run.approval);
           if (mark.permission !== 'ready' && mark.permission !== 'ready-in-doubt') throw (refused = new NotSent(mark.permission));
           run.epoch = mark.epoch;
           log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
@@ -201,6 +217,16 @@ export function paymentProcessor(context: PaymentJobContext) {
     log.warn({ batchId: run.data.batchId, paymentId: run.data.paymentId, waitMs: wait }, 'sending mark not confirmed durable; nothing sent, the payment waits');
     await context.queue.rateLimit(wait);
     throw Worker.RateLimitError();
+  }
+
+  /**
+   * The batch needs an approval it does not have (the submitter's rule, or this worker's own): nothing
+   * was sent and the job ends. The payment stays queued for `stipend approve`, which adds its job
+   * again, or `stipend cancel`; the sweeper leaves a batch awaiting approval alone.
+   */
+  function awaitApproval(run: Run): void {
+    const { batchId, paymentId } = run.data;
+    log.info({ batchId, paymentId, approvalRule: run.approval?.reason }, 'payment not sent: its batch awaits approval (stipend approve)');
   }
 
   /** The payment's key: kept in the ledger before the first call, so every resend uses the same. */

@@ -11,8 +11,10 @@ import type { Logger } from '../src/log.js';
 export function scheduledRunProcessor(context: StipendContext, stopping: AbortSignal, log: Logger) {
   return async function processScheduledRun(job: Job): Promise<{ files: number }> {
     const run = scheduledRunData.parse(job.data);
-    const files = await runScheduledIngest(context, run, { leaseMs: 60_000, signal: stopping, log });
-    log.info({ schedule: job.repeatJobKey ?? job.name, dir: run.dir, files }, 'scheduled run done');
+    // A schedule's jobs carry its name as their scheduler's key.
+    const schedule = job.repeatJobKey ?? job.name;
+    const files = await runScheduledIngest(context, run, { schedule, leaseMs: 60_000, signal: stopping, log });
+    log.info({ schedule, dir: run.dir, files }, 'scheduled run done');
     return { files };
   };
 }

@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { usd } from './commands/people.js';
+import { ApprovalRefusedError } from './approval/approval-errors.js';
+import { approvalReason, describeApprovalRule } from './approval/approval-rule.js';
+import { type Actor, describeActor, isServiceIdentity, personHere, sameIdentity } from './audit/actor.js';
 import { type Account, findAccount } from './config/load.js';
 import type { StipendContext } from './context.js';
 import { ConfigError, UsageError } from './errors.js';
@@ -10,7 +12,7 @@ import { type BatchRecord, isSettled, newBatchId } from './ledger/batches.js';
 import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { withManifestSnapshot } from './manifest/snapshot.js';
-import { formatDollars, parseBalanceDollars } from './money.js';
+import { formatDollars } from './money.js';
 import { spacingMs } from './queue/account-gate.js';
 import { abandonEnqueue } from './queue/abandon-enqueue.js';
 import { logBullErrors } from './queue/bull-errors.js';
@@ -55,7 +57,8 @@ export async function submitManifest(
     file: string;
     account: Account;
     allowPartial?: boolean;
-    submittedBy?: string;
+    /** Who submits (maker-checker): by default the person running this process (audit/actor.ts). */
+    submittedBy?: Actor;
     /** Pay it even if another account of the provider has this file or one of its payments (OtherAccountDuplicateError otherwise). */
     allowOtherAccount?: boolean;
     onProgress?: (progress: SubmitProgress) => void;
@@ -88,10 +91,11 @@ export async function submitManifest(
         const { refusal } = await checkFunding(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();
+        // The total and the rule go on the batch: each worker applies its own rule to that total.
         await context.batches.create({
           batchId, provider, account: name, source, sha256: scan.sha256, rowsTotal: scan.dataRows,
-          ...(options.submittedBy === undefined ? {} : { submittedBy: options.submittedBy }),
-          needsApproval: approval,
+          submittedBy: options.submittedBy ?? personHere(), totalCents: scan.validCents,
+          approvalRule: describeApprovalRule(options.account), needsApproval: approval,
         });
       }
       await enqueueAndFinish(context, options.account, batchId, rows('queuing'), { afterLine: interrupted?.enqueued_line ?? 0, approval, otherAccounts });
@@ -209,6 +213,7 @@ export async function resolvePayment(
 export async function retryFailed(
   context: StipendContext,
   batchId: string,
+  by: Actor = personHere(),
 ): Promise<{ account: Account; retried: number; alreadyQueued: number; refused: string[] }> {
   const batch = await context.batches.get(batchId);
   if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
@@ -231,7 +236,7 @@ export async function retryFailed(
           continue;
         }
         if (record?.status !== 'failed') continue;
-        const outcome = await ledger.retry(ref);
+        const outcome = await ledger.retry(ref, by);
         if ('refused' in outcome) {
           refused.push(`${row.p}: ${outcome.refused}`);
           continue;
@@ -247,21 +252,13 @@ export async function retryFailed(
   return { account, retried, alreadyQueued, refused };
 }
 
-/** The account's maker-checker rule applied to a batch's total: why it needs approval, or undefined when it does not. */
-export function approvalReason(account: Account, totalCents: number): string | undefined {
-  if (account.approval === undefined) return undefined;
-  const where = `${account.provider}/${account.name}`;
-  if (account.approval === 'always') return `${where} requires approval for every batch`;
-  const thresholdCents = parseBalanceDollars(account.approval.above) ?? 0;
-  return totalCents > thresholdCents ? `the batch totals ${usd(totalCents)}, above ${where}'s approval threshold of ${usd(thresholdCents)}` : undefined;
-}
-
 /** What a checker sees before approving: the total, the rows, the funding balance, how long paying takes. */
 export async function approvalSummary(context: StipendContext, batch: BatchRecord): Promise<string> {
   const account = accountOf(context, batch);
   const lines = [
-    `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, submitted by ${batch.submitted_by ?? 'unknown'} at ${batch.created_at}`,
+    `batch ${batch.batch_id} (${batch.provider}/${batch.account}) from ${batch.source}, submitted by ${batch.submitted_by === undefined ? 'unknown' : describeActor(batch.submitted_by, batch.submitted_by_name)} at ${batch.created_at}`,
     `${batch.accepted} payments, $${formatDollars(batch.accepted_cents)} in all (${batch.rows_total} rows: ${batch.rejected} rejected, ${batch.duplicates} already paid elsewhere)`,
+    ...(batch.held_by === undefined ? [] : [`held by ${batch.held_by} at ${batch.held_at}: ${batch.held_reason} (the submitter's rule: ${batch.approval_rule ?? 'not recorded'})`]),
   ];
   if (account.adapter.capabilities.balance) {
     try {
@@ -277,16 +274,19 @@ export async function approvalSummary(context: StipendContext, batch: BatchRecor
 }
 
 /**
- * Maker-checker: someone other than the submitter releases a batch and its payments are queued. The
- * decision is recorded first (atomically against a cancellation); should the process stop before
- * every job is added, the sweeper adds the rest, as for any enqueued batch.
+ * Maker-checker: a person other than the submitter releases a batch and its payments are queued.
+ * `approver`: by default the person running this process (operating-system user and host); the
+ * programmatic API may name another identity. A service (the watcher, a schedule, a worker) never
+ * approves, and the submitter never approves their own batch: ApprovalRefusedError, nothing changed.
+ * The submitter is compared here, before the decision: it is written once, at submission. The
+ * decision is recorded first (atomically against a cancellation, with its audit entry); should the
+ * process stop before every job is added, the sweeper adds the rest, as for any enqueued batch. Jobs
+ * a worker completed without sending (its approval rule held the batch) are added again here.
  */
-export async function approveBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
+export async function approveBatch(context: StipendContext, batchId: string, approver: Actor = personHere()): Promise<BatchRecord> {
   const batch = await context.batches.get(batchId);
-  if (batch.submitted_by !== undefined && batch.submitted_by.toLowerCase() === by.toLowerCase()) {
-    throw new UsageError(`${by} submitted batch ${batchId}; someone else must approve it`);
-  }
-  if (!(await context.batches.decide(batchId, 'enqueued', by))) {
+  refuseUnfitApprover(batch, approver);
+  if (!(await context.batches.decide(batchId, 'enqueued', approver))) {
     throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}, not awaiting approval`);
   }
   const account = accountOf(context, batch);
@@ -309,14 +309,28 @@ export async function approveBatch(context: StipendContext, batchId: string, by:
   return context.batches.get(batchId);
 }
 
+/** Throws ApprovalRefusedError when `approver` may not approve the batch: a service, or its submitter. */
+export function refuseUnfitApprover(batch: BatchRecord, approver: Actor): void {
+  if (isServiceIdentity(approver.identity)) {
+    throw new ApprovalRefusedError(`${approver.identity} is a service; only a person approves a batch (stipend approve), never the watcher, a schedule or a worker`);
+  }
+  if (batch.submitted_by !== undefined && sameIdentity(batch.submitted_by, approver.identity)) {
+    throw new ApprovalRefusedError(`${approver.identity} submitted batch ${batch.batch_id}; someone else must approve it`);
+  }
+}
+
 /**
- * Drops a batch that has not started (awaiting approval): every payment ends failed, nothing sent.
- * The decision is recorded first, so no approval can queue a payment of it afterwards; canceling
- * a canceled batch again settles what an interrupted cancellation left. An enqueue cut short
+ * Drops a batch that has not started (awaiting approval): every payment not sent ends failed
+ * (CANCELED). The decision is recorded first, so no approval can queue a payment of it afterwards,
+ * and no payment of it is marked sending from then on (the approval fence, ledger/payment-scripts.ts).
+ * A payment a worker had sent before a worker's own rule held the batch settles as its call answers;
+ * one a run turns back after this went past it is settled by the sweeper the same way. Canceling a
+ * canceled batch again settles what an interrupted cancellation left. An enqueue cut short
  * (enqueuing, no enqueue running) is abandoned instead: what it queued is paid as usual, what it
- * claimed without queuing is released (queue/abandon-enqueue.ts).
+ * claimed without queuing is released (queue/abandon-enqueue.ts). Anyone may cancel, the submitter
+ * too: nothing is paid.
  */
-export async function cancelBatch(context: StipendContext, batchId: string, by: string): Promise<BatchRecord> {
+export async function cancelBatch(context: StipendContext, batchId: string, by: Actor = personHere()): Promise<BatchRecord> {
   let batch = await context.batches.get(batchId);
   if (batch.state === 'enqueuing') {
     batch = await abandonEnqueue(context, batch, by);
@@ -324,14 +338,16 @@ export async function cancelBatch(context: StipendContext, batchId: string, by: 
   } else if (batch.state !== 'canceled' && !(await context.batches.decide(batchId, 'canceled', by))) {
     throw new UsageError(`batch ${batchId} is ${(await context.batches.get(batchId)).state.replace('_', ' ')}; only a batch awaiting approval, or an interrupted enqueue, can be canceled`);
   }
+  batch = await context.batches.get(batchId);
+  const canceledBy = describeActor(batch.canceled_by ?? by.identity, batch.canceled_by_name);
   const ledger = context.payments(accountOf(context, batch));
   for await (const page of context.rows.pages(batchId)) {
     for (const row of page) {
       if (row.s !== 'payment') continue;
-      // Only queued payments: no job of a batch that was never approved can have sent anything.
+      // Only queued payments: a payment sending has a call under way, which its run settles.
       const ref = { batchId, paymentId: row.p };
       if ((await ledger.get(ref))?.status !== 'queued') continue;
-      await ledger.finalize(ref, { status: 'failed', code: 'CANCELED', message: `batch canceled by ${by} before any payment was sent` });
+      await ledger.cancel(ref, canceledBy);
     }
   }
   return context.batches.get(batchId);

@@ -33,7 +33,7 @@ program
   .option('--dry-run', 'check everything run checks (rows, funding balance, approval, duplicates) and say what it would do; queue, record and pay nothing')
   .option('--allow-other-account', 'pay it although another account of the provider has this manifest or one of its payment ids')
   .option('--with-worker', 'also run a worker in this process (no separate `stipend worker` needed)')
-  .option('--by <name>', 'who submits the batch, for accounts that need approval (default: your user name)')
+  .option('--by <name>', 'a name shown beside you, the submitter (who you are is your operating-system user and host)')
   .addOption(maxWaitOption())
   .addOption(statusEveryOption())
   .action(async (file: string, options) => exit(await (await import('./commands/run.js')).runCommand(file, { ...options, config: config() })));
@@ -129,14 +129,14 @@ program
 
 program
   .command('approve <batchId>')
-  .description('release a batch awaiting approval (someone other than its submitter)')
-  .requiredOption('--by <name>', 'who approves (recorded)')
+  .description('release a batch awaiting approval (a person other than its submitter, by operating-system user and host)')
+  .option('--by <name>', 'a name shown beside you (recorded; approval compares your operating-system user and host, never this)')
   .action(async (batchId: string, options) => exit(await (await import('./commands/settle.js')).approveCommand(batchId, { ...options, config: config() })));
 
 program
   .command('cancel <batchId>')
   .description('drop a batch awaiting approval (nothing is sent), or abandon an interrupted enqueue (what it queued is paid, the rest released)')
-  .requiredOption('--by <name>', 'who cancels (recorded)')
+  .option('--by <name>', 'a name shown beside you (recorded with your operating-system user and host)')
   .action(async (batchId: string, options) => exit(await (await import('./commands/settle.js')).cancelCommand(batchId, { ...options, config: config() })));
 
 program
@@ -156,6 +156,7 @@ const exportGroup = program
   .option('--to <date>', 'last day, included (required)')
   .option('--group-by <field>', 'provider, account, groupId or batch', 'provider')
   .option('--out <file>', 'the payments file; the totals go beside it as <name>.totals.csv')
+  .option('--with-audit', 'also write the period\'s audit trail (who decided what) beside it as <name>.audit.csv')
   .action(async (options) => exit(await (await import('./commands/export.js')).exportCommand({ ...options, config: config() })));
 exportGroup
   .command('tax')
@@ -164,6 +165,15 @@ exportGroup
   .option('--out <file>', 'the CSV file to write (default: <reportsDir>/tax-<year>.csv)')
   // Commander gives `export` the --out written after `tax` (both have one): it is the tax file all the same.
   .action(async (options) => exit(await (await import('./commands/export.js')).taxExportCommand({ ...options, out: options.out ?? exportGroup.opts().out, config: config() })));
+
+program
+  .command('audit')
+  .description('the audit trail: every decision (submitted, held, approved, canceled, abandoned, retried, resolved, reversed), who made it, when, from which host')
+  .option('--batch <id>', 'only this batch\'s')
+  .option('--from <date>', 'from this day (UTC), e.g. 2026-11-01')
+  .option('--to <date>', 'up to this day (UTC), included')
+  .option('--json', 'machine-readable output')
+  .action(async (options) => exit(await (await import('./commands/audit.js')).auditCommand({ ...options, config: config() })));
 
 const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
 cards

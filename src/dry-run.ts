@@ -1,4 +1,5 @@
-import { type FundingCheck, type SubmitProgress, approvalReason, checkFunding, isAcceptable, scanSnapshot } from './api.js';
+import { type FundingCheck, type SubmitProgress, checkFunding, isAcceptable, scanSnapshot } from './api.js';
+import { approvalReason } from './approval/approval-rule.js';
 import type { Account } from './config/load.js';
 import type { StipendContext } from './context.js';
 import { heldInAccounts } from './ledger/claims.js';

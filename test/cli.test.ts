@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../src/api.js';
+import { approveBatch, submitManifest, waitForBatch } from '../src/api.js';
 import { exportCommand } from '../src/commands/export.js';
 import { reverseCommand } from '../src/commands/reverse.js';
 import { resolveCommand } from '../src/commands/settle.js';
@@ -216,25 +217,28 @@ describe('stipend check', () => {
 });
 
 describe('maker-checker from the command line', () => {
-  it('run waits for approval (exit 3); the submitter cannot approve; someone else can', async () => {
+  it('run waits for approval (exit 3); the same operating-system user cannot approve, whatever --by says; another person can', async () => {
     const raw = JSON.parse(await readFile(stack.configFile, 'utf8'));
     raw.accounts.ctpayer.main.approval = 'always';
     const approvalConfig = join(stack.dir, 'approval.json');
     await writeFile(approvalConfig, JSON.stringify(raw));
     const file = await stack.manifest('approve-me.csv', 'payment_id,cardId,amount,description\ncli-ap-1,1000000007,12.00,Visit 3\n');
+    const me = `${userInfo().username}@${hostname()}`;
 
     const run = await stipend(['--config', approvalConfig, 'run', file, '--provider', 'ctpayer', '--by', 'alice']);
     expect(run.code).toBe(3);
     expect(run.stdout).toMatch(/1 payments, \$12\.00 in all/);
-    expect(run.stdout).toMatch(/awaiting approval: nothing is paid until someone other than alice runs `stipend approve/);
+    expect(run.stdout).toContain(`awaiting approval: nothing is paid until a person other than alice (${me}), logged in as another user, runs \`stipend approve `);
     const batchId = /^batch (\S+):/m.exec(run.stdout)![1]!;
+    expect(await stack.context.batches.get(batchId)).toMatchObject({ submitted_by: me, submitted_by_name: 'alice' });
 
-    const self = await stipend(['--config', approvalConfig, 'approve', batchId, '--by', 'alice']);
-    expect(self).toMatchObject({ code: 2, stderr: `stipend: alice submitted batch ${batchId}; someone else must approve it\n` });
-    const approved = await stipend(['--config', approvalConfig, 'approve', batchId, '--by', 'bob']);
-    expect(approved.code).toBe(0);
-    expect(approved.stdout).toMatch(/approved by bob: 1 payments queued/);
-    expect((await stipend(['--config', approvalConfig, 'status', batchId])).stdout).toMatch(/approved by bob at /);
+    // The submitter again, under another name: refused in one line, nothing changed.
+    const self = await stipend(['--config', approvalConfig, 'approve', batchId, '--by', 'bob']);
+    expect(self).toEqual({ code: 2, stdout: '', stderr: `stipend: ${me} submitted batch ${batchId}; someone else must approve it\n` });
+    expect(await stack.context.batches.get(batchId)).toMatchObject({ state: 'awaiting_approval' });
+    // Another person is another operating-system user; here through the programmatic API.
+    expect(await approveBatch(stack.context, batchId, { identity: 'bob@checker-host', displayName: 'Bob' })).toMatchObject({ state: 'enqueued', approved_by: 'bob@checker-host', approved_by_name: 'Bob' });
+    expect((await stipend(['--config', approvalConfig, 'status', batchId])).stdout).toMatch(/approved by Bob \(bob@checker-host\) at /);
   });
 });
 

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { approvalSummary } from '../api.js';
+import { describeActor } from '../audit/actor.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { describeBatch } from './output.js';
 import { plural, usd } from './people.js';
@@ -43,13 +44,13 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
             ? [`${plural(batch.n_conflict, 'payment')} got a paid answer that conflicts with the ledger (a late paid after a not-paid verdict, or a second paid): check each with the provider; the report's conflict column names them`]
             : []),
           ...(batch.state === 'awaiting_approval' ? [await approvalSummary(context, batch), 'awaiting approval (stipend approve / stipend cancel)'] : []),
-          ...(batch.approved_by ? [`approved by ${batch.approved_by} at ${batch.approved_at}`] : []),
-          ...(batch.canceled_by ? [`canceled by ${batch.canceled_by}`] : []),
+          ...(batch.approved_by ? [`approved by ${describeActor(batch.approved_by, batch.approved_by_name)} at ${batch.approved_at}`] : []),
+          ...(batch.canceled_by ? [`canceled by ${describeActor(batch.canceled_by, batch.canceled_by_name)}`] : []),
           ...(batch.state === 'enqueuing'
-            ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest, or give the rest up with stipend cancel ${batch.batch_id} --by <name>`]
+            ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest, or give the rest up with stipend cancel ${batch.batch_id}`]
             : []),
           ...(batch.abandoned_by
-            ? [`its enqueue was abandoned by ${batch.abandoned_by} at ${batch.abandoned_at}: ${plural(batch.released, 'payment')} it had claimed without queuing ${batch.released === 1 ? 'was' : 'were'} released`]
+            ? [`its enqueue was abandoned by ${describeActor(batch.abandoned_by, batch.abandoned_by_name)} at ${batch.abandoned_at}: ${plural(batch.released, 'payment')} it had claimed without queuing ${batch.released === 1 ? 'was' : 'were'} released`]
             : []),
         ].join('\n') + '\n',
       );

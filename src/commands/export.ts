@@ -5,9 +5,10 @@ import { UsageError } from '../errors.js';
 import { formatUsd } from '../money.js';
 import { exportOptions, writeFinanceExport } from '../reports/finance-export.js';
 import { taxExportOptions, thresholdFor, writeTaxExport } from '../reports/tax-export.js';
+import { plural } from './people.js';
 
 /** `stipend export`: payments settled in a period, across batches, from the ledger, as CSV. */
-export async function exportCommand(options: { from?: string; to?: string; groupBy?: string; out?: string; config?: string }): Promise<number> {
+export async function exportCommand(options: { from?: string; to?: string; groupBy?: string; out?: string; withAudit?: boolean; config?: string }): Promise<number> {
   if (options.from === undefined || options.to === undefined) throw new UsageError('export needs --from and --to (days, e.g. --from 2026-11-01 --to 2026-11-30), or use `stipend export tax --year <yyyy>`');
   const config = await loadConfig({ path: options.config });
   const parsed = exportOptions.safeParse({ ...options, out: options.out ?? `${config.reportsDir}/export-${options.from}-to-${options.to}.csv` });
@@ -15,10 +16,11 @@ export async function exportCommand(options: { from?: string; to?: string; group
   if (parsed.data.from > parsed.data.to) throw new UsageError('--from must not be after --to');
   const context = await openContext(config);
   try {
-    const { rowsFile, totalsFile, totals } = await writeFinanceExport(context, parsed.data);
+    const { rowsFile, totalsFile, totals, audit } = await writeFinanceExport(context, parsed.data);
     for (const t of totals) process.stdout.write(`${t.group || '(none)'}\t${t.status}\t${t.payments}\t${formatUsd(t.cents)}\n`);
     if (totals.length === 0) process.stdout.write(`no payments settled from ${parsed.data.from} to ${parsed.data.to}\n`);
     process.stdout.write(`payments: ${rowsFile}\ntotals: ${totalsFile}\n`);
+    if (audit) process.stdout.write(`audit: ${audit.file} (${plural(audit.entries, 'decision')})\n`);
     return 0;
   } finally {
     await context.close();

@@ -1,12 +1,13 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { waitForBatch } from '../api.js';
+import { approvalSummary, waitForBatch } from '../api.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { paymentQueueOptions, queueName } from '../queue/payment-job.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
+import { awaitingApprovalLine } from './approval-lines.js';
 import { needsActionLine, settledExitCode } from './batch-outcome.js';
 import { STATUS_EVERY_MS, formatDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
@@ -28,8 +29,10 @@ export interface FollowOptions {
  * What `run` and `retry` do once payments are queued: say so when no worker is listening, wait with
  * a progress bar until every row is final, write the report. Every `statusEveryMs` a line says
  * what waits and why (e.g. the provider asked to slow down, until when), so a long wait is never
- * silent. Ctrl-C, or `maxWaitMs` passing, stops the waiting, not the batch. Returns the exit code:
- * once settled, whether rows are left for a person or for `stipend retry` (settledEnding).
+ * silent. Ctrl-C, or `maxWaitMs` passing, stops the waiting, not the batch. A worker whose own
+ * approval rule holds the batch ends the waiting as `run` ends for one the submitter's rule held
+ * (exit 3). Returns the exit code: once settled, whether rows are left for a person or for
+ * `stipend retry` (settledEnding).
  */
 export async function followBatch(context: StipendContext, account: Account, batchId: string, options: FollowOptions): Promise<number> {
   const workers = () => countWorkers(context.redis, context.config.prefix, account);
@@ -64,13 +67,22 @@ export async function followBatch(context: StipendContext, account: Account, bat
   };
   let batch: BatchRecord;
   try {
-    batch = await waitForBatch(context, batchId, { onProgress: progress.update, signal: stopWaiting.signal });
+    const onProgress = (seen: BatchRecord) => {
+      progress.update(seen);
+      if (seen.state === 'awaiting_approval') stopWaiting.abort('held');
+    };
+    batch = await waitForBatch(context, batchId, { onProgress, signal: stopWaiting.signal });
     stopFollowing();
     process.stdout.write(`done: ${describeBatch(batch)}\n`);
   } catch (error) {
     stopFollowing();
     if (!stopWaiting.signal.aborted) throw error;
     if (stopWaiting.signal.reason === 'max-wait') return await stoppedAtMaxWait(context, account, batchId, options.maxWaitMs!);
+    if (stopWaiting.signal.reason === 'held') {
+      const held = await context.batches.get(batchId);
+      process.stdout.write(`${await approvalSummary(context, held)}\n${awaitingApprovalLine(held)}\n`);
+      return EXIT.awaitingApproval;
+    }
     process.stdout.write(`stopped waiting; batch ${batchId} continues in the workers (stipend status ${batchId})\n`);
     return EXIT.interrupted;
   } finally {

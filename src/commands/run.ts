@@ -1,6 +1,6 @@
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { approvalSummary, submitManifest } from '../api.js';
+import { personHere } from '../audit/actor.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext, type StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
@@ -9,6 +9,7 @@ import type { ManifestScan } from '../manifest/index.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { writeRejectedCsv } from '../reports/rejected-csv.js';
 import { rememberReportFolder } from '../reports/report-folder.js';
+import { awaitingApprovalLine } from './approval-lines.js';
 import { followBatch } from './follow-batch.js';
 import { dryRunCommand } from './dry-run.js';
 import { describeScan, printProblems } from './output.js';
@@ -25,7 +26,7 @@ export interface RunOptions {
   /** Pay it although another account of the provider has this file or one of its payments. */
   allowOtherAccount?: boolean;
   withWorker?: boolean;
-  /** Who submits the batch (maker-checker); default: the operating-system user. */
+  /** A name shown beside the submitter, who is the operating-system user and host (maker-checker compares those). */
   by?: string;
   /** Stop waiting after this long, in ms (exit code EXIT.maxWait); the payments stay queued. */
   maxWait?: number;
@@ -69,7 +70,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       account,
       allowPartial: options.allowPartial,
       allowOtherAccount: options.allowOtherAccount,
-      submittedBy: options.by ?? userInfo().username,
+      submittedBy: personHere(options.by),
       onProgress,
     }));
     if (!result.accepted) {
@@ -81,7 +82,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     const batch = await context.batches.get(result.batchId);
     if (batch.rejected > 0) await reportRejectedRows(context, batch, result.scan, options.out ?? config.reportsDir);
     if (batch.state === 'awaiting_approval') {
-      process.stdout.write(`${await approvalSummary(context, batch)}\nawaiting approval: nothing is paid until someone other than ${batch.submitted_by} runs \`stipend approve ${result.batchId} --by <name>\` (or \`stipend cancel ${result.batchId} --by <name>\`)\n`);
+      process.stdout.write(`${await approvalSummary(context, batch)}\n${awaitingApprovalLine(batch)}\n`);
       return 3;
     }
     catchEarlyStops(false);

@@ -1,4 +1,5 @@
-import { approvalSummary, approveBatch, cancelBatch, resolvePayment, retryFailed } from '../api.js';
+import { approvalSummary, approveBatch, cancelBatch, refuseUnfitApprover, resolvePayment, retryFailed } from '../api.js';
+import { describeActor, personHere } from '../audit/actor.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -84,13 +85,21 @@ export async function retryCommand(
   }
 }
 
-/** `stipend approve`: shows what is being approved, then releases the batch (not by its submitter). */
-export async function approveCommand(batchId: string, options: { by: string; config?: string }): Promise<number> {
+/**
+ * `stipend approve`: shows what is being approved, then releases the batch. The approver is the
+ * operating-system user and host running it (--by only adds a name shown beside them), refused
+ * when that is who submitted the batch (ApprovalRefusedError, exit 2).
+ */
+export async function approveCommand(batchId: string, options: { by?: string; config?: string }): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
-    process.stdout.write(`${await approvalSummary(context, await context.batches.get(batchId))}\n`);
-    const batch = await approveBatch(context, batchId, options.by);
-    process.stdout.write(`approved by ${options.by}: ${batch.accepted} payments queued; follow with stipend status ${batchId}\n`);
+    const approver = personHere(options.by);
+    const waiting = await context.batches.get(batchId);
+    // Refused in one line before anything is shown.
+    refuseUnfitApprover(waiting, approver);
+    process.stdout.write(`${await approvalSummary(context, waiting)}\n`);
+    const batch = await approveBatch(context, batchId, approver);
+    process.stdout.write(`approved by ${describeActor(approver.identity, approver.displayName)}: ${batch.accepted} payments queued; follow with stipend status ${batchId}\n`);
     printRewriteNote(await rewriteReport(context, batchId));
     return 0;
   } finally {
@@ -102,15 +111,17 @@ export async function approveCommand(batchId: string, options: { by: string; con
  * `stipend cancel`: drops a batch awaiting approval (nothing was or will be sent), or abandons an
  * interrupted enqueue (what it queued is paid, the rest released).
  */
-export async function cancelCommand(batchId: string, options: { by: string; config?: string }): Promise<number> {
+export async function cancelCommand(batchId: string, options: { by?: string; config?: string }): Promise<number> {
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
-    const batch = await cancelBatch(context, batchId, options.by);
+    const canceler = personHere(options.by);
+    const who = describeActor(canceler.identity, canceler.displayName);
+    const batch = await cancelBatch(context, batchId, canceler);
     if (batch.state === 'enqueued') {
       // An interrupted enqueue, abandoned: what it queued is still paid.
-      process.stdout.write(`batch ${batchId}: its interrupted enqueue abandoned by ${options.by}; the ${batch.accepted} payments it queued are paid as usual (follow with stipend status ${batchId}), ${batch.released} it claimed without queuing were released for a later manifest\n`);
+      process.stdout.write(`batch ${batchId}: its interrupted enqueue abandoned by ${who}; the ${batch.accepted} payments it queued are paid as usual (follow with stipend status ${batchId}), ${batch.released} it claimed without queuing were released for a later manifest\n`);
     } else {
-      process.stdout.write(`batch ${batchId} canceled by ${options.by}: ${batch.accepted} payments not sent\n`);
+      process.stdout.write(`batch ${batchId} canceled by ${who}: ${batch.accepted} payments not sent\n`);
     }
     printRewriteNote(await rewriteReport(context, batchId));
     return 0;

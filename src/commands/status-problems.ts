@@ -69,7 +69,7 @@ function pendingLine(batch: BatchRecord): string | undefined {
   if (isSettled(batch)) return undefined;
   const pending = batch.accepted - batch.final;
   if (batch.state === 'awaiting_approval') {
-    return `${plural(pending, 'payment awaits', 'payments await')} approval: nothing is paid until someone runs stipend approve ${batch.batch_id} --by <name>`;
+    return `${plural(pending, 'payment awaits', 'payments await')} approval: nothing is paid until a person other than its submitter runs stipend approve ${batch.batch_id}`;
   }
   return `${plural(pending, 'payment is', 'payments are')} not final yet: the batch is still in progress (stipend status ${batch.batch_id} shows where it stands); run --problems again once it is complete`;
 }

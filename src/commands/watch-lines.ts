@@ -36,7 +36,7 @@ function eventLine(event: FileEvent, shown: (path: string) => string): string | 
     case 'queued': {
       const { batch } = event;
       const skipped = batch.duplicates > 0 ? `, ${plural(batch.duplicates, 'row skipped as a duplicate', 'rows skipped as duplicates')}` : '';
-      const approval = batch.state === 'awaiting_approval' ? `; awaiting approval (stipend approve ${batch.batch_id} --by <name>)` : '';
+      const approval = batch.state === 'awaiting_approval' ? `; awaiting approval by a person (stipend approve ${batch.batch_id})` : '';
       const what = event.before ? `following batch ${batch.batch_id}, queued before` : `batch ${batch.batch_id} queued`;
       return `${what}: ${plural(batch.accepted, 'payment')} (${usd(batch.accepted_cents)})${skipped}${approval}`;
     }

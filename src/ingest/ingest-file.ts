@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { type SubmitProgress, type SubmitResult, submitManifest, waitForBatch } from '../api.js';
+import type { Actor } from '../audit/actor.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import type { Logger } from '../log.js';
@@ -45,7 +46,8 @@ export async function ingestFile(
   context: StipendContext,
   folder: DropFolder,
   file: DroppedFile,
-  options: { fresh: boolean; leaseMs: number; signal: AbortSignal; log: Logger; onFile?: FileListener },
+  /** `submittedBy`: the service that submits what it ingests (`service:watch@host`, a schedule's), recorded as its submitter. */
+  options: { fresh: boolean; leaseMs: number; signal: AbortSignal; log: Logger; submittedBy: Actor; onFile?: FileListener },
 ): Promise<void> {
   const { fresh } = options;
   const tell = (event: FileEvent) => options.onFile?.(file.shownAs, event);
@@ -75,7 +77,7 @@ export async function ingestFile(
     let batchId = follow ? earlier.batch_id : undefined;
     if (batchId === undefined) {
       const onProgress = (progress: SubmitProgress) => tell({ kind: 'submitting', progress });
-      const result = await submitManifest(context, { file: path, account, onProgress }).catch((error: unknown) => {
+      const result = await submitManifest(context, { file: path, account, onProgress, submittedBy: options.submittedBy }).catch((error: unknown) => {
         // Paid through another account of the provider: a duplicate for a person to look at, not
         // something a retry would change.
         if (error instanceof OtherAccountDuplicateError) return error;

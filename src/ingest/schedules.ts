@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { serviceHere } from '../audit/actor.js';
 import { type Account, findAccount } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -69,8 +70,14 @@ export async function removeSchedule(context: StipendContext, name: string): Pro
 /**
  * One run of a schedule: what a stopped run left in processing/, then every file waiting in the
  * account's inbox, each ingested exactly as the watcher would, each waited for until it is paid.
+ * What it submits is the schedule's (`service:schedule:<name>@host`, or `service:schedule@host`
+ * where the name is not known): any person may approve it, never the schedule.
  */
-export async function runScheduledIngest(context: StipendContext, run: ScheduledRunData, options: { leaseMs: number; signal: AbortSignal; log: Logger }): Promise<number> {
+export async function runScheduledIngest(
+  context: StipendContext,
+  run: ScheduledRunData,
+  options: { schedule?: string; leaseMs: number; signal: AbortSignal; log: Logger },
+): Promise<number> {
   const account: Account = findAccount(context.config, run.provider, run.account);
   const folder = new DropFolder(run.dir, context.config);
   await folder.prepare();
@@ -80,6 +87,8 @@ export async function runScheduledIngest(context: StipendContext, run: Scheduled
     if (await folder.claim(path, file)) files.push({ file, fresh: true });
   }
   const limit = pLimit(4);
-  await Promise.all(files.map(({ file, fresh }) => limit(() => ingestFile(context, folder, file, { fresh, ...options }))));
+  const { schedule, ...ingestOptions } = options;
+  const submittedBy = serviceHere(schedule === undefined ? 'schedule' : `schedule:${schedule}`);
+  await Promise.all(files.map(({ file, fresh }) => limit(() => ingestFile(context, folder, file, { fresh, submittedBy, ...ingestOptions }))));
   return files.length;
 }

@@ -2,6 +2,7 @@ import { basename, join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { watch } from 'chokidar';
 import pLimit from 'p-limit';
+import { serviceHere } from '../audit/actor.js';
 import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
 import { DropFolder, type DroppedFile, isManifestName } from './drop-folder.js';
@@ -42,7 +43,8 @@ export async function startWatcher(context: StipendContext, root: string, option
   await folder.prepare();
   const limit = pLimit(options.concurrency);
   const stopping = new AbortController();
-  const ingestOptions = { leaseMs: options.leaseMs, signal: stopping.signal, log: options.log, onFile: options.onFile };
+  // What it submits is the watcher's, as a service: any person may approve it, never the watcher.
+  const ingestOptions = { leaseMs: options.leaseMs, signal: stopping.signal, log: options.log, submittedBy: serviceHere('watch'), onFile: options.onFile };
   const inFlight = new Set<Promise<void>>();
   const retry = options.retry ?? RETRY;
   // Works on a file until it reaches its end: a failure is logged and tried again after a backoff.

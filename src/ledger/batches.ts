@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { type Actor, personHere } from '../audit/actor.js';
+import { auditFields } from '../audit/audit-entry.js';
 import { BatchNotFoundError } from '../errors.js';
+import { formatUsd } from '../money.js';
 import type { BatchRow } from './batch-rows.js';
 import type { LedgerKeys } from './keys.js';
 import { FINAL_STATUSES, type FinalStatus } from './payments.js';
@@ -22,21 +25,42 @@ export const batchRecord = z.object({
   created_at: z.string(),
   /**
    * enqueuing → enqueued, or enqueuing → awaiting_approval → enqueued | canceled; an enqueue cut short
-   * and abandoned (`stipend cancel`) goes enqueuing → enqueued, or canceled if it needed approval.
+   * and abandoned (`stipend cancel`) goes enqueuing → enqueued, or canceled if it needed approval. A
+   * worker whose own approval rule needs approval the submitter's did not goes enqueued →
+   * awaiting_approval (or holds an enqueuing batch, which then ends awaiting approval).
    */
   state: z.enum(['enqueuing', 'awaiting_approval', 'enqueued', 'canceled']),
-  /** Who submitted the batch, and who approved or canceled it (maker-checker). */
+  /**
+   * Who submitted the batch, and who approved or canceled it (maker-checker): identities as
+   * audit/actor.ts makes them (`alice@ops-1`, `service:watch@ops-1`), which approval compares, and
+   * the name each gave with --by (`*_by_name`), which it does not.
+   */
   submitted_by: z.string().optional(),
+  submitted_by_name: z.string().optional(),
   approved_by: z.string().optional(),
+  approved_by_name: z.string().optional(),
   approved_at: z.string().optional(),
   canceled_by: z.string().optional(),
-  /** The account's approval rule held the batch's payments (no job is added until it is approved). */
+  canceled_by_name: z.string().optional(),
+  /** The valid rows' total when submitted: what every approval rule, the submitter's and each worker's, is applied to. */
+  total_cents: z.coerce.number().int().optional(),
+  /** The submitter's approval rule as it applied (approval/approval-rule.ts: none, always, above $X). */
+  approval_rule: z.string().optional(),
+  /**
+   * No payment of the batch is sent until it is approved (`approved_by`): the submitter's rule held
+   * it, or a worker's own rule did (`held_*`), checked in the script that marks each payment sending.
+   */
   needs_approval: z.literal('1').optional(),
+  /** The worker whose own approval rule held the batch, why, and when (ledger/payment-scripts.ts). */
+  held_by: z.string().optional(),
+  held_reason: z.string().optional(),
+  held_at: z.string().optional(),
   /**
    * An enqueue cut short and given up (`stipend cancel`): who and when, and how many payments it had
    * claimed without queuing, released for a later manifest (counted as each is released).
    */
   abandoned_by: z.string().optional(),
+  abandoned_by_name: z.string().optional(),
   abandoned_at: z.string().optional(),
   released: count,
   rows_total: count,
@@ -83,8 +107,21 @@ export class BatchLedger {
     private readonly keys: LedgerKeys,
   ) {}
 
-  async create(batch: { batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number; submittedBy?: string; needsApproval?: boolean }): Promise<void> {
+  /**
+   * Records a new batch (state enqueuing) and its `submitted` audit entry at once. `totalCents`: the
+   * valid rows' total; `approvalRule`: the submitter's rule as it applied (approval/approval-rule.ts).
+   */
+  async create(batch: {
+    batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number;
+    submittedBy?: Actor; totalCents?: number; approvalRule?: string; needsApproval?: boolean;
+  }): Promise<void> {
     const createdAt = new Date();
+    const by = batch.submittedBy ?? personHere();
+    const details = [
+      `${batch.source}: ${batch.rowsTotal} rows`,
+      ...(batch.totalCents === undefined ? [] : [`total ${formatUsd(batch.totalCents)}`]),
+      ...(batch.approvalRule === undefined ? [] : [`approval rule ${batch.approvalRule}${batch.needsApproval ? ': approval needed' : ''}`]),
+    ].join('; ');
     await this.redis
       .multi()
       .hset(this.keys.batch(batch.batchId), {
@@ -96,12 +133,16 @@ export class BatchLedger {
         created_at: createdAt.toISOString(),
         state: 'enqueuing',
         rows_total: batch.rowsTotal,
-        ...(batch.submittedBy === undefined ? {} : { submitted_by: batch.submittedBy }),
+        submitted_by: by.identity,
+        ...(by.displayName === undefined ? {} : { submitted_by_name: by.displayName }),
+        ...(batch.totalCents === undefined ? {} : { total_cents: batch.totalCents }),
+        ...(batch.approvalRule === undefined ? {} : { approval_rule: batch.approvalRule }),
         ...(batch.needsApproval ? { needs_approval: '1' } : {}),
       })
       .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
       .sadd(this.keys.openBatches(), batch.batchId)
       .set(this.keys.batchOfFile(batch.provider, batch.account, batch.sha256), batch.batchId)
+      .xadd(this.keys.audit(), '*', ...auditFields('submitted', by, { batchId: batch.batchId }, details))
       .exec();
   }
 
@@ -152,14 +193,19 @@ export class BatchLedger {
   }
 
   /**
-   * Ends an enqueue that recorded every row through `lastLine`: the batch moves on to `to`. False
-   * when it is no longer this enqueue's to end (another enqueue recorded further, or it left enqueuing).
+   * Ends an enqueue that recorded every row through `lastLine`: the batch moves on to `to`, or awaits
+   * approval all the same when a worker's own rule held it meanwhile (needs_approval, not approved).
+   * False when it is no longer this enqueue's to end (another enqueue recorded further, or it left
+   * enqueuing).
    */
   async finishEnqueue(batchId: string, to: 'enqueued' | 'awaiting_approval', lastLine: number): Promise<boolean> {
     const finished = await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
-       if tonumber(redis.call('HGET', KEYS[1], 'enqueued_line') or '0') ~= tonumber(ARGV[2]) then return 0 end
-       redis.call('HSET', KEYS[1], 'state', ARGV[1])
+      `local state, at, needs, approved = unpack(redis.call('HMGET', KEYS[1], 'state', 'enqueued_line', 'needs_approval', 'approved_by'))
+       if state ~= 'enqueuing' then return 0 end
+       if tonumber(at or '0') ~= tonumber(ARGV[2]) then return 0 end
+       local to = ARGV[1]
+       if needs == '1' and not approved then to = 'awaiting_approval' end
+       redis.call('HSET', KEYS[1], 'state', to)
        redis.call('DEL', KEYS[2])
        return 1`,
       2, this.keys.batch(batchId), this.keys.batchClaims(batchId), to, lastLine,
@@ -169,33 +215,49 @@ export class BatchLedger {
 
   /**
    * Ends an enqueue given up by an operator once its claims are settled (queue/abandon-enqueue.ts):
-   * the batch is enqueued (what it queued is paid) or, one waiting for approval, canceled. False when
-   * it was no longer enqueuing.
+   * the batch is enqueued (what it queued is paid) or, one waiting for approval, canceled. Recorded
+   * with its `abandoned` audit entry. False when it was no longer enqueuing.
    */
-  async abandon(batchId: string, to: 'enqueued' | 'canceled', by: string): Promise<boolean> {
-    const fields = ['abandoned_by', by, 'abandoned_at', new Date().toISOString(), ...(to === 'canceled' ? ['canceled_by', by] : [])];
+  async abandon(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
+    const fields = [
+      'abandoned_by', by.identity, 'abandoned_at', new Date().toISOString(),
+      ...(by.displayName === undefined ? [] : ['abandoned_by_name', by.displayName]),
+      ...(to === 'canceled' ? ['canceled_by', by.identity, ...(by.displayName === undefined ? [] : ['canceled_by_name', by.displayName])] : []),
+    ];
+    const details = to === 'canceled' ? 'interrupted enqueue given up; the batch awaited approval, so it is canceled' : 'interrupted enqueue given up; what it queued is paid';
     const abandoned = await this.redis.eval(
       `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
-       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 2))
+       local n = tonumber(ARGV[2])
+       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 3, 2 + n))
        redis.call('DEL', KEYS[2])
+       redis.call('XADD', KEYS[3], '*', unpack(ARGV, 3 + n))
        return 1`,
-      2, this.keys.batch(batchId), this.keys.batchClaims(batchId), to, ...fields,
+      3, this.keys.batch(batchId), this.keys.batchClaims(batchId), this.keys.audit(),
+      to, fields.length, ...fields, ...auditFields('abandoned', by, { batchId }, details),
     );
     return abandoned === 1;
   }
 
   /**
-   * Moves a batch awaiting approval to `to` (approved: enqueued; or canceled), atomically: of an
-   * approval and a cancellation made at the same moment, exactly one wins. False when the batch was
-   * not awaiting approval.
+   * Moves a batch awaiting approval to `to` (approved: enqueued; or canceled), atomically with its
+   * audit entry: of an approval and a cancellation made at the same moment, exactly one wins, and
+   * only the winner is in the trail. False when the batch was not awaiting approval. Who may approve
+   * is api.ts's to judge (approveBatch): the submitter recorded here never changes.
    */
-  async decide(batchId: string, to: 'enqueued' | 'canceled', by: string): Promise<boolean> {
-    const fields = to === 'enqueued' ? ['approved_by', by, 'approved_at', new Date().toISOString()] : ['canceled_by', by];
+  async decide(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
+    const role = to === 'enqueued' ? 'approved' : 'canceled';
+    const fields = [
+      `${role}_by`, by.identity,
+      ...(by.displayName === undefined ? [] : [`${role}_by_name`, by.displayName]),
+      ...(to === 'enqueued' ? ['approved_at', new Date().toISOString()] : []),
+    ];
     const decided = await this.redis.eval(
       `if redis.call('HGET', KEYS[1], 'state') ~= 'awaiting_approval' then return 0 end
-       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 2))
+       local n = tonumber(ARGV[2])
+       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 3, 2 + n))
+       redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3 + n))
        return 1`,
-      1, this.keys.batch(batchId), to, ...fields,
+      2, this.keys.batch(batchId), this.keys.audit(), to, fields.length, ...fields, ...auditFields(role, by, { batchId }),
     );
     return decided === 1;
   }

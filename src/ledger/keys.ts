@@ -15,6 +15,11 @@ export class LedgerKeys {
     return `${this.prefix}:batches:open`;
   }
 
+  /** STREAM: every decision, appended and never trimmed (see audit/audit-entry.ts). */
+  audit(): string {
+    return `${this.prefix}:audit`;
+  }
+
   /** HASH: the batch's provenance and its running counts (see ledger/batches.ts). */
   batch(batchId: string): string {
     return `${this.prefix}:batch:${batchId}`;

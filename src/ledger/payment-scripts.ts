@@ -47,6 +47,28 @@ const MARK_SENDING = `
     return redis.call('HINCRBY', payment, 'epoch', 1)
   end`;
 
+// Maker-checker where money moves: no payment of a batch is marked sending until the batch has a
+// recorded approval (`approved_by`), if either the submitter's rule (`needs_approval`, written at
+// submission) or the sending worker's own rule for the batch's total (ARGV[f] '1') requires one. In
+// the marking script itself, so no approval, cancellation or hold can fall between the check and
+// the mark. A worker whose rule is the stricter holds the batch here, once: needs_approval and
+// held_* are written, an enqueued batch moves to awaiting_approval (an enqueuing one ends there,
+// BatchLedger.finishEnqueue) and the `held` audit entry is appended. KEYS[2]: batch, KEYS[3]: audit
+// stream. ARGV from f: '1' (the worker's rule requires approval) or '', then its reason, the
+// worker's identity, now, and the audit entry's fields. Returns true when the mark must not be made.
+const APPROVAL_FENCE = `
+  local function approval_missing(f)
+    local state, needs, approved = unpack(redis.call('HMGET', KEYS[2], 'state', 'needs_approval', 'approved_by'))
+    if approved then return false end
+    if ARGV[f] ~= '1' or not state then return needs == '1' or ARGV[f] == '1' end
+    if needs ~= '1' then
+      redis.call('HSET', KEYS[2], 'needs_approval', '1', 'held_reason', ARGV[f + 1], 'held_by', ARGV[f + 2], 'held_at', ARGV[f + 3])
+    end
+    if state == 'enqueued' then redis.call('HSET', KEYS[2], 'state', 'awaiting_approval') end
+    if needs ~= '1' or state == 'enqueued' then redis.call('XADD', KEYS[3], '*', unpack(ARGV, f + 4)) end
+    return true
+  end`;
+
 export const PAYMENT_SCRIPTS = {
   // What a run looks at before it decides: status, doubt, kept key, epoch, and how much longer the
   // call marked at sending_ms may still be under way (ARGV[1]: how long a call can be, in ms): while
@@ -61,14 +83,18 @@ export const PAYMENT_SCRIPTS = {
       if status == 'sending' or doubt == '1' then in_flight = math.max(0, (tonumber(sending_ms) or 0) + tonumber(ARGV[1]) - now_ms()) end
       return {status, doubt or '', key or '', epoch or '0', in_flight}`,
   },
-  // The careful way: ARGV: now, doubtResolvable, idempotency key, the epoch the run saw. Returns
-  // {permission, epoch}: ready | ready-in-doubt (marked, new epoch) | in-doubt | final | missing |
-  // stale (another run marked it since this one looked).
+  // The careful way: KEYS: payment, batch, audit. ARGV: now, doubtResolvable, idempotency key, the
+  // epoch the run saw, then the approval fence's (from 5). Returns {permission, epoch}: ready |
+  // ready-in-doubt (marked, new epoch) | in-doubt | final | missing | stale (another run marked it
+  // since this one looked) | needs-approval (the batch is not approved: nothing sent; a payment
+  // found sending is queued again, in doubt, as a lost answer leaves it: its call cannot still be
+  // under way, the run waited for that, and it settles once the batch is approved or canceled).
   beginSending: {
-    numberOfKeys: 1,
+    numberOfKeys: 3,
     lua: `
       ${FINAL_SET}
       ${MARK_SENDING}
+      ${APPROVAL_FENCE}
       local status, epoch = unpack(redis.call('HMGET', KEYS[1], 'status', 'epoch'))
       if not status then return {'missing', 0} end
       if final[status] then return {'final', 0} end
@@ -77,19 +103,27 @@ export const PAYMENT_SCRIPTS = {
         redis.call('HSET', KEYS[1], 'may_have_applied', '1')
         if ARGV[2] ~= '1' then return {'in-doubt', 0} end
       end
+      if approval_missing(5) then
+        if status == 'sending' then redis.call('HSET', KEYS[1], 'status', 'queued') end
+        return {'needs-approval', 0}
+      end
       local marked = mark_sending(KEYS[1], ARGV[1], ARGV[3])
       if redis.call('HGET', KEYS[1], 'may_have_applied') == '1' then return {'ready-in-doubt', marked} end
       return {'ready', marked}`,
   },
   // The common case in one step: a payment queued with nothing in doubt (its first call, or a retry
   // after an answer that applied nothing) is marked sending, whoever looked at it before: nothing
-  // can have been applied. Anything else changes nothing: {'not-fresh', 0}. ARGV: now, key.
+  // can have been applied. Anything else changes nothing: {'not-fresh', 0}; a batch not approved
+  // that needs it: {'needs-approval', 0}. KEYS: payment, batch, audit. ARGV: now, key, then the
+  // approval fence's (from 3).
   beginFreshSending: {
-    numberOfKeys: 1,
+    numberOfKeys: 3,
     lua: `
       ${MARK_SENDING}
+      ${APPROVAL_FENCE}
       local status, doubt = unpack(redis.call('HMGET', KEYS[1], 'status', 'may_have_applied'))
       if status ~= 'queued' or doubt == '1' then return {'not-fresh', 0} end
+      if approval_missing(3) then return {'needs-approval', 0} end
       return {'ready', mark_sending(KEYS[1], ARGV[1], ARGV[2])}`,
   },
   // The mark of epoch ARGV[1] could not be made durable before its request left (ledger/durability.ts),
@@ -194,10 +228,11 @@ export const PAYMENT_SCRIPTS = {
   },
   // A person settles an unknown payment: paid (with the provider's reference) or not paid, which
   // makes it a failed payment that \`retry\` may send again. From then on its identity is remembered
-  // for ARGV[5] ms (empty: forever). KEYS: payment, batch, holder.
-  // ARGV: paid|not-paid, reference, by, now, memoryMs, batchId. Returns 'ok' or the payment's status.
+  // for ARGV[5] ms (empty: forever). KEYS: payment, batch, holder, audit. ARGV: paid|not-paid,
+  // reference, by, now, memoryMs, batchId, then the `resolved` audit entry's fields. Returns 'ok' or
+  // the payment's status.
   resolvePayment: {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `
       ${RECOUNT}
       local current = redis.call('HGET', KEYS[1], 'status')
@@ -212,15 +247,16 @@ export const PAYMENT_SCRIPTS = {
       redis.call('HDEL', KEYS[1], 'may_have_applied')
       recount(KEYS[2], 'unknown', new, cents)
       if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) == ARGV[6] then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
+      redis.call('XADD', KEYS[4], '*', unpack(ARGV, 7))
       return 'ok'`,
   },
   // A failed payment (nothing applied) goes round again: queued, under a new round number, if its
   // batch still holds the identity. The batch is open again in the same step, so the sweeper looks
-  // after the payment should its job be lost. KEYS: payment, batch, holder, open batches.
-  // ARGV: batchId. Returns the new round, or the status / 'held:<batch>' / 'conflict:<code>' that
-  // prevents it.
+  // after the payment should its job be lost. KEYS: payment, batch, holder, open batches, audit.
+  // ARGV: batchId, then the `retried` audit entry's fields. Returns the new round, or the status /
+  // 'held:<batch>' / 'conflict:<code>' that prevents it.
   retryPayment: {
-    numberOfKeys: 4,
+    numberOfKeys: 5,
     lua: `
       ${RECOUNT}
       local current, conflict = unpack(redis.call('HMGET', KEYS[1], 'status', 'conflict_code'))
@@ -235,6 +271,7 @@ export const PAYMENT_SCRIPTS = {
       redis.call('HDEL', KEYS[1], 'settled_at')
       recount(KEYS[2], 'failed', nil, cents)
       redis.call('SADD', KEYS[4], ARGV[1])
+      redis.call('XADD', KEYS[5], '*', unpack(ARGV, 2))
       return tostring(redis.call('HINCRBY', KEYS[1], 'round', 1))`,
   },
 } satisfies Record<string, { numberOfKeys: number; lua: string }>;

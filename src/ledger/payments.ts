@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { type Actor, personHere } from '../audit/actor.js';
+import { auditFields } from '../audit/audit-entry.js';
 import { claimPayments, PROVIDER_FIELD } from './claims.js';
 import type { LedgerKeys } from './keys.js';
 import { PAYMENT_SCRIPTS } from './payment-scripts.js';
@@ -134,14 +136,29 @@ function withScripts(redis: Redis): ScriptRedis {
  * ready: send. ready-in-doubt: an earlier call may have applied; settle that first (look it up, or
  * resend with the same key). in-doubt: the same, but the provider offers no way: a person decides.
  * stale: another run marked the payment since this one looked at it: that run has it.
+ * needs-approval: the batch needs an approval it does not have (ApprovalFence): nothing is sent.
  */
-export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing' | 'stale';
+export type SendPermission = 'ready' | 'ready-in-doubt' | 'in-doubt' | 'final' | 'missing' | 'stale' | 'needs-approval';
+
+/**
+ * The sending worker's own approval rule, where it requires approval for the payment's batch (its
+ * total as recorded at submission): why, and the worker, who holds the batch if it is not approved.
+ * Undefined where the worker's rule requires nothing; the submitter's rule is on the batch and is
+ * checked all the same.
+ */
+export interface ApprovalFence {
+  reason: string;
+  worker: Actor;
+}
 
 /** The ledger's answer to a sending mark; `epoch` is the mark's own (0 when refused). */
 export interface SendMark<P extends string = SendPermission> {
   permission: P;
   epoch: number;
 }
+
+/** The code of a payment whose batch was canceled before it was sent (PaymentLedger.cancel). */
+export const CANCELED = 'CANCELED';
 
 /** What finalize did: recorded, not recorded (already final, or another run's call is under way), or a conflict kept. */
 export type FinalizeResult = 'recorded' | 'ignored' | 'conflict';
@@ -176,16 +193,18 @@ export class PaymentLedger {
    * may be taken up again (ready-in-doubt). The key the request carries is recorded (a key kept
    * earlier stays).
    */
-  async beginSending(ref: PaymentRef, doubtResolvable: boolean, seenEpoch: number, idempotencyKey = ref.paymentId): Promise<SendMark> {
-    return toMark<SendPermission>(await this.redis.beginSending(this.key(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey, String(seenEpoch)));
+  async beginSending(ref: PaymentRef, doubtResolvable: boolean, seenEpoch: number, idempotencyKey = ref.paymentId, approval?: ApprovalFence): Promise<SendMark> {
+    return toMark<SendPermission>(await this.redis.beginSending(
+      ...this.fencedKeys(ref), now(), doubtResolvable ? '1' : '0', idempotencyKey, String(seenEpoch), ...fenceArgs(ref, approval),
+    ));
   }
 
   /**
    * beginSending for a payment that is simply queued (nothing in doubt, no call under way), without
    * reading it first: 'ready', or 'not-fresh' with nothing changed, when its standing needs a look.
    */
-  async beginFreshSending(ref: PaymentRef, idempotencyKey = ref.paymentId): Promise<SendMark<'ready' | 'not-fresh'>> {
-    return toMark<'ready' | 'not-fresh'>(await this.redis.beginFreshSending(this.key(ref), now(), idempotencyKey));
+  async beginFreshSending(ref: PaymentRef, idempotencyKey = ref.paymentId, approval?: ApprovalFence): Promise<SendMark<'ready' | 'not-fresh' | 'needs-approval'>> {
+    return toMark<'ready' | 'not-fresh' | 'needs-approval'>(await this.redis.beginFreshSending(...this.fencedKeys(ref), now(), idempotencyKey, ...fenceArgs(ref, approval)));
   }
 
   /** The mark of `epoch` could not be made durable: its request does not leave, and the payment is queued as before. */
@@ -244,18 +263,35 @@ export class PaymentLedger {
     return recorded === 1 ? 'recorded' : recorded === 2 ? 'conflict' : 'ignored';
   }
 
-  /** A person's verdict on an unknown payment. Returns undefined when done, else why not. */
-  async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, by: string): Promise<string | undefined> {
+  /**
+   * A payment of a canceled batch that was not sent: failed (CANCELED), or unknown where an earlier
+   * call may have applied (finalize decides). `canceledBy`: who canceled the batch, as people read it.
+   */
+  async cancel(ref: PaymentRef, canceledBy: string): Promise<FinalizeResult> {
+    return this.finalize(ref, { status: 'failed', code: CANCELED, message: `batch canceled by ${canceledBy} before this payment was sent` });
+  }
+
+  /**
+   * A person's verdict on an unknown payment, with its `resolved` audit entry. `by`: the name recorded
+   * on the payment (resolved_by); `who`: the identity the trail keeps. Returns undefined when done,
+   * else why not.
+   */
+  async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, by: string, who: Actor = personHere(by)): Promise<string | undefined> {
+    const details = 'paid' in verdict ? `paid, reference ${verdict.paid}` : 'not paid';
     const answer = await this.redis.resolvePayment(
-      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId),
+      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.audit(),
       'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', by, now(), this.memory(), ref.batchId,
+      ...auditFields('resolved', who, ref, details),
     );
     return answer === 'ok' ? undefined : `it is ${String(answer)}, not unknown`;
   }
 
-  /** Sends a failed payment round again, its batch open again. Returns the new round, or why it cannot go. */
-  async retry(ref: PaymentRef): Promise<{ round: number } | { refused: string }> {
-    const answer = String(await this.redis.retryPayment(this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(), ref.batchId));
+  /** Sends a failed payment round again, its batch open again, with its `retried` audit entry. Returns the new round, or why it cannot go. */
+  async retry(ref: PaymentRef, who: Actor = personHere()): Promise<{ round: number } | { refused: string }> {
+    const answer = String(await this.redis.retryPayment(
+      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(), this.keys.audit(), ref.batchId,
+      ...auditFields('retried', who, ref),
+    ));
     if (/^\d+$/.test(answer)) return { round: Number(answer) };
     if (answer.startsWith('held:')) return { refused: `batch ${answer.slice(5)} now holds this payment` };
     if (answer.startsWith('conflict:')) return { refused: `the provider answered paid after it failed (${answer.slice(9)}): check with the provider` };
@@ -264,6 +300,11 @@ export class PaymentLedger {
 
   async get(ref: PaymentRef): Promise<PaymentRecord | undefined> {
     return parsePaymentRecord(await this.redis.hgetall(this.key(ref)));
+  }
+
+  /** The keys of a sending mark: the payment, and its batch and the audit stream for the approval fence. */
+  private fencedKeys(ref: PaymentRef): [string, string, string] {
+    return [this.key(ref), this.keys.batch(ref.batchId), this.keys.audit()];
   }
 
   private holderKey(paymentId: string): string {
@@ -288,6 +329,12 @@ function gatherProviderFields(hash: Record<string, string>): Record<string, unkn
     else rest[name] = value;
   }
   return { ...rest, fields: typeof rest.fields === 'string' ? JSON.parse(rest.fields) : fields };
+}
+
+/** The approval fence's ARGV (APPROVAL_FENCE in ledger/payment-scripts.ts): '' alone when the worker's rule requires nothing. */
+function fenceArgs(ref: PaymentRef, approval: ApprovalFence | undefined): string[] {
+  if (approval === undefined) return [''];
+  return ['1', approval.reason, approval.worker.identity, now(), ...auditFields('held', approval.worker, { batchId: ref.batchId }, approval.reason)];
 }
 
 function toMark<P extends string>(answer: unknown): SendMark<P> {

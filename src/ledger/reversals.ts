@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { type Actor, personHere } from '../audit/actor.js';
+import { auditFields } from '../audit/audit-entry.js';
 import type { LedgerKeys } from './keys.js';
 import { NOW_MS, RECOUNT } from './payment-scripts.js';
 import type { PaymentRef } from './payments.js';
@@ -24,8 +26,8 @@ export type ReversalSettlement =
   | { to: 'reversal_unknown'; code: string; message: string };
 
 const scripts = {
-  // paid → reversing, with Redis's clock (ms) at the claim. KEYS: payment, batch. ARGV: by, reason,
-  // now. Returns 'ok' or the status.
+  // paid → reversing, with Redis's clock (ms) at the claim, and its `reversed` audit entry. KEYS:
+  // payment, batch, audit. ARGV: by, reason, now, then the entry's fields. Returns 'ok' or the status.
   claimReversal: `
     ${RECOUNT}
     ${NOW_MS}
@@ -34,6 +36,7 @@ const scripts = {
     redis.call('HDEL', KEYS[1], 'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_settled_at', 'reversal_resolved_by', 'reversal_resolved_at')
     redis.call('HSET', KEYS[1], 'status', 'reversing', 'reversal_by', ARGV[1], 'reversal_reason', ARGV[2], 'reversal_requested_at', ARGV[3], 'reversal_ms', now_ms())
     recount(KEYS[2], 'paid', 'reversing', tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
+    redis.call('XADD', KEYS[3], '*', unpack(ARGV, 4))
     return 'ok'`,
   // reversing → reversed | paid | reversal_unknown. A definite answer (reversed, refused) also
   // replaces a reversal_unknown, as a payment's does an unknown: a call thought lost reported back.
@@ -59,9 +62,10 @@ const scripts = {
     redis.call('HSET', KEYS[1], 'status', 'reversal_unknown', 'reversal_code', 'INTERRUPTED', 'reversal_message', ARGV[2], 'reversal_settled_at', claimed)
     recount(KEYS[2], 'reversing', 'reversal_unknown', tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
     return 1`,
-  // A person's verdict on a reversal_unknown. reversal_settled_at stays the time of the call: that
-  // is when the money came back, if it did. KEYS: payment, batch. ARGV: reversed|not-reversed,
-  // reference, by, now. Returns 'ok' or the status.
+  // A person's verdict on a reversal_unknown, with its `resolved` audit entry. reversal_settled_at
+  // stays the time of the call: that is when the money came back, if it did. KEYS: payment, batch,
+  // audit. ARGV: reversed|not-reversed, reference, by, now, then the entry's fields. Returns 'ok' or
+  // the status.
   resolveReversal: `
     ${RECOUNT}
     local current = redis.call('HGET', KEYS[1], 'status')
@@ -74,20 +78,24 @@ const scripts = {
       'reversal_resolved_by', ARGV[3], 'reversal_resolved_at', ARGV[4])
     if reversed then redis.call('HSET', KEYS[1], 'reversal_reference', ARGV[2]) end
     recount(KEYS[2], 'reversal_unknown', new, tonumber(redis.call('HGET', KEYS[1], 'amount_cents')))
+    redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
     return 'ok'`,
 };
 
+/** The scripts that record a person's decision also append it to the audit stream, their third key. */
+const AUDITED: ReadonlySet<string> = new Set(['claimReversal', 'resolveReversal']);
+
 type ReversalRedis = Redis & {
-  claimReversal(payment: string, batch: string, by: string, reason: string, now: string): Promise<string>;
+  claimReversal(payment: string, batch: string, audit: string, by: string, reason: string, now: string, ...entry: string[]): Promise<string>;
   settleReversal(payment: string, batch: string, to: string, definite: string, reference: string, code: string, message: string, now: string): Promise<number>;
   interruptReversal(payment: string, batch: string, callMs: string, message: string): Promise<number>;
-  resolveReversal(payment: string, batch: string, verdict: string, reference: string, by: string, now: string): Promise<string>;
+  resolveReversal(payment: string, batch: string, audit: string, verdict: string, reference: string, by: string, now: string, ...entry: string[]): Promise<string>;
 };
 
 function withScripts(redis: Redis): ReversalRedis {
   const r = redis as ReversalRedis;
   if (typeof r.claimReversal !== 'function') {
-    for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { numberOfKeys: 2, lua });
+    for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { numberOfKeys: AUDITED.has(name) ? 3 : 2, lua });
   }
   return r;
 }
@@ -105,9 +113,12 @@ export class ReversalLedger {
     this.redis = withScripts(redis);
   }
 
-  /** paid → reversing, recording who and why. Returns undefined when claimed, else the status that prevents it. */
-  async claim(ref: PaymentRef, by: string, reason: string): Promise<string | undefined> {
-    const answer = await this.redis.claimReversal(...this.keysOf(ref), by, reason, now());
+  /**
+   * paid → reversing, recording who (`by`, the name kept on the payment; `who`, the identity the audit
+   * trail keeps) and why. Returns undefined when claimed, else the status that prevents it.
+   */
+  async claim(ref: PaymentRef, by: string, reason: string, who: Actor = personHere(by)): Promise<string | undefined> {
+    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(), by, reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
     return answer === 'ok' ? undefined : answer;
   }
 
@@ -123,9 +134,13 @@ export class ReversalLedger {
     return (await this.redis.interruptReversal(...this.keysOf(ref), String(callMs), message)) === 1;
   }
 
-  /** A person's verdict on a reversal_unknown. Returns undefined when recorded, else the status that prevents it. */
-  async resolve(ref: PaymentRef, verdict: { reversed: string } | { notReversed: true }, by: string): Promise<string | undefined> {
-    const answer = await this.redis.resolveReversal(...this.keysOf(ref), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', by, now());
+  /** A person's verdict on a reversal_unknown (`by`, `who` as for claim). Returns undefined when recorded, else the status that prevents it. */
+  async resolve(ref: PaymentRef, verdict: { reversed: string } | { notReversed: true }, by: string, who: Actor = personHere(by)): Promise<string | undefined> {
+    const details = 'reversed' in verdict ? `reversal went through, reference ${verdict.reversed}` : 'reversal did not go through';
+    const answer = await this.redis.resolveReversal(
+      ...this.keysOf(ref), this.keys.audit(), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', by, now(),
+      ...auditFields('resolved', who, ref, details),
+    );
     return answer === 'ok' ? undefined : answer;
   }
 

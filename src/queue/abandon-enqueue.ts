@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { Actor } from '../audit/actor.js';
 import { findAccount } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -17,11 +18,12 @@ import { paymentJobId, paymentQueueOptions, queueName } from './payment-job.js';
  *   any moment: it is adopted as a row of the batch, and settles as usual;
  * - one without a job is released (holder and record removed): a later manifest may pay it.
  *
- * The batch then leaves `enqueuing` (enqueued, or canceled when its payments awaited approval: none
- * has a job then, and cancelBatch settles the recorded ones as not sent). An abandonment cut short
- * is finished by running it again: each claim is settled once, the batch moved last.
+ * The batch then leaves `enqueuing` (enqueued, or canceled when its payments awaited approval, the
+ * submitter's rule or a worker's: the approval fence sent none of them, and cancelBatch settles the
+ * recorded ones as not sent). An abandonment cut short is finished by running it again: each claim
+ * is settled once, the batch moved last.
  */
-export async function abandonEnqueue(context: StipendContext, batch: BatchRecord, by: string): Promise<BatchRecord> {
+export async function abandonEnqueue(context: StipendContext, batch: BatchRecord, by: Actor): Promise<BatchRecord> {
   const { batch_id: batchId, provider, account: name } = batch;
   const hold = await holdFile(context, provider, batch.sha256, async () => `batch ${batchId} is being queued right now; nothing was canceled (cancel it once that has stopped, or let it finish)`);
   const account = findAccount(context.config, provider, name);

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
+import { describeActor } from '../audit/actor.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { isSettled } from '../ledger/batches.js';
+import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { FINAL_STATUSES, type PaymentLedger, type PaymentRef } from '../ledger/payments.js';
 import type { Logger } from '../log.js';
 import { paymentJob, paymentJobId } from './payment-job.js';
@@ -16,6 +17,12 @@ import { tryLock } from './redis-lock.js';
  *   no job        → the job is added again (the ledger decides what, if anything, is sent)
  *   job failed    → settled as abandoned: unknown if a call may have applied, else failed
  *   job completed → the job runs again
+ *
+ * A batch awaiting approval is left alone: its payments wait, jobless, for `stipend approve`, which
+ * adds their jobs (no job is added only to be turned back by the approval fence, again and again).
+ * A canceled batch is finished as cancelBatch finishes it: a payment still queued is canceled (a run
+ * the approval fence turned back after the cancellation went past it leaves one), one sending goes
+ * the way above, and its run settles it or, turned back, leaves it queued for the next sweep.
  *
  * One worker process sweeps at a time (a lock in Redis).
  */
@@ -57,10 +64,11 @@ export async function sweepOpenBatches(context: StipendContext, queues: Map<Acco
       await batches.markSettled(batchId);
       continue;
     }
-    // A batch still being enqueued belongs to its submitter (which resumes it after a crash).
-    if (batch.state !== 'enqueued') continue;
+    // A batch still being enqueued belongs to its submitter (which resumes it after a crash); one
+    // awaiting approval, to its approver.
+    if (batch.state !== 'enqueued' && batch.state !== 'canceled') continue;
     const entry = [...queues].find(([a]) => a.provider === batch.provider && a.name === batch.account);
-    if (entry) await sweepBatch(context, entry[0], entry[1], batchId, log);
+    if (entry) await sweepBatch(context, entry[0], entry[1], batch, log);
   }
 }
 
@@ -73,16 +81,25 @@ const FINAL: ReadonlySet<string> = new Set(FINAL_STATUSES);
  * gone or finished is looked at closely. Never BullMQ's getState for a live job: it searches the
  * queue's wait list, so a sweep of a large queued batch would take time quadratic in its size.
  */
-async function sweepBatch(context: StipendContext, account: Account, queue: Queue, batchId: string, log: Logger): Promise<void> {
+async function sweepBatch(context: StipendContext, account: Account, queue: Queue, batch: BatchRecord, log: Logger): Promise<void> {
+  const { batch_id: batchId } = batch;
   const ledger = context.payments(account);
+  const canceledBy = batch.state === 'canceled' ? describeActor(batch.canceled_by ?? 'unknown', batch.canceled_by_name) : undefined;
   for await (const page of context.rows.pages(batchId)) {
     const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
     const statuses = await context.redis.pipeline(refs.map((ref) => ['hmget', ledger.key(ref), 'status', 'round'])).exec();
-    const open = refs.flatMap((ref, i) => {
+    const open = [];
+    for (const [i, ref] of refs.entries()) {
       const [status, round] = (statuses?.[i]?.[1] ?? []) as (string | null)[];
       // No record: nothing to send (the report shows it); a final one: nothing to do.
-      return status == null || FINAL.has(status) ? [] : [{ ref, jobId: paymentJobId(batchId, ref.paymentId, Number(round ?? 0)) }];
-    });
+      if (status == null || FINAL.has(status)) continue;
+      if (canceledBy !== undefined && status === 'queued') {
+        await ledger.cancel(ref, canceledBy);
+        log.warn({ batchId, paymentId: ref.paymentId }, 'payment of a canceled batch was still queued; canceled');
+        continue;
+      }
+      open.push({ ref, jobId: paymentJobId(batchId, ref.paymentId, Number(round ?? 0)) });
+    }
     const jobs = await context.redis.pipeline(open.map(({ jobId }) => ['hmget', queue.toKey(jobId), 'timestamp', 'finishedOn'])).exec();
     for (const [i, { ref, jobId }] of open.entries()) {
       const [created, finishedOn] = (jobs?.[i]?.[1] ?? []) as (string | null)[];

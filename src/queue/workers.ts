@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import { paymentProcessor } from '../../jobs/pay.js';
 import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
+import { workerApprovalFence } from '../approval/worker-approval.js';
 import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
@@ -52,6 +53,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
       payments: context.payments(account),
       queue,
       pauseAccount: gate.pause,
+      approvalFence: workerApprovalFence(context, account),
       confirmDurable: durability.confirmFor(account),
       log: log.child({ provider: account.provider, account: account.name }),
     });

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import type { StipendContext } from '../context.js';
 import { formatDollars } from '../money.js';
 import { getAdapter } from '../providers/index.js';
+import { periodOfDays } from '../audit/audit-trail.js';
+import { writeAuditCsv } from './audit-csv.js';
 import { calendarDay } from './calendar-day.js';
 import { ledgerEntries } from './ledger-entries.js';
 import { ledgerPayments } from './ledger-payments.js';
@@ -23,6 +25,8 @@ export const exportOptions = z.object({
   to: calendarDay,
   groupBy: z.enum(GROUPINGS).default('provider'),
   out: z.string().min(1),
+  /** Also the period's audit trail (who decided what), in `<out without .csv>.audit.csv`. */
+  withAudit: z.boolean().default(false),
 });
 export type ExportOptions = z.input<typeof exportOptions>;
 
@@ -42,12 +46,19 @@ export interface ExportTotal {
  * `<out without .csv>.totals.csv`. Rows are streamed, so memory stays flat over many batches, and
  * both files appear together once complete (whole-files.ts). A reversed payment stays `paid` in
  * the period it was paid and adds a negative `reversed` row in the period it was reversed
- * (reports/ledger-entries.ts): a closed period's figures never change.
+ * (reports/ledger-entries.ts): a closed period's figures never change. With `withAudit`, the audit
+ * entries appended in the period (by Redis's clock) go in `<out without .csv>.audit.csv`, appearing
+ * with the other two.
  */
-export async function writeFinanceExport(context: StipendContext, input: ExportOptions): Promise<{ rowsFile: string; totalsFile: string; totals: ExportTotal[] }> {
+export async function writeFinanceExport(
+  context: StipendContext,
+  input: ExportOptions,
+): Promise<{ rowsFile: string; totalsFile: string; totals: ExportTotal[]; audit?: { file: string; entries: number } }> {
   const options = exportOptions.parse(input);
-  const totalsFile = options.out.replace(/\.csv$/i, '') + '.totals.csv';
-  return writeWholeFiles([options.out, totalsFile], async ([rowsTemp, totalsTemp]) => {
+  const base = options.out.replace(/\.csv$/i, '');
+  const totalsFile = `${base}.totals.csv`;
+  const auditFile = options.withAudit ? `${base}.audit.csv` : undefined;
+  return writeWholeFiles([options.out, totalsFile, ...(auditFile === undefined ? [] : [auditFile])], async ([rowsTemp, totalsTemp, auditTemp]) => {
     const totals = new Map<string, ExportTotal>();
     const rows = stringify({ header: true, columns: [...ROW_COLUMNS], cast: { string: safeCell } });
     // The pipeline ends the ledger read when the file fails, and the file when the ledger read fails.
@@ -55,7 +66,9 @@ export async function writeFinanceExport(context: StipendContext, input: ExportO
     const sorted = [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.status.localeCompare(b.status));
     const totalRows = sorted.map((t) => ({ group_by: options.groupBy, group: t.group, status: t.status, payments: t.payments, amount_cents: t.cents, amount: formatDollars(t.cents) }));
     await writeFile(totalsTemp!, stringifySync(totalRows, { header: true, columns: [...TOTAL_COLUMNS], cast: { string: safeCell } }));
-    return { rowsFile: options.out, totalsFile, totals: sorted };
+    if (auditFile === undefined) return { rowsFile: options.out, totalsFile, totals: sorted };
+    const entries = await writeAuditCsv(context, auditTemp!, periodOfDays(options.from, options.to));
+    return { rowsFile: options.out, totalsFile, totals: sorted, audit: { file: auditFile, entries } };
   });
 }
 

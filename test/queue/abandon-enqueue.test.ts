@@ -78,7 +78,7 @@ it('cancel abandons an interrupted enqueue: its queued payments are paid and it 
   if (!later.accepted) throw new Error('refused');
   expect(await waitForBatch(stack.context, later.batchId, { pollMs: 50 })).toMatchObject({ accepted: 0, duplicates: 10 });
 
-  const abandoned = await cancelBatch(stack.context, 'stuck', 'olga');
+  const abandoned = await cancelBatch(stack.context, 'stuck', { identity: 'olga' });
   expect(abandoned).toMatchObject({ state: 'enqueued', abandoned_by: 'olga', released: 500, accepted: 1000, enqueued_line: 1001 });
   const settled = await waitForBatch(stack.context, 'stuck', { pollMs: 100 });
   expect(settled).toMatchObject({ final: 1000, n_paid: 1000, c_paid: range(0, 1000).reduce((sum, i) => sum + 100 * (1 + (i % 5)), 0) });
@@ -107,13 +107,13 @@ it('stipend cancel refuses an enqueuing batch while an enqueue holds its file (o
 
   const done = await stipend(['--config', stack.configFile, 'cancel', 'busy', '--by', 'olga']);
   expect(done).toMatchObject({ code: 0, stderr: '' });
-  expect(done.stdout).toMatch(/^batch busy: its interrupted enqueue abandoned by olga; the 1000 payments it queued are paid as usual .*, 500 it claimed without queuing were released for a later manifest\nreport: \S+reconciliation\.csv\n/);
+  expect(done.stdout).toMatch(/^batch busy: its interrupted enqueue abandoned by olga \(\S+\); the 1000 payments it queued are paid as usual .*, 500 it claimed without queuing were released for a later manifest\nreport: \S+reconciliation\.csv\n/);
   expect(await waitForBatch(stack.context, 'busy', { pollMs: 100 })).toMatchObject({ state: 'enqueued', released: 500, accepted: 1000, n_paid: 1000 });
 });
 
 it('an interrupted enqueue of a batch that awaited approval is canceled whole: nothing sent, every claim free to be paid by a later manifest', async () => {
   const { account } = await killedMidEnqueue('held', 'hd', { approval: true });
-  const canceled = await cancelBatch(stack.context, 'held', 'olga');
+  const canceled = await cancelBatch(stack.context, 'held', { identity: 'olga' });
   expect(canceled).toMatchObject({ state: 'canceled', canceled_by: 'olga', abandoned_by: 'olga', released: 1000, accepted: 500, final: 500, n_failed: 500 });
   expect(applied('hd')).toEqual([]);
   // A recorded row (now failed: nothing sent) and a released one are both paid by the next manifest.

@@ -17,7 +17,7 @@ afterAll(() => stack?.close());
 
 async function submit(name: string, rows: [string, string][], by: string) {
   const file = await stack.manifest(name, ['payment_id,cardId,amount,description', ...rows.map(([id, amount], i) => `${id},${1000000001 + i},${amount},Visit stipend`)].join('\n'));
-  const result = await submitManifest(stack.context, { file, account: stack.account('ctpayer'), submittedBy: by });
+  const result = await submitManifest(stack.context, { file, account: stack.account('ctpayer'), submittedBy: { identity: by } });
   if (!result.accepted) throw new Error('refused');
   return result.batchId;
 }
@@ -37,32 +37,32 @@ it('holds a batch above the threshold until someone other than its submitter app
   await new Promise((resolve) => setTimeout(resolve, 800));
   expect(loads('ap-b')).toEqual([]);
 
-  await expect(approveBatch(stack.context, batchId, 'Alice')).rejects.toThrow(`Alice submitted batch ${batchId}; someone else must approve it`);
-  expect(await approveBatch(stack.context, batchId, 'bob')).toMatchObject({ state: 'enqueued', approved_by: 'bob' });
+  await expect(approveBatch(stack.context, batchId, { identity: 'Alice' })).rejects.toThrow(`Alice submitted batch ${batchId}; someone else must approve it`);
+  expect(await approveBatch(stack.context, batchId, { identity: 'bob' })).toMatchObject({ state: 'enqueued', approved_by: 'bob' });
   expect((await waitForBatch(stack.context, batchId, { pollMs: 50 })).n_paid).toBe(2);
   expect(loads('ap-b').map((t) => t.amountCents).sort()).toEqual([7000, 8000]);
-  await expect(approveBatch(stack.context, batchId, 'bob')).rejects.toThrow('is enqueued, not awaiting approval');
+  await expect(approveBatch(stack.context, batchId, { identity: 'bob' })).rejects.toThrow('is enqueued, not awaiting approval');
 });
 
 it('cancels a batch that has not started: nothing sent, and its payments may be paid by a later batch', async () => {
   const batchId = await submit('cancel.csv', [['ap-c1', '90.00'], ['ap-c2', '90.00']], 'alice');
-  const canceled = await cancelBatch(stack.context, batchId, 'carol');
+  const canceled = await cancelBatch(stack.context, batchId, { identity: 'carol' });
   expect(canceled).toMatchObject({ state: 'canceled', canceled_by: 'carol', final: 2, n_failed: 2, c_failed: 18000 });
   expect((await waitForBatch(stack.context, batchId)).state).toBe('canceled');
   await expect(retryFailed(stack.context, batchId)).rejects.toThrow('is canceled; there is nothing to retry');
   // Canceling again only finishes what a cancellation left; approving a canceled batch is refused.
-  expect(await cancelBatch(stack.context, batchId, 'carol')).toMatchObject({ state: 'canceled', final: 2 });
-  await expect(approveBatch(stack.context, batchId, 'bob')).rejects.toThrow('is canceled, not awaiting approval');
+  expect(await cancelBatch(stack.context, batchId, { identity: 'carol' })).toMatchObject({ state: 'canceled', final: 2 });
+  await expect(approveBatch(stack.context, batchId, { identity: 'bob' })).rejects.toThrow('is canceled, not awaiting approval');
 
   const again = await submit('cancel-again.csv', [['ap-c1', '90.00'], ['ap-c2', '90.00']], 'alice');
-  await approveBatch(stack.context, again, 'bob');
+  await approveBatch(stack.context, again, { identity: 'bob' });
   expect((await waitForBatch(stack.context, again, { pollMs: 50 })).n_paid).toBe(2);
   expect(loads('ap-c')).toHaveLength(2);
 });
 
 it('lets exactly one of an approval and a cancellation made at the same moment win', async () => {
   const batchId = await submit('race.csv', [['ap-r1', '90.00'], ['ap-r2', '90.00']], 'alice');
-  const [approved, canceled] = await Promise.allSettled([approveBatch(stack.context, batchId, 'bob'), cancelBatch(stack.context, batchId, 'carol')]);
+  const [approved, canceled] = await Promise.allSettled([approveBatch(stack.context, batchId, { identity: 'bob' }), cancelBatch(stack.context, batchId, { identity: 'carol' })]);
   expect([approved.status, canceled.status].sort()).toEqual(['fulfilled', 'rejected']);
   const batch = await waitForBatch(stack.context, batchId, { pollMs: 50 });
   if (approved.status === 'fulfilled') expect(batch).toMatchObject({ state: 'enqueued', n_paid: 2, n_failed: 0 });
@@ -90,9 +90,9 @@ it('takes a dropped file again after its batch was canceled, instead of calling 
   };
   try {
     await dropAs('big.csv');
-    await cancelBatch(stack.context, await awaiting(), 'carol');
+    await cancelBatch(stack.context, await awaiting(), { identity: 'carol' });
     await dropAs('big-again.csv');
-    await approveBatch(stack.context, await awaiting(), 'bob');
+    await approveBatch(stack.context, await awaiting(), { identity: 'bob' });
     const archived = join(root, 'archive', 'ctpayer', 'main');
     while ((await readdir(archived).catch(() => [])).length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await readdir(join(root, 'duplicates', 'ctpayer', 'main')).catch(() => [])).toEqual([]);

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await waitForBatch(stack.context, paid, { pollMs: 50 });
   const reversed = await reversePayments(stack.context, { batchId: paid, paymentIds: ['fw-1'], reason: 'Paid to the wrong participant', by: 'alice' });
   expect(reversed).toMatchObject([{ kind: 'reversed' }]);
-  await cancelBatch(stack.context, await submit('held.csv', ['payment_id,cardId,amount,description', 'fw-3,1000000003,700.00,Visit 2']), 'olga');
+  await cancelBatch(stack.context, await submit('held.csv', ['payment_id,cardId,amount,description', 'fw-3,1000000003,700.00,Visit 2']), { identity: 'olga' });
 }, 60_000);
 afterAll(() => stack?.close());
 

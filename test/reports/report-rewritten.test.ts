@@ -31,7 +31,7 @@ async function withReportsDir(stack: TestStack): Promise<string> {
 let files = 0;
 async function submit(stack: TestStack, provider: string, lines: string[], submittedBy?: string): Promise<string> {
   const file = await stack.manifest(`rewritten-${(files += 1)}.csv`, lines.join('\n'));
-  const submitted = await submitManifest(stack.context, { file, account: stack.account(provider), ...(submittedBy === undefined ? {} : { submittedBy }) });
+  const submitted = await submitManifest(stack.context, { file, account: stack.account(provider), ...(submittedBy === undefined ? {} : { submittedBy: { identity: submittedBy } }) });
   if (!submitted.accepted) throw new Error('manifest refused');
   return submitted.batchId;
 }
