@@ -1,4 +1,5 @@
 import { PROVIDER_FIELD } from '../ledger/claims.js';
+import { maskCardNumbers } from '../manifest/card-numbers.js';
 import type { ClientPayFields } from '../providers/clientpay.js';
 import type { CtPayerFields } from '../providers/ctpayer.js';
 import { getAdapter } from '../providers/index.js';
@@ -54,10 +55,11 @@ export function manifestCells(provider: string): (values: ManifestValues | undef
   return (values) => {
     if (!values) return MANIFEST_COLUMNS.map(() => '');
     const fields = values.fields === null ? providerFields(values) : (JSON.parse(values.fields) as Record<string, string | undefined>);
+    // Payments recorded before a card number inside a cell's text rejected the manifest may hold one.
     return [
-      fields[description] ?? '',
-      adapter.manifest.group?.(fields) ?? '',
-      values.participant_id ?? '',
+      maskCardNumbers(fields[description] ?? ''),
+      maskCardNumbers(adapter.manifest.group?.(fields) ?? ''),
+      maskCardNumbers(values.participant_id ?? ''),
       // The ledger keeps only the marked ones ('1'); the manifest's own words for the rest.
       values.reimbursement === '1' ? 'yes' : 'no',
     ];

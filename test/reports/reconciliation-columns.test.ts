@@ -78,3 +78,21 @@ it('PT API: a provider without a group field leaves group_id empty', async () =>
   ]);
   expect(rows.get('col-pt-1')).toMatchObject({ status: 'paid', description: 'Screening visit stipend', group_id: '', participant_id: 'S-3001', reimbursement: 'no' });
 });
+
+it('masks a card number a payment recorded before issue 13 holds in its description, group or participant id', async () => {
+  const file = await stack.manifest('columns-old.csv', 'payment_id,cardId,amount_cents,description,groupId,participant_id\ncol-old-1,1000000008,300,Visit 4 stipend,STUDY-C,S-4001\n');
+  const submitted = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
+  if (!submitted.accepted) throw new Error('manifest refused');
+  await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
+  // As an earlier version recorded a row whose text held a card number: the manifest refuses it now.
+  const account = stack.account('ctpayer');
+  await stack.context.redis.hset(stack.context.keys.payment(account.provider, account.name, submitted.batchId, 'col-old-1'), {
+    'f.description': 'card 4111 1111 1111 1111',
+    'f.groupId': '5500000000000004',
+    participant_id: 'P 4111-1111-1111-1111',
+  });
+  const report = await writeReconciliation(stack.context, submitted.batchId, stack.dir);
+  const text = await readFile(report.csv, 'utf8');
+  expect(parseReport(text)[0]).toMatchObject({ payment_id: 'col-old-1', description: 'card …1111', group_id: '…0004', participant_id: 'P …1111' });
+  expect(text).not.toMatch(/4111|5500/);
+});
