@@ -44,11 +44,11 @@ function eventLine(event: FileEvent, shown: (path: string) => string): string | 
       return `paid: ${describeBatch(event.batch)}; archived as ${shown(event.archived)}, report ${shown(event.report)}`;
     case 'rejected': {
       const { scan } = event;
-      const problems = [
+      const problems = scan && [
         ...(scan.fileProblems.length > 0 ? [plural(scan.fileProblems.length, 'file problem')] : []),
         ...(scan.rowProblemCount > 0 ? [plural(scan.rowProblemCount, 'row problem')] : []),
       ];
-      return `rejected: ${event.refusal ?? problems.join(', ')}; moved to rejected/, its problems in ${shown(event.errors)}; nothing was paid`;
+      return `rejected: ${event.refusal ?? problems?.join(', ')}; moved to rejected/, its problems in ${shown(event.errors)}; nothing was paid`;
     }
     case 'duplicate':
       return event.account === undefined

@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { type Account, findAccount, type ResolvedConfig } from '../config/load.js';
 import { StipendError } from '../errors.js';
+import { joinInside } from '../join-inside.js';
 
 /**
  * The drop folder's layout. A file is dropped into inbox/<provider>/<account>/ (or
@@ -35,11 +36,12 @@ export class DropFolder {
 
   async prepare(): Promise<void> {
     for (const stage of STAGES) await mkdir(join(this.root, stage), { recursive: true });
-    for (const account of this.config.accounts) await mkdir(join(this.root, 'inbox', account.provider, account.name), { recursive: true });
+    for (const account of this.config.accounts) await mkdir(this.path('inbox', join(account.provider, account.name)), { recursive: true });
   }
 
+  /** Where a file of a stage is; never outside that stage's folder (join-inside.ts). */
   path(stage: Stage, relativePath: string): string {
-    return join(this.root, stage, relativePath);
+    return joinInside(join(this.root, stage), relativePath);
   }
 
   /** What a path in the inbox is for: inbox/<provider>/<name> or inbox/<provider>/<account>/<name>. */
@@ -73,12 +75,17 @@ export class DropFolder {
     return target;
   }
 
-  /** Complete manifests waiting in an account's inbox folder (and its provider's, when it is the only account). */
+  /**
+   * Complete manifests waiting in an account's inbox folder (and its provider's, when it is the only
+   * account): every entry named *.csv, which ingestFile reads only if it is a regular file. A folder
+   * that is a link is not listed: it would hand the run files from wherever it points.
+   */
   async waitingInInbox(account: Account): Promise<string[]> {
     const dirs = [this.path('inbox', join(account.provider, account.name))];
     if (this.config.accounts.filter((a) => a.provider === account.provider).length === 1) dirs.push(this.path('inbox', account.provider));
     const found: string[] = [];
     for (const dir of dirs) {
+      if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
       const names = await readdir(dir).catch(() => [] as string[]);
       found.push(...names.filter(isManifestName).map((name) => join(dir, name)));
     }

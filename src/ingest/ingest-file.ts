@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { type SubmitProgress, type SubmitResult, submitManifest, waitForBatch } from '../api.js';
@@ -12,6 +11,8 @@ import { tryLock } from '../queue/redis-lock.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { safeCell } from '../reports/safe-cell.js';
 import type { DropFolder, DroppedFile } from './drop-folder.js';
+import { writeNoteBeside } from './note-beside.js';
+import { takeOwnCopy } from './regular-file.js';
 
 /**
  * What happens to a dropped file, for people (`stipend watch` prints a line for each; the JSON log
@@ -23,8 +24,11 @@ export type FileEvent =
   | { kind: 'queued'; batch: BatchRecord; before: boolean }
   | { kind: 'paying'; batch: BatchRecord }
   | { kind: 'paid'; batch: BatchRecord; archived: string; report: string }
-  /** `errors`: the .errors.csv beside it. */
-  | { kind: 'rejected'; scan: ManifestScan; refusal?: string; errors: string }
+  /**
+   * `errors`: the .errors.csv beside it. `scan` is missing for an entry that was not read (not a
+   * regular file), and `refusal` then says why.
+   */
+  | { kind: 'rejected'; scan?: ManifestScan; refusal?: string; errors: string }
   /** `account`: the provider's other account, when that is where it was paid; `note`: the .duplicate.txt beside it. */
   | { kind: 'duplicate'; batchId: string; account?: string; note: string }
   /** The watcher tries it again after `retryInMs`. */
@@ -37,7 +41,8 @@ export type FileListener = (shownAs: string, event: FileEvent) => void;
 
 /**
  * One claimed file in processing/, taken to its end, the same for the watcher and scheduled runs:
- * duplicates/ (the same file was paid before), rejected/ (with its errors), or paid, its report in
+ * rejected/ unread (not a regular file: a link, a FIFO, a folder), duplicates/ (the same file was
+ * paid before), rejected/ (with its errors), or paid, its report in
  * outbox/ and the file in archive/. Worked on under a lease in Redis, so no two processes take the
  * same file. `fresh`: claimed from the inbox just now; else left in processing/ by an earlier run,
  * whose batch is followed (or its interrupted enqueue finished), never submitted twice.
@@ -57,16 +62,23 @@ export async function ingestFile(
   const renewal = setInterval(() => void lease.renew(), options.leaseMs / 3);
   try {
     const path = folder.path('processing', relativePath);
+    const toRejected = async (rows: ErrorRow[], event: { scan?: ManifestScan; refusal?: string }) => {
+      const errors = await writeNoteBeside(await folder.move('processing', 'rejected', relativePath), '.errors.csv', errorsCsv(rows));
+      options.log.info({ file: relativePath, reason: event.refusal }, 'dropped file rejected: moved to rejected/ with its errors');
+      tell({ kind: 'rejected', errors, ...event });
+    };
+    // Only a regular file is read, and only through the handle that was checked (regular-file.ts).
+    const { refused } = await takeOwnCopy(path);
+    if (refused !== undefined) return await toRejected([{ line: 0, column: '', problem: refused }], { refusal: refused });
     const earlier = await context.batches.ofFile(account.provider, account.name, await sha256File(path));
     // The batch an earlier attempt of this very claim made (a failed ingest taken again): its own.
     const own = earlier !== undefined && earlier.source === basename(relativePath);
     // The same file again is a duplicate, unless its batch was canceled before paying anything, or
     // its enqueue was abandoned (the rows it never queued were released to be paid again).
     const toDuplicates = async (note: string, batchId: string, account?: string) => {
-      const moved = await folder.move('processing', 'duplicates', relativePath);
-      await writeFile(`${moved}.duplicate.txt`, `${note}\n`);
+      const written = await writeNoteBeside(await folder.move('processing', 'duplicates', relativePath), '.duplicate.txt', `${note}\n`);
       options.log.info({ file: relativePath, batchId }, 'dropped file was paid before: moved to duplicates/');
-      tell({ kind: 'duplicate', batchId, note: `${moved}.duplicate.txt`, ...(account === undefined ? {} : { account }) });
+      tell({ kind: 'duplicate', batchId, note: written, ...(account === undefined ? {} : { account }) });
     };
     if (fresh && earlier && !own && earlier.state !== 'canceled' && earlier.abandoned_at === undefined) {
       const note = `${basename(relativePath)} is the same file as ${earlier.source}, paid as batch ${earlier.batch_id} (created ${earlier.created_at}); nothing was paid again.`;
@@ -84,13 +96,7 @@ export async function ingestFile(
         throw error;
       });
       if (result instanceof OtherAccountDuplicateError) return await toDuplicates(`${basename(relativePath)}: ${result.message}`, result.batchId, result.account);
-      if (!result.accepted) {
-        const errors = `${await folder.move('processing', 'rejected', relativePath)}.errors.csv`;
-        await writeFile(errors, errorsCsv(result));
-        options.log.info({ file: relativePath }, 'dropped file rejected: moved to rejected/ with its errors');
-        tell({ kind: 'rejected', scan: result.scan, errors, ...(result.refusal === undefined ? {} : { refusal: result.refusal }) });
-        return;
-      }
+      if (!result.accepted) return await toRejected(problemRows(result), { scan: result.scan, ...(result.refusal === undefined ? {} : { refusal: result.refusal }) });
       batchId = result.batchId;
     }
     options.log.info({ file: relativePath, batchId }, 'dropped file queued; waiting for its payments');
@@ -111,11 +117,23 @@ function oneLine(message: string): string {
   return formatProblem({ line: 0, message }).replace(/^line 0: /, '');
 }
 
-/** rejected/<name>.errors.csv: one line per problem (line, column, problem), formula-safe. */
-function errorsCsv(result: Extract<SubmitResult, { accepted: false }>): string {
+/** A line of rejected/<name>.errors.csv; line 0 for what is about the whole file. */
+interface ErrorRow {
+  line: number;
+  column: string;
+  problem: string;
+}
+
+/** A rejected manifest's problems, and why it was refused when it was valid. */
+function problemRows(result: Extract<SubmitResult, { accepted: false }>): ErrorRow[] {
   const { scan, refusal } = result;
   const rows = [...scan.fileProblems, ...scan.rowProblems].map((p) => ({ line: p.line, column: p.column ?? '', problem: oneLine(p.message) }));
   if (refusal) rows.push({ line: 0, column: '', problem: `refused: ${refusal}` });
   if (scan.rowProblemCount > scan.rowProblems.length) rows.push({ line: 0, column: '', problem: `… and ${scan.rowProblemCount - scan.rowProblems.length} more row problems` });
+  return rows;
+}
+
+/** rejected/<name>.errors.csv: one line per problem (line, column, problem), formula-safe. */
+function errorsCsv(rows: ErrorRow[]): string {
   return stringify(rows, { header: true, columns: ['line', 'column', 'problem'], cast: { string: safeCell } });
 }

@@ -28,7 +28,8 @@ const RETRY = { firstMs: 1000, maxMs: 60_000 };
  * `stipend watch`: takes manifests dropped into <root>/inbox/ and pays them, once.
  *
  * - Only complete files are taken: *.csv (a file written under a temporary name and then renamed),
- *   whose size has been stable for `stableMs`.
+ *   whose size has been stable for `stableMs`. Only regular files are read: a link, a FIFO or a
+ *   folder named *.csv goes to rejected/ unread, with one line saying why (regular-file.ts).
  * - A file is claimed by moving it into processing/ (a rename: of two watchers, one wins) and is
  *   worked on under a lease in Redis, so two watchers never process the same file.
  * - The same file (by SHA-256) dropped again goes to duplicates/, naming the batch that paid it; an
@@ -74,10 +75,15 @@ export async function startWatcher(context: StipendContext, root: string, option
 
   const watcher = watch(join(root, 'inbox'), {
     ignoreInitial: false,
+    // A link is reported as itself (and refused by ingestFile), never followed out of the folder.
+    followSymlinks: false,
     awaitWriteFinish: { stabilityThreshold: options.stableMs, pollInterval: Math.min(100, options.stableMs) },
     ignored: (path, stats) => stats?.isFile() === true && !isManifestName(basename(path)),
   });
-  watcher.on('add', (path) => {
+  // Every entry named *.csv is taken, whatever it is: ingestFile reads regular files only and moves
+  // anything else (a link, a FIFO, a folder) to rejected/ unread, saying why.
+  const take = (path: string) => {
+    if (!isManifestName(basename(path))) return;
     let file: DroppedFile;
     try {
       file = folder.inboxFile(path);
@@ -90,7 +96,9 @@ export async function startWatcher(context: StipendContext, root: string, option
     track(async () => {
       if (await folder.claim(path, file)) ingest(file, true);
     }, path, file.shownAs);
-  });
+  };
+  watcher.on('add', take);
+  watcher.on('addDir', take);
   await new Promise<void>((resolve) => watcher.once('ready', resolve));
 
   return {

@@ -54,6 +54,9 @@ export function matchColumns({ line, cells }: CsvRecord, allowed: readonly strin
     const name = canonical.get(written.toLowerCase());
     if (written === '') {
       problems.push({ line, message: `column ${index + 1} has no name in the header; every column needs one` });
+    } else if (name === undefined && cells.length === 1) {
+      // The whole line is that cell: a file that is not CSV (or not comma-separated) is not quoted.
+      problems.push({ line, message: `no column names separated by commas${separatorHint(written)}; the columns ${kind} use are: ${allowed.join(', ')}` });
     } else if (name === undefined) {
       problems.push({ line, message: `unknown column ${quoted(written)}${separatorHint(written)}; the columns ${kind} use are: ${allowed.join(', ')}` });
     } else if (positions.has(name)) {
