@@ -16,6 +16,13 @@ const program = new Command('stipend')
 
 const config = () => program.opts<{ config?: string }>().config;
 
+// A batch id names a report folder and Redis keys: one from the command line is checked before its
+// command runs (ledger/batch-id.ts), so `report ../../etc` is one line, exit 2, nothing touched.
+program.hook('preAction', async (_program, action) => {
+  const at = action.registeredArguments.findIndex((argument) => argument.name() === 'batchId');
+  if (at !== -1) (await import('./ledger/batch-id.js')).checkBatchId(String(action.processedArgs[at]));
+});
+
 program
   .command('validate <file>')
   .description('check a manifest against the provider\'s field rules; pays nothing')

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { approvalSummary } from '../api.js';
 import { describeActor } from '../audit/actor.js';
@@ -64,6 +65,7 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
 /** `stipend report <batchId>`: (re)writes the reconciliation report from the ledger. */
 export async function reportCommand(batchId: string, options: { out?: string; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
+  await refuseWritingIntoInbox(options.out ?? config.reportsDir, config);
   const context = await openContext(config);
   try {
     const report = await writeReconciliation(context, batchId, options.out ?? config.reportsDir);

@@ -3,6 +3,7 @@ import { assignCards } from '../cards/assign.js';
 import { cancelCard } from '../cards/cancel.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { formatProblem } from '../manifest/index.js';
 import { formatDollars } from '../money.js';
 
@@ -12,6 +13,7 @@ export async function cardsAssignCommand(file: string, options: { account?: stri
   const account = findAccount(config, 'ctpayer', options.account);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const out = options.out ?? `${config.reportsDir}/cards-assign-${basename(file, '.csv')}-${stamp}.csv`;
+  await refuseWritingIntoInbox(out, config);
   const context = await openContext(config);
   try {
     const result = await assignCards(context, account, file, { out });

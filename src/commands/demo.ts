@@ -6,6 +6,7 @@ import { submitManifest, waitForBatch } from '../api.js';
 import { resolveConfig } from '../config/load.js';
 import { sandboxConfig, sandboxProviders } from '../config/sandbox-accounts.js';
 import { openContext } from '../context.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { createLogger } from '../log.js';
 import { formatDollars } from '../money.js';
 import { fixturePath } from '../package-root.js';
@@ -40,6 +41,7 @@ export interface DemoLeftovers {
  */
 export async function demoCommand(options: { out?: string }, inspect?: (demo: DemoLeftovers) => Promise<void>): Promise<number> {
   const out = options.out ?? 'reports/demo';
+  await refuseWritingIntoInbox(out);
   const prefix = `stipend-demo-${randomBytes(3).toString('hex')}`;
   // What was started, the latest first: stopped in that order however far the demo got.
   const teardown: (() => Promise<unknown>)[] = [];

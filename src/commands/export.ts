@@ -2,6 +2,7 @@ import { type ZodError } from 'zod';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { formatUsd } from '../money.js';
 import { exportOptions, writeFinanceExport } from '../reports/finance-export.js';
 import { taxExportOptions, thresholdFor, writeTaxExport } from '../reports/tax-export.js';
@@ -14,6 +15,7 @@ export async function exportCommand(options: { from?: string; to?: string; group
   const parsed = exportOptions.safeParse({ ...options, out: options.out ?? `${config.reportsDir}/export-${options.from}-to-${options.to}.csv` });
   if (!parsed.success) throw optionError(parsed.error);
   if (parsed.data.from > parsed.data.to) throw new UsageError('--from must not be after --to');
+  await refuseWritingIntoInbox(parsed.data.out, config);
   const context = await openContext(config);
   try {
     const { rowsFile, totalsFile, totals, audit } = await writeFinanceExport(context, parsed.data);
@@ -33,6 +35,7 @@ export async function taxExportCommand(options: { year: string; out?: string; co
   const parsed = taxExportOptions.safeParse({ year: options.year, out: options.out ?? `${config.reportsDir}/tax-${options.year}.csv` });
   if (!parsed.success) throw optionError(parsed.error);
   thresholdFor(config, parsed.data.year); // a year with no threshold is refused before Redis is read
+  await refuseWritingIntoInbox(parsed.data.out, config);
   const context = await openContext(config);
   try {
     const { file, year, thresholdCents, participants } = await writeTaxExport(context, { year: options.year, out: parsed.data.out });

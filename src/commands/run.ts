@@ -1,8 +1,9 @@
-import { join } from 'node:path';
 import { approvalSummary, submitManifest } from '../api.js';
 import { personHere } from '../audit/actor.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext, type StipendContext } from '../context.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
+import { joinInside } from '../join-inside.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import type { ManifestScan } from '../manifest/index.js';
@@ -41,6 +42,7 @@ export interface RunOptions {
 export async function runCommand(file: string, options: RunOptions): Promise<number> {
   const config = await loadConfig({ path: options.config });
   const account = findAccount(config, options.provider, options.account);
+  await refuseWritingIntoInbox(options.out ?? config.reportsDir, config);
   const context = await openContext(config);
   if (options.dryRun) {
     try {
@@ -106,7 +108,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
 async function reportRejectedRows(context: StipendContext, batch: BatchRecord, scan: ManifestScan, outDir: string): Promise<void> {
   let csv: string | undefined;
   try {
-    csv = (await writeRejectedCsv(context, batch, join(outDir, batch.batch_id)))?.path;
+    csv = (await writeRejectedCsv(context, batch, joinInside(outDir, batch.batch_id)))?.path;
     await rememberReportFolder(context, batch.batch_id, outDir);
   } catch (error) {
     process.stderr.write(`rejected.csv was not written (${error instanceof Error ? error.message : String(error)}); stipend report ${batch.batch_id} writes it with the report\n`);

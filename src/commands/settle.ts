@@ -3,6 +3,7 @@ import { describeActor, personHere } from '../audit/actor.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { isSettled } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
@@ -57,7 +58,10 @@ export async function retryCommand(
   batchId: string,
   options: { out?: string; withWorker?: boolean; maxWait?: number; statusEvery?: number; config?: string },
 ): Promise<number> {
-  const context = await openContext(await loadConfig({ path: options.config }));
+  const config = await loadConfig({ path: options.config });
+  // The folder the report was last written in was checked when it was chosen.
+  if (options.out !== undefined) await refuseWritingIntoInbox(options.out, config);
+  const context = await openContext(config);
   let workers: RunningWorkers | undefined;
   try {
     const { account, retried, alreadyQueued, refused } = await retryFailed(context, batchId);

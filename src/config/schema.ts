@@ -110,7 +110,8 @@ export const durabilityStatement = z.strictObject({
 });
 export type DurabilityStatement = z.infer<typeof durabilityStatement>;
 
-const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _' });
+/** An account's name is a folder too (inbox/<provider>/<account>/, outbox/…): never `..`, a slash or a dot. */
+const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _ (each names a folder: inbox/<provider>/<account>/)' });
 
 export const configSchema = z.strictObject({
   redis: z

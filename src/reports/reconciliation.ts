@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
+import { joinInside } from '../join-inside.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
@@ -60,7 +61,7 @@ export async function writeReconciliation(
   outDir: string,
 ): Promise<{ dir: string; csv: string; summary: BatchSummary; rejected?: { path: string; problems: number } }> {
   const batch = await context.batches.get(batchId);
-  const dir = join(outDir, batchId);
+  const dir = joinInside(outDir, batchId);
   await mkdir(dir, { recursive: true });
   const csvPath = join(dir, 'reconciliation.csv');
   const statuses: BatchSummary['statuses'] = {};
