@@ -28,8 +28,10 @@ export const scheduledRunData = z.object({
 });
 export type ScheduledRunData = z.infer<typeof scheduledRunData>;
 
-export function schedulesQueue(context: StipendContext): Queue {
-  return logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: bullPrefix(context.config.prefix) }), { queue: SCHEDULES_QUEUE });
+/** `readOnly`: a Queue that only reads (listing schedules) writes nothing, not even the queue's meta. */
+export function schedulesQueue(context: StipendContext, options: { readOnly?: boolean } = {}): Queue {
+  const queue = new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: bullPrefix(context.config.prefix), skipMetasUpdate: options.readOnly === true });
+  return logBullErrors(queue, { queue: SCHEDULES_QUEUE });
 }
 
 export async function addSchedule(context: StipendContext, name: string, options: { cron: string; dir: string; provider: string; account?: string }): Promise<{ next?: number }> {
@@ -49,7 +51,7 @@ export async function addSchedule(context: StipendContext, name: string, options
 }
 
 export async function listSchedules(context: StipendContext): Promise<{ name: string; pattern: string; next?: number; run: ScheduledRunData }[]> {
-  const queue = schedulesQueue(context);
+  const queue = schedulesQueue(context, { readOnly: true });
   try {
     const schedulers = await queue.getJobSchedulers(0, -1, true);
     return schedulers.map((s) => ({ name: s.key, pattern: s.pattern ?? '', next: s.next, run: scheduledRunData.parse(s.template?.data) }));

@@ -71,7 +71,7 @@ describe.skipIf(!installed)('path 3: Redis settings → which accounts may pay',
   it('appendfsync everysec on Redis 7.0: accounts whose provider pays a resend are refused, in one line that says what was read and what to change', async () => {
     const settings = await settingsOf(await server(['--appendfsync', 'everysec']));
     const decision = decideDurability(settings, { waitReplicas: undefined }, accounts(), 'redis://:secret@host:6379');
-    expect(decision.refusal).toMatch(/^workers refused for ontraport\/main, virtualrx\/main: Redis at redis:\/\/:\*\*\*@host:6379 can lose an acknowledged sending mark, and these providers would pay the resend it causes: a restart loses writes not yet fsynced/);
+    expect(decision.refusal).toMatch(/^workers refused for ontraport\/main, virtualrx\/main: Redis at redis:\/\/\*\*\*@host:6379 can lose an acknowledged sending mark, and these providers would pay the resend it causes: a restart loses writes not yet fsynced/);
     expect(decision.refusal).toContain(`read from the server: redis ${settings.version}, appendonly yes, appendfsync everysec, maxmemory-policy noeviction, 0 connected replica(s)`);
     expect(decision.refusal).toContain('set appendonly yes and appendfsync always');
     expect(decision.refusal).toContain('acceptRedisWriteLoss: true');
