@@ -230,6 +230,9 @@ try {
     process.stderr.write(`stipend: ${error.message}\n`);
     process.exitCode = EXIT.usage;
   } else {
-    throw error;
+    // Loaded only now: --help and every command that ends well never load it.
+    const { describeUnexpected } = await import('./commands/unexpected-error.js');
+    process.stderr.write(describeUnexpected(error));
+    process.exitCode = EXIT.internal;
   }
 }

@@ -17,6 +17,8 @@ export const EXIT = {
   someFailed: 5,
   /** `run`/`retry`: settled, but some rows need a person (unknown, reversal unknown, conflicting answer). */
   needsPerson: 6,
+  /** A fault of the program itself (a bug, or a library failing unexpectedly): its stack on stderr, secrets masked. */
+  internal: 70,
   /** Stopped waiting on Ctrl-C or SIGTERM; the batch goes on in the workers. */
   interrupted: 130,
 } as const;
