@@ -65,7 +65,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   try {
     if (options.withWorker) {
       catchEarlyStops(true);
-      workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
+      workers = await startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
     }
     const result = await withProgressLines((onProgress) => submitManifest(context, {
       file,

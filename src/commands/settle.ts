@@ -74,7 +74,7 @@ export async function retryCommand(
       const batch = await context.batches.get(batchId);
       return isSettled(batch) ? settledEnding(batch) : EXIT.ok;
     }
-    if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ level: 'warn' }));
+    if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
     const out = options.out ?? (await reportFolder(context, batchId));
     const code = await followBatch(context, account, batchId, {
       out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,
