@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolvePayment, retryFailed, submitManifest, waitForBatch } from '../../src/api.js';
+import { auditEntries } from '../../src/audit/audit-trail.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 
@@ -60,4 +61,8 @@ it('settles unknown payments by hand, retries the failed ones, and pays each exa
   expect(summary.statuses).toEqual({ paid: { count: 3, cents: 6000 } });
   // Every payment applied once: the ledger and the sandbox agree cent for cent.
   expect(sandbox.transactions().map((t) => [t.payee, t.amountCents]).sort()).toEqual([['20230226001', 1000], ['20230226002', 2000], ['20230226003', 3000]]);
+  // Each person's decision is in the audit trail, in the order made, per payment.
+  const trail = [];
+  for await (const entry of auditEntries(stack.context, { batchId })) trail.push([entry.event, entry.payment_id]);
+  expect(trail).toEqual([['submitted', undefined], ['retried', 's-3'], ['resolved', 's-1'], ['resolved', 's-2'], ['retried', 's-2']]);
 });
