@@ -1,11 +1,10 @@
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { approvalSummary, waitForBatch } from '../api.js';
+import { approvalSummary } from '../batches/approval.js';
+import { waitForBatch } from '../batches/wait.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
-import { logBullErrors } from '../queue/bull-errors.js';
-import { paymentQueueOptions, queueName } from '../queue/payment-job.js';
+import { openAccountQueue } from '../queue/account-queue.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { awaitingApprovalLine } from './approval-lines.js';
 import { needsActionLine, settledExitCode } from './batch-outcome.js';
@@ -114,7 +113,7 @@ async function stoppedAtMaxWait(context: StipendContext, account: Account, batch
 }
 
 async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {
-  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(connection, prefix)), { queue: queueName(account) });
+  const queue = openAccountQueue(connection, prefix, account);
   try {
     return await queue.getWorkersCount();
   } finally {

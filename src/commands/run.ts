@@ -1,5 +1,6 @@
-import { approvalSummary, submitManifest } from '../api.js';
 import { personHere } from '../audit/actor.js';
+import { approvalSummary } from '../batches/approval.js';
+import { submitManifest } from '../batches/submit.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext, type StipendContext } from '../context.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
@@ -33,7 +34,7 @@ export interface RunOptions {
   maxWait?: number;
   /** How often a line says what waits and why, in ms (default STATUS_EVERY_MS). */
   statusEvery?: number;
-  /** Tell what run would do, doing none of it (dry-run.ts). */
+  /** Tell what run would do, doing none of it (batches/dry-run.ts). */
   dryRun?: boolean;
   config?: string;
 }

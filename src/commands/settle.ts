@@ -1,5 +1,7 @@
-import { approvalSummary, approveBatch, cancelBatch, refuseUnfitApprover, resolvePayment, retryFailed } from '../api.js';
 import { describeActor, personHere } from '../audit/actor.js';
+import { approvalSummary, approveBatch, refuseUnfitApprover } from '../batches/approval.js';
+import { cancelBatch } from '../batches/cancel.js';
+import { resolvePayment, retryFailed } from '../batches/settle.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
