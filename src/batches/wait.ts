@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
+import { openAccountQueue } from '../queue/account-queue.js';
 
 /** Polls the ledger until every accepted payment of the batch has a final status. */
 export async function waitForBatch(
@@ -30,3 +32,12 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promis
 }
 
 
+/** How many workers listen on the account's payment queue now: none, and a waiting batch is not paid. */
+export async function workersListening(context: StipendContext, account: Account): Promise<number> {
+  const queue = openAccountQueue(context.redis, context.config.prefix, account);
+  try {
+    return await queue.getWorkersCount();
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,16 +1,14 @@
 import { personHere } from '../audit/actor.js';
 import { approvalSummary } from '../batches/approval.js';
+import { writeRejectedReport } from '../batches/report.js';
 import { submitManifest } from '../batches/submit.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext, type StipendContext } from '../context.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
-import { joinInside } from '../join-inside.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import type { ManifestScan } from '../manifest/index.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
-import { writeRejectedCsv } from '../reports/rejected-csv.js';
-import { rememberReportFolder } from '../reports/report-folder.js';
 import { awaitingApprovalLine } from './approval-lines.js';
 import { followBatch } from './follow-batch.js';
 import { dryRunCommand } from './dry-run.js';
@@ -109,8 +107,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
 async function reportRejectedRows(context: StipendContext, batch: BatchRecord, scan: ManifestScan, outDir: string): Promise<void> {
   let csv: string | undefined;
   try {
-    csv = (await writeRejectedCsv(context, batch, joinInside(outDir, batch.batch_id)))?.path;
-    await rememberReportFolder(context, batch.batch_id, outDir);
+    csv = await writeRejectedReport(context, batch, outDir);
   } catch (error) {
     process.stderr.write(`rejected.csv was not written (${error instanceof Error ? error.message : String(error)}); stipend report ${batch.batch_id} writes it with the report\n`);
   }
