@@ -28,7 +28,7 @@ async function modulesLoadedBy(args: string[], name: string): Promise<string[]> 
   return (await readFile(record, 'utf8')).split('\n').filter(Boolean);
 }
 
-const HEAVY = /node_modules\/(bullmq|ioredis|undici|express|pino|chokidar|prom-client|@bull-board|csv-parse)\/|\/src\/(providers|sandbox|queue|ledger|manifest|reports|api)/;
+const HEAVY = /node_modules\/(bullmq|ioredis|undici|express|pino|chokidar|prom-client|@bull-board|csv-parse)\/|\/src\/(providers|sandbox|queue|ledger|manifest|reports|batches)/;
 
 describe('stipend --help', () => {
   it('loads no command module, queue, Redis client or provider', async () => {

@@ -1,6 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
-import { waitForBatch } from '../../src/api.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { waitForBatch } from '../../src/api.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { manifestRows } from '../../src/manifest/index.js';

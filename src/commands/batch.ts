@@ -1,9 +1,9 @@
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
-import { writeReconciliation } from '../reports/reconciliation.js';
-import { approvalSummary } from '../api.js';
 import { describeActor } from '../audit/actor.js';
+import { approvalSummary } from '../batches/approval.js';
+import { writeBatchReport } from '../batches/report.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { describeBatch } from './output.js';
 import { plural, usd } from './people.js';
@@ -68,7 +68,7 @@ export async function reportCommand(batchId: string, options: { out?: string; co
   await refuseWritingIntoInbox(options.out ?? config.reportsDir, config);
   const context = await openContext(config);
   try {
-    const report = await writeReconciliation(context, batchId, options.out ?? config.reportsDir);
+    const report = await writeBatchReport(context, batchId, options.out ?? config.reportsDir);
     if (!report.summary.complete) process.stdout.write('note: the batch is still in progress; pending rows are shown as queued or sending\n');
     process.stdout.write(`report: ${report.csv}\n`);
     return 0;

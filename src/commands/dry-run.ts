@@ -1,6 +1,6 @@
+import { type DryRunResult, dryRunManifest } from '../batches/dry-run.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { type DryRunResult, dryRunManifest } from '../dry-run.js';
 import { formatDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { describeScan, printProblems } from './output.js';

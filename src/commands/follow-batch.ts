@@ -1,12 +1,9 @@
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { approvalSummary, waitForBatch } from '../api.js';
+import { approvalSummary } from '../batches/approval.js';
+import { writeBatchReport } from '../batches/report.js';
+import { waitForBatch, workersListening } from '../batches/wait.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
-import { logBullErrors } from '../queue/bull-errors.js';
-import { paymentQueueOptions, queueName } from '../queue/payment-job.js';
-import { writeReconciliation } from '../reports/reconciliation.js';
 import { awaitingApprovalLine } from './approval-lines.js';
 import { needsActionLine, settledExitCode } from './batch-outcome.js';
 import { STATUS_EVERY_MS, formatDuration } from './duration.js';
@@ -35,7 +32,7 @@ export interface FollowOptions {
  * `stipend retry` (settledEnding).
  */
 export async function followBatch(context: StipendContext, account: Account, batchId: string, options: FollowOptions): Promise<number> {
-  const workers = () => countWorkers(context.redis, context.config.prefix, account);
+  const workers = () => workersListening(context, account);
   if (!options.workerInProcess && (await workers()) === 0) {
     process.stdout.write(`no worker is running for ${account.provider}/${account.name}: start one with \`stipend worker\` (or use --with-worker); waiting…\n`);
   }
@@ -89,7 +86,7 @@ export async function followBatch(context: StipendContext, account: Account, bat
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const report = await writeReconciliation(context, batchId, options.out ?? context.config.reportsDir);
+  const report = await writeBatchReport(context, batchId, options.out ?? context.config.reportsDir);
   process.stdout.write(`report: ${report.csv}\n`);
   return settledEnding(batch);
 }
@@ -111,13 +108,4 @@ async function stoppedAtMaxWait(context: StipendContext, account: Account, batch
       `any running worker pays them (\`stipend worker\`), and stipend status ${batchId} shows where the batch stands\n`,
   );
   return EXIT.maxWait;
-}
-
-async function countWorkers(connection: Redis, prefix: string, account: Account): Promise<number> {
-  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(connection, prefix)), { queue: queueName(account) });
-  try {
-    return await queue.getWorkersCount();
-  } finally {
-    await queue.close();
-  }
 }

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../reports/needs-action.js';
+import type { ActionKind } from '../batches/needs-action.js';
 import { plural } from './people.js';
 
 /** How many rows of each kind need action, as people read it: the headings of `status --problems` and the words of run's last line. */

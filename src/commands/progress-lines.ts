@@ -1,4 +1,4 @@
-import type { SubmitProgress } from '../api.js';
+import type { SubmitProgress } from '../batches/submit.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 import { count, plural } from './people.js';

@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
+import { printRewriteNote, rewriteReport } from '../batches/report.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { formatDollars } from '../money.js';
-import { printRewriteNote, rewriteReport } from '../reports/rewrite-report.js';
 import { isFailure, type ReversalResult, reversePayments } from '../reversals/reverse.js';
 
 export interface ReverseOptions {

@@ -1,15 +1,14 @@
-import { approvalSummary, submitManifest } from '../api.js';
 import { personHere } from '../audit/actor.js';
+import { approvalSummary } from '../batches/approval.js';
+import { writeRejectedReport } from '../batches/report.js';
+import { submitManifest } from '../batches/submit.js';
 import { findAccount, loadConfig } from '../config/load.js';
 import { openContext, type StipendContext } from '../context.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
-import { joinInside } from '../join-inside.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import type { ManifestScan } from '../manifest/index.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
-import { writeRejectedCsv } from '../reports/rejected-csv.js';
-import { rememberReportFolder } from '../reports/report-folder.js';
 import { awaitingApprovalLine } from './approval-lines.js';
 import { followBatch } from './follow-batch.js';
 import { dryRunCommand } from './dry-run.js';
@@ -33,7 +32,7 @@ export interface RunOptions {
   maxWait?: number;
   /** How often a line says what waits and why, in ms (default STATUS_EVERY_MS). */
   statusEvery?: number;
-  /** Tell what run would do, doing none of it (dry-run.ts). */
+  /** Tell what run would do, doing none of it (batches/dry-run.ts). */
   dryRun?: boolean;
   config?: string;
 }
@@ -108,8 +107,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
 async function reportRejectedRows(context: StipendContext, batch: BatchRecord, scan: ManifestScan, outDir: string): Promise<void> {
   let csv: string | undefined;
   try {
-    csv = (await writeRejectedCsv(context, batch, joinInside(outDir, batch.batch_id)))?.path;
-    await rememberReportFolder(context, batch.batch_id, outDir);
+    csv = await writeRejectedReport(context, batch, outDir);
   } catch (error) {
     process.stderr.write(`rejected.csv was not written (${error instanceof Error ? error.message : String(error)}); stipend report ${batch.batch_id} writes it with the report\n`);
   }

@@ -1,5 +1,8 @@
-import { approvalSummary, approveBatch, cancelBatch, refuseUnfitApprover, resolvePayment, retryFailed } from '../api.js';
 import { describeActor, personHere } from '../audit/actor.js';
+import { approvalSummary, approveBatch, refuseUnfitApprover } from '../batches/approval.js';
+import { cancelBatch } from '../batches/cancel.js';
+import { printRewriteNote, reportFolder, rewriteReport } from '../batches/report.js';
+import { resolvePayment, retryFailed } from '../batches/settle.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -7,8 +10,6 @@ import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { isSettled } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import { type RunningWorkers, startWorkers } from '../queue/workers.js';
-import { reportFolder } from '../reports/report-folder.js';
-import { printRewriteNote, rewriteReport } from '../reports/rewrite-report.js';
 import { resolveReversal } from '../reversals/resolve.js';
 import { EXIT } from './exit-codes.js';
 import { followBatch, settledEnding } from './follow-batch.js';

@@ -1,6 +1,6 @@
 import type { StipendContext } from '../context.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
-import { ACTION_KINDS, type ActionKind, KIND_ADVICE, type RowNeedingAction, rowsNeedingAction } from '../reports/needs-action.js';
+import { ACTION_KINDS, type ActionKind, KIND_ADVICE, type RowNeedingAction, rowsNeedingAction } from '../batches/needs-action.js';
 import { describeBatch } from './output.js';
 import { plural, usd } from './people.js';
 import { PROBLEM_COUNTS } from './problem-counts.js';

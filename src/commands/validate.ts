@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { getAdapter } from '../providers/index.js';
-import { isAcceptable } from '../api.js';
+import { isAcceptable } from '../batches/submit.js';
 import { scanManifest } from '../manifest/index.js';
 import { describeScan, printProblems } from './output.js';
 import { printLine, withProgressLines } from './progress-lines.js';

@@ -6,8 +6,9 @@ import type { ResolvedConfig } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import type { Logger } from '../log.js';
+import { openAccountQueue } from '../queue/account-queue.js';
 import { logBullErrors } from '../queue/bull-errors.js';
-import { bullPrefix, paymentQueueOptions, queueName } from '../queue/payment-job.js';
+import { bullPrefix } from '../queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../queue/redis.js';
 import { redactUrl } from '../redact-url.js';
 import { basicAuth, type Credentials } from './auth.js';
@@ -46,10 +47,9 @@ export async function startDashboard(options: {
   // instead of waiting on a reconnect (workers, unlike this, must wait).
   const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   if (redis.status !== 'ready') await once(redis, 'ready');
-  const paymentQueues = config.accounts.map((account) => new Queue(queueName(account), paymentQueueOptions(redis, config.prefix)));
-  const schedules = new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: bullPrefix(config.prefix) });
+  const paymentQueues = config.accounts.map((account) => openAccountQueue(redis, config.prefix, account, log));
+  const schedules = logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: bullPrefix(config.prefix) }), { queue: SCHEDULES_QUEUE }, log);
   const queues = [...paymentQueues, schedules];
-  for (const queue of queues) logBullErrors(queue, { queue: queue.name }, log);
   const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues });
 
   const app = express();

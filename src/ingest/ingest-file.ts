@@ -1,7 +1,8 @@
 import { basename, dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { type SubmitProgress, type SubmitResult, submitManifest, waitForBatch } from '../api.js';
 import type { Actor } from '../audit/actor.js';
+import { type SubmitProgress, type SubmitResult, submitManifest } from '../batches/submit.js';
+import { waitForBatch } from '../batches/wait.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import type { Logger } from '../log.js';

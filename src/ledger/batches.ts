@@ -242,7 +242,7 @@ export class BatchLedger {
    * Moves a batch awaiting approval to `to` (approved: enqueued; or canceled), atomically with its
    * audit entry: of an approval and a cancellation made at the same moment, exactly one wins, and
    * only the winner is in the trail. False when the batch was not awaiting approval. Who may approve
-   * is api.ts's to judge (approveBatch): the submitter recorded here never changes.
+   * is batches/approval.ts's to judge (approveBatch): the submitter recorded here never changes.
    */
   async decide(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
     const role = to === 'enqueued' ? 'approved' : 'canceled';

@@ -1,12 +1,12 @@
-import { Queue } from 'bullmq';
 import type { Actor } from '../audit/actor.js';
 import { findAccount } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { settleUnrecordedClaim } from '../ledger/claims.js';
+import { openAccountQueue } from './account-queue.js';
 import { holdFile } from './enqueue-lock.js';
-import { paymentJobId, paymentQueueOptions, queueName } from './payment-job.js';
+import { paymentJobId } from './payment-job.js';
 
 /**
  * Gives up an enqueue that was cut short and will not be resumed (`stipend cancel` of an enqueuing
@@ -27,7 +27,7 @@ export async function abandonEnqueue(context: StipendContext, batch: BatchRecord
   const { batch_id: batchId, provider, account: name } = batch;
   const hold = await holdFile(context, provider, batch.sha256, async () => `batch ${batchId} is being queued right now; nothing was canceled (cancel it once that has stopped, or let it finish)`);
   const account = findAccount(context.config, provider, name);
-  const queue = new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix));
+  const queue = openAccountQueue(context.redis, context.config.prefix, account);
   try {
     const current = await context.batches.get(batchId);
     if (current.state !== 'enqueuing') throw new UsageError(`batch ${batchId} is ${current.state.replace('_', ' ')} now, no longer enqueuing; nothing was canceled`);

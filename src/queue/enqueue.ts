@@ -1,14 +1,14 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import { claimPayments } from '../ledger/claims.js';
 import type { NewPayment } from '../ledger/payments.js';
 import { formatProblem, type ManifestRow, type ValidatedPayment } from '../manifest/index.js';
-import { logBullErrors } from './bull-errors.js';
+import { openAccountQueue } from './account-queue.js';
 import { EnqueueOvertakenError } from './enqueue-errors.js';
 import { removeCompletedJobs } from './cleanup.js';
-import { paymentJob, paymentQueueOptions, queueName } from './payment-job.js';
+import { paymentJob } from './payment-job.js';
 
 const CHUNK = 500;
 
@@ -37,7 +37,7 @@ export async function enqueueRows(
   const afterLine = options.afterLine ?? 0;
   // The last line recorded once the chunks claimed so far are written.
   let through = afterLine;
-  const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(context.redis, context.config.prefix)), { queue: queueName(account) });
+  const queue = openAccountQueue(context.redis, context.config.prefix, account);
   // The previous chunk's jobs and records, still being written.
   let writing: Promise<void> | undefined;
   try {

@@ -17,7 +17,7 @@ import { writeWholeFiles } from './whole-files.js';
 
 export const GROUPINGS = ['provider', 'account', 'groupId', 'batch'] as const;
 
-/** The code cancelBatch (api.ts) gives the payments of a batch canceled before it was sent. */
+/** The code cancelBatch (batches/cancel.ts) gives the payments of a batch canceled before it was sent. */
 const CANCELED = 'CANCELED';
 
 export const exportOptions = z.object({

@@ -1,4 +1,4 @@
-import { accountOf } from '../api.js';
+import { accountOf } from '../batches/account-of.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { PaymentRecord, PaymentRef } from '../ledger/payments.js';

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { accountOf } from '../api.js';
+import { accountOf } from '../batches/account-of.js';
 import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';

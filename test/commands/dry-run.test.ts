@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { stipend } from '../helpers/stipend-process.js';
 

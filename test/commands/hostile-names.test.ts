@@ -3,7 +3,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { reportCommand } from '../../src/commands/batch.js';
 import { cardsAssignCommand } from '../../src/commands/cards.js';
 import { demoCommand } from '../../src/commands/demo.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { statusCommand } from '../../src/commands/batch.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
 import { retryCommand } from '../../src/commands/settle.js';

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { resolvePayment, submitManifest, waitForBatch } from '../../src/api.js';
+import { resolvePayment } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/server.js';
 import type { PaymentRef } from '../../src/ledger/payments.js';
 import { createLogger } from '../../src/log.js';

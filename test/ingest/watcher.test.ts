@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { startWatcher } from '../../src/ingest/watcher.js';
 import { createLogger } from '../../src/log.js';
 import { startStack, type TestStack } from '../helpers/stack.js';

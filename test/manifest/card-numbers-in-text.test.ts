@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { assignCards } from '../../src/cards/assign.js';
 import { findCardNumbers, maskCardNumbers } from '../../src/manifest/card-numbers.js';
 import { formatProblem, scanManifest } from '../../src/manifest/index.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { fixturePath } from '../../src/package-root.js';
 import { type ClientPayCredentials, type ClientPayFields, clientpay } from '../../src/providers/clientpay.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';

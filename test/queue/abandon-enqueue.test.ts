@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cancelBatch, submitManifest, waitForBatch } from '../../src/api.js';
+import { cancelBatch } from '../../src/batches/cancel.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import type { Account } from '../../src/config/load.js';
 import { type ManifestRow, manifestRows, scanManifest } from '../../src/manifest/index.js';
 import { enqueueRows } from '../../src/queue/enqueue.js';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { PaymentLedger } from '../../src/ledger/payments.js';
 import { PAYMENT_JOB, bullPrefix, paymentJobId, queueName } from '../../src/queue/payment-job.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { manifestRows, scanManifest } from '../../src/manifest/index.js';
 import { enqueueRows } from '../../src/queue/enqueue.js';
 import { bullPrefix, queueName } from '../../src/queue/payment-job.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitForBatch } from '../../src/api.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { stipend } from '../helpers/stipend-process.js';
 

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { retryFailed, submitManifest } from '../../src/api.js';
+import { retryFailed } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import type { PaymentRef } from '../../src/ledger/payments.js';
 import { bullPrefix, paymentJobId, queueName } from '../../src/queue/payment-job.js';
 import { startStack, type TestStack } from '../helpers/stack.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 

@@ -1,10 +1,12 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { manifestRows } from '../../src/manifest/index.js';
+import { openAccountQueue } from '../../src/queue/account-queue.js';
 import { enqueueRows } from '../../src/queue/enqueue.js';
 import { EnqueueOvertakenError } from '../../src/queue/enqueue-errors.js';
-import { bullPrefix, paymentJob, paymentQueueOptions, queueName } from '../../src/queue/payment-job.js';
+import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 /**
@@ -17,7 +19,7 @@ let stack: TestStack;
 let queue: Queue;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'], account: { rateLimit: { max: 1000, perMs: 1000 }, concurrency: 20 } });
-  queue = new Queue(queueName(stack.account('ctpayer')), paymentQueueOptions(stack.context.redis, stack.prefix));
+  queue = openAccountQueue(stack.context.redis, stack.prefix, stack.account('ctpayer'));
   await stack.startWorkers();
 });
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { manifestRows, scanManifest } from '../../src/manifest/index.js';
 import { enqueueRows } from '../../src/queue/enqueue.js';

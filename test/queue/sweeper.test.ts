@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitForBatch } from '../../src/api.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import type { Account } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';

@@ -1,15 +1,18 @@
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { approveBatch, cancelBatch, submitManifest, waitForBatch } from '../../src/api.js';
 import { ApprovalRefusedError } from '../../src/approval/approval-errors.js';
+import { approveBatch } from '../../src/batches/approval.js';
+import { cancelBatch } from '../../src/batches/cancel.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import type { Account } from '../../src/config/load.js';
 import { startWatcher } from '../../src/ingest/watcher.js';
 import type { BatchRecord } from '../../src/ledger/batches.js';
 import { createLogger } from '../../src/log.js';
-import { paymentJobId, paymentQueueOptions, queueName } from '../../src/queue/payment-job.js';
+import { openAccountQueue } from '../../src/queue/account-queue.js';
+import { paymentJobId } from '../../src/queue/payment-job.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { stipend } from '../helpers/stipend-process.js';
 
@@ -56,7 +59,7 @@ it('holds a batch its submitter\'s rule let through: nothing sent, jobs done, no
   expect(held.held_reason).toMatch(/above ctpayer\/main's approval threshold of \$100\.00/);
 
   // The jobs end without a call, and the sweeper adds none back while the batch waits.
-  const queue = new Queue(queueName(strict), paymentQueueOptions(stack.context.redis, stack.config.prefix));
+  const queue = openAccountQueue(stack.context.redis, stack.config.prefix, strict);
   try {
     for (;;) {
       const jobs = await Promise.all(['wa-1', 'wa-2'].map((p) => queue.getJob(paymentJobId(batchId, p))));

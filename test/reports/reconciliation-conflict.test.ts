@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { resolvePayment, submitManifest, waitForBatch } from '../../src/api.js';
+import { resolvePayment } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import type { FinalizeResult, PaymentRef } from '../../src/ledger/payments.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';

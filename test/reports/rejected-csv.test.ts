@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import { printRejectedRows } from '../../src/commands/rejected-lines.js';
 import type { ManifestScan } from '../../src/manifest/index.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitManifest, waitForBatch } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
 import { reverseCommand } from '../../src/commands/reverse.js';
 import { approveCommand, cancelCommand, resolveCommand, retryCommand } from '../../src/commands/settle.js';

@@ -1,14 +1,15 @@
-import { type FundingCheck, type SubmitProgress, checkFunding, isAcceptable, scanSnapshot } from './api.js';
-import { approvalReason } from './approval/approval-rule.js';
-import type { Account } from './config/load.js';
-import type { StipendContext } from './context.js';
-import { heldInAccounts } from './ledger/claims.js';
-import type { BatchRecord } from './ledger/batches.js';
-import { type ManifestRow, type ManifestScan, type ValidatedPayment, manifestRows } from './manifest/index.js';
-import { withManifestSnapshot } from './manifest/snapshot.js';
-import { spacingMs } from './queue/account-gate.js';
-import { peekFundingBalanceCents } from './queue/funding-balance-peek.js';
-import { refuseOtherAccountDuplicates } from './queue/other-accounts.js';
+import { approvalReason } from '../approval/approval-rule.js';
+import type { Account } from '../config/load.js';
+import type { StipendContext } from '../context.js';
+import { heldInAccounts } from '../ledger/claims.js';
+import type { BatchRecord } from '../ledger/batches.js';
+import { type ManifestRow, type ManifestScan, type ValidatedPayment, manifestRows } from '../manifest/index.js';
+import { withManifestSnapshot } from '../manifest/snapshot.js';
+import { spacingMs } from '../queue/account-gate.js';
+import { peekFundingBalanceCents } from '../queue/funding-balance-peek.js';
+import { refuseOtherAccountDuplicates } from '../queue/other-accounts.js';
+import { type FundingCheck, checkFunding } from './funding-check.js';
+import { type SubmitProgress, isAcceptable, scanSnapshot } from './submit.js';
 
 /**
  * `stipend run --dry-run`: what submitManifest would decide about a manifest, decided the same way,

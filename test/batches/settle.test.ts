@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { resolvePayment, retryFailed, submitManifest, waitForBatch } from '../../src/api.js';
 import { auditEntries } from '../../src/audit/audit-trail.js';
+import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { parseReport, startStack, type TestStack } from '../helpers/stack.js';
 

@@ -1,12 +1,12 @@
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
-import { type RejectedProblem, rejectedProblems } from './rejected-csv.js';
-import { type ReportRow, conflictOf, reportRows } from './report-rows.js';
+import { type RejectedProblem, rejectedProblems } from '../reports/rejected-csv.js';
+import { type ReportRow, conflictOf, reportRows } from '../reports/report-rows.js';
 
 /**
  * The rows of a batch that a person must act on, or should know about, each with what to do next:
  * what `stipend status <batchId> --problems` lists. Read from the same join as the reconciliation
- * report (report-rows.ts), so the two never disagree, and never a card number (only the report's
+ * report (reports/report-rows.ts), so the two never disagree, and never a card number (only the report's
  * fields leave the ledger).
  */
 
@@ -27,7 +27,7 @@ export interface RowNeedingAction {
   /** The provider's last code and message (of the reversal's call, for a reversal in doubt). */
   code: string | undefined;
   message: string | undefined;
-  /** A rejected row's validation problems, card numbers removed (rejected-csv.ts); undefined for other rows. */
+  /** A rejected row's validation problems, card numbers removed (reports/rejected-csv.ts); undefined for other rows. */
   problems: RejectedProblem[] | undefined;
   /** For a conflict: the late or second paid answer, `SECOND_PAID (reference T-1)`. */
   conflict: string | undefined;

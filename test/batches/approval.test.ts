@@ -1,9 +1,13 @@
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { approvalSummary, approveBatch } from '../../src/batches/approval.js';
+import { cancelBatch } from '../../src/batches/cancel.js';
+import { retryFailed } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
 import { startWatcher } from '../../src/ingest/watcher.js';
 import { createLogger } from '../../src/log.js';
-import { approvalSummary, approveBatch, cancelBatch, retryFailed, submitManifest, waitForBatch } from '../../src/api.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 /** Maker-checker: batches above the account's threshold wait for someone other than their submitter. */

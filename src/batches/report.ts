@@ -1,6 +1,34 @@
 import type { StipendContext } from '../context.js';
-import { writeReconciliation } from './reconciliation.js';
-import { reportFolder } from './report-folder.js';
+import { joinInside } from '../join-inside.js';
+import type { BatchRecord } from '../ledger/batches.js';
+import { writeReconciliation } from '../reports/reconciliation.js';
+import { writeRejectedCsv } from '../reports/rejected-csv.js';
+import { rememberReportFolder, reportFolder } from '../reports/report-folder.js';
+
+/**
+ * A batch's report as the commands write it: <out>/<batchId>/reconciliation.csv, summary.json and
+ * rejected.csv, from the ledger (reports/), under the folder remembered as the batch's
+ * (reports/report-folder.ts) so a later change rewrites the file people already have.
+ */
+
+// Where `retry` writes the report of the batch it follows, unless told otherwise.
+export { reportFolder };
+
+/** Writes the batch's report under `outDir` and remembers that folder as its report folder. */
+export function writeBatchReport(context: StipendContext, batchId: string, outDir: string): ReturnType<typeof writeReconciliation> {
+  return writeReconciliation(context, batchId, outDir);
+}
+
+/**
+ * Only rejected.csv, at once, for the rows --allow-partial left out of a batch just queued (the full
+ * report comes when the batch is settled), its folder remembered as the report's. Returns its path,
+ * or undefined when the batch has no rejected row.
+ */
+export async function writeRejectedReport(context: StipendContext, batch: BatchRecord, outDir: string): Promise<string | undefined> {
+  const written = await writeRejectedCsv(context, batch, joinInside(outDir, batch.batch_id));
+  await rememberReportFolder(context, batch.batch_id, outDir);
+  return written?.path;
+}
 
 /** What a command that changed a batch says about its rewritten report: stdout, or stderr when it failed. */
 export interface RewriteNote {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { submitManifest } from '../../src/api.js';
+import { submitManifest } from '../../src/batches/submit.js';
 import type { FaultRule } from '../../src/sandbox/index.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 

@@ -1,0 +1,17 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Account } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { logBullErrors } from './bull-errors.js';
+import { paymentQueueOptions, queueName } from './payment-job.js';
+
+/**
+ * The payment queue of an account, as every producer opens it: with the payment queue's options
+ * (its events cap holds only if every Queue of it is made with them) and its errors logged (without
+ * a listener, BullMQ's first `error` ends the process). `log`: the caller's logger, else one on
+ * stderr. The caller closes it.
+ */
+export function openAccountQueue(connection: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>, log?: Logger): Queue {
+  const name = queueName(account);
+  return logBullErrors(new Queue(name, paymentQueueOptions(connection, prefix)), { queue: name }, log);
+}
