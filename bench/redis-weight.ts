@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { LedgerKeys } from '../src/ledger/keys.js';
+import type { LedgerKeys } from '../src/redis/keys.js';
 import { bullPrefix } from '../src/queue/payment-job.js';
 
 /** What a settled batch's keys weigh in Redis, by what they hold, in bytes. */

@@ -13,7 +13,7 @@ import type { PaymentRecord, PaymentRef } from './ledger/payments.js';
 import { type ManifestScan, manifestRows, scanManifest } from './manifest/index.js';
 import { withManifestSnapshot } from './manifest/snapshot.js';
 import { formatDollars } from './money.js';
-import { spacingMs } from './queue/account-gate.js';
+import { spacingMs } from './limits/account-gate.js';
 import { abandonEnqueue } from './queue/abandon-enqueue.js';
 import { logBullErrors } from './queue/bull-errors.js';
 import { enqueueAndFinish } from './queue/enqueue.js';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Account, ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
 import { BatchLedger } from './ledger/batches.js';
-import { LedgerKeys } from './ledger/keys.js';
+import { LedgerKeys } from './redis/keys.js';
 import { PaymentLedger } from './ledger/payments.js';
 import { assertRedisReachable, connectRedis } from './queue/redis.js';
 

@@ -1,6 +1,6 @@
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { accountPausedForMs } from '../queue/account-gate.js';
+import { accountPausedForMs } from '../limits/account-gate.js';
 
 // The codes a provider's "slow down" answers are recorded with (providers/contract-rules.ts).
 const SLOW_DOWN = /^HTTP_(429|503)$/;

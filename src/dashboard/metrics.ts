@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { Account } from '../config/load.js';
-import { LedgerKeys } from '../ledger/keys.js';
+import { LedgerKeys } from '../redis/keys.js';
 import { parseTimings, providerTimingsKey } from '../metrics/provider-timings.js';
 import { readPaymentTotals } from './payment-totals.js';
 import { SnapshotHistogram } from './snapshot-histogram.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type BatchRecord, batchRecord } from '../ledger/batches.js';
-import type { LedgerKeys } from '../ledger/keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 
 /** A final status, or `pending`: accepted and not final yet (queued, in flight, or held for approval). */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { LedgerKeys } from './keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 
 /**
  * One entry per manifest row, in file order, so the report lists every row of the manifest:

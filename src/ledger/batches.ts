@@ -6,7 +6,7 @@ import { auditFields } from '../audit/audit-entry.js';
 import { BatchNotFoundError } from '../errors.js';
 import { formatUsd } from '../money.js';
 import type { BatchRow } from './batch-rows.js';
-import type { LedgerKeys } from './keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 import { FINAL_STATUSES, type FinalStatus } from './payments.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { LedgerKeys } from './keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 import type { NewPayment } from './payments.js';
 
 /**

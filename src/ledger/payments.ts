@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type Actor, personHere } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
 import { claimPayments, PROVIDER_FIELD } from './claims.js';
-import type { LedgerKeys } from './keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 import { PAYMENT_SCRIPTS } from './payment-scripts.js';
 import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { type Actor, personHere } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
-import type { LedgerKeys } from './keys.js';
+import type { LedgerKeys } from '../redis/keys.js';
 import { NOW_MS, RECOUNT } from './payment-scripts.js';
 import type { PaymentRef } from './payments.js';
 

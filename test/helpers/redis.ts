@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { LedgerKeys } from '../../src/ledger/keys.js';
+import { LedgerKeys } from '../../src/redis/keys.js';
 import { deleteKeys } from '../../src/queue/cleanup.js';
 import { connectRedis } from '../../src/queue/redis.js';
 

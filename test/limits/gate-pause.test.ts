@@ -1,7 +1,7 @@
 import { afterAll, expect, it } from 'vitest';
 import type { Account } from '../../src/config/load.js';
 import type { HttpResult } from '../../src/providers/http.js';
-import { openAccountGate } from '../../src/queue/account-gate.js';
+import { openAccountGate } from '../../src/limits/account-gate.js';
 import { testRedis } from '../helpers/redis.js';
 
 /** A 429/503 pauses the whole account: every gate of it, in any process, holds its requests until the pause ends. */

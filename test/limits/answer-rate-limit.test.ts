@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import type { Account } from '../../src/config/load.js';
 import type { HttpResult } from '../../src/providers/http.js';
-import { openAccountGate } from '../../src/queue/account-gate.js';
+import { openAccountGate } from '../../src/limits/account-gate.js';
 import { testRedis } from '../helpers/redis.js';
 
 /**
