@@ -27,7 +27,7 @@ export async function describeWaiting(context: StipendContext, account: Account,
 
 async function why(context: StipendContext, account: Account, open: OpenPayments, workersRunning: number): Promise<string> {
   if (workersRunning === 0) return 'no worker is running (start one with `stipend worker`)';
-  const pausedMs = await accountPausedForMs(context.redis, context.config.prefix, account);
+  const pausedMs = await accountPausedForMs(context.redis, context.keys, account);
   const byCount = [...open.answers].sort((a, b) => b[1].count - a[1].count);
   const slowDown = byCount.find(([code]) => SLOW_DOWN.test(code));
   if (pausedMs > 0 || slowDown) {
@@ -45,9 +45,7 @@ async function openPayments(context: StipendContext, account: Account, batchId: 
   const open: OpenPayments = { queued: 0, sending: 0, answers: new Map() };
   for await (const page of context.rows.pages(batchId)) {
     const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
-    const replies = await context.redis.pipeline(refs.map((ref) => ['hmget', ledger.key(ref), 'status', 'code', 'message'])).exec();
-    for (const [, fields] of replies ?? []) {
-      const [status, code, message] = (fields ?? []) as (string | null)[];
+    for (const { status, code, message } of await ledger.readMany(refs, ['status', 'code', 'message'])) {
       if (status === 'sending') open.sending += 1;
       if (status !== 'queued') continue;
       open.queued += 1;

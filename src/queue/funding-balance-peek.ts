@@ -19,7 +19,7 @@ import { openProviderClient } from './provider-client.js';
  * that did would store its session here as every client of the account does.
  */
 export async function peekFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
-  const client = openProviderClient(context.redis, context.config.prefix, account, afterAnyPause(context, account));
+  const client = openProviderClient(context.redis, context.keys, account, afterAnyPause(context, account));
   try {
     return await readBalanceRetrying(account, client);
   } finally {
@@ -30,7 +30,7 @@ export async function peekFundingBalanceCents(context: StipendContext, account: 
 /** A gate that only waits while the account is paused, and records nothing. */
 function afterAnyPause(context: StipendContext, account: Account): RequestGate {
   return async (send) => {
-    for (let ms = await accountPausedForMs(context.redis, context.config.prefix, account); ms > 0; ms = await accountPausedForMs(context.redis, context.config.prefix, account)) {
+    for (let ms = await accountPausedForMs(context.redis, context.keys, account); ms > 0; ms = await accountPausedForMs(context.redis, context.keys, account)) {
       await sleep(ms);
     }
     return send();

@@ -13,11 +13,11 @@ import { testRedis } from '../helpers/redis.js';
 
 const LIMIT = { max: 3, perMs: 400, marginMs: 400 };
 const REQUESTS = 9;
-const { redis, prefix, cleanup } = testRedis();
+const { redis, keys, cleanup } = testRedis();
 afterAll(cleanup);
 
 async function startsThrough(name: string, answer: HttpResult): Promise<number[]> {
-  const { gate } = openAccountGate(redis, prefix, { provider: 'ctpayer', name, rateLimit: LIMIT } as Account);
+  const { gate } = openAccountGate(redis, keys, { provider: 'ctpayer', name, rateLimit: LIMIT } as Account);
   const starts: number[] = [];
   await Promise.all(Array.from({ length: REQUESTS }, () => gate(async () => {
     starts.push(Date.now());
