@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { LedgerKeys } from '../src/ledger/keys.js';
+import type { RedisKeys } from '../src/redis/keys.js';
 import { bullPrefix } from '../src/queue/payment-job.js';
 
 /** What a settled batch's keys weigh in Redis, by what they hold, in bytes. */
@@ -25,7 +25,7 @@ export interface RedisWeight {
  * Every key under the ledger's prefix once `batchId` is settled, weighed with MEMORY USAGE … SAMPLES 0
  * (every element of a hash, list or stream counted, not a sample), a page of keys per pipeline.
  */
-export async function weighKeys(redis: Redis, keys: LedgerKeys, batchId: string): Promise<RedisWeight> {
+export async function weighKeys(redis: Redis, keys: RedisKeys, batchId: string): Promise<RedisWeight> {
   const weight: RedisWeight = { records: 0, holders: 0, rows: 0, jobs: 0, queues: 0, other: 0, hashtableRecords: 0, recordsCount: 0 };
   const { prefix } = keys;
   const bull = `${bullPrefix(prefix)}:`;

@@ -1,27 +1,28 @@
 import type { Redis } from 'ioredis';
-import type { Account, ResolvedConfig } from './config/load.js';
+import type { ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
 import { BatchLedger } from './ledger/batches.js';
-import { LedgerKeys } from './ledger/keys.js';
 import { PaymentLedger } from './ledger/payments.js';
 import { assertRedisReachable, connectRedis } from './queue/redis.js';
+import { RedisKeys } from './redis/keys.js';
 
 /** What every command needs: the configuration and one Redis connection for the ledger. */
 export interface StipendContext {
   config: ResolvedConfig;
   redis: Redis;
-  keys: LedgerKeys;
+  /** Every Redis key the program uses (redis/keys.ts). */
+  keys: RedisKeys;
   batches: BatchLedger;
   rows: BatchRows;
   /** The payment ledger of one account. */
-  payments(account: Pick<Account, 'provider' | 'name'>): PaymentLedger;
+  payments(account: { provider: string; name: string }): PaymentLedger;
   close(): Promise<void>;
 }
 
 export async function openContext(config: ResolvedConfig): Promise<StipendContext> {
   await assertRedisReachable(config.redisUrl);
   const redis = connectRedis(config.redisUrl);
-  const keys = new LedgerKeys(config.prefix);
+  const keys = new RedisKeys(config.prefix);
   return {
     config,
     redis,

@@ -76,7 +76,7 @@ export const bullmqWorker: Task = async (args, start) => {
 async function providerCall(configFile: string): Promise<{ pay: (job: Job<PaymentJobData>) => Promise<void>; close(): Promise<void> }> {
   const config = await loadConfig({ path: configFile });
   const context = await openContext(config);
-  const client = openProviderClient(context.redis, config.prefix, config.accounts[0]!);
+  const client = openProviderClient(context.redis, context.keys, config.accounts[0]!);
   return {
     pay: async ({ data }) => {
       const outcome = await client.pay({ paymentId: data.paymentId, idempotencyKey: data.paymentId, amountCents: data.amountCents, fields: data.fields });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Actor, thisHost } from './actor.js';
 
 /**
- * The audit trail: one Redis stream under the ledger prefix (LedgerKeys.audit), one entry per
+ * The audit trail: one Redis stream under the ledger prefix (RedisKeys.audit), one entry per
  * decision, appended by the same script (or MULTI) that records the decision, so a decision is never
  * kept without its entry nor an entry without its decision. The program only ever appends (XADD,
  * never with MAXLEN or XTRIM, never XDEL): it grows by one entry per decision, some 100-250 bytes

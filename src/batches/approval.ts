@@ -4,7 +4,7 @@ import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { formatDollars } from '../money.js';
-import { spacingMs } from '../queue/account-gate.js';
+import { spacingMs } from '../limits/account-gate.js';
 import { openAccountQueue } from '../queue/account-queue.js';
 import { readFundingBalanceCents } from '../queue/funding-balance.js';
 import { requeuePayments } from '../queue/requeue-payments.js';

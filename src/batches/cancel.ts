@@ -8,7 +8,7 @@ import { accountOf } from './account-of.js';
 /**
  * Drops a batch that has not started (awaiting approval): every payment not sent ends failed
  * (CANCELED). The decision is recorded first, so no approval can queue a payment of it afterwards,
- * and no payment of it is marked sending from then on (the approval fence, ledger/payment-scripts.ts).
+ * and no payment of it is marked sending from then on (the approval fence, redis/lua/includes/approvalFence.lua).
  * A payment a worker had sent before a worker's own rule held the batch settles as its call answers;
  * one a run turns back after this went past it is settled by the sweeper the same way. Canceling a
  * canceled batch again settles what an interrupted cancellation left. An enqueue cut short

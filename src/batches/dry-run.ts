@@ -5,7 +5,7 @@ import { heldInAccounts } from '../ledger/claims.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { type ManifestRow, type ManifestScan, type ValidatedPayment, manifestRows } from '../manifest/index.js';
 import { withManifestSnapshot } from '../manifest/snapshot.js';
-import { spacingMs } from '../queue/account-gate.js';
+import { spacingMs } from '../limits/account-gate.js';
 import { peekFundingBalanceCents } from '../queue/funding-balance-peek.js';
 import { refuseOtherAccountDuplicates } from '../queue/other-accounts.js';
 import { type FundingCheck, checkFunding } from './funding-check.js';

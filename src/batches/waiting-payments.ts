@@ -1,6 +1,6 @@
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { accountPausedForMs } from '../queue/account-gate.js';
+import { accountPausedForMs } from '../limits/account-gate.js';
 
 /** A batch's payments not final yet, and what holds them up. */
 export interface WaitingPayments {
@@ -23,9 +23,7 @@ export async function waitingPayments(context: StipendContext, account: Account,
   const waiting: WaitingPayments = { queued: 0, sending: 0, answers: new Map(), pausedMs: 0 };
   for await (const page of context.rows.pages(batchId)) {
     const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
-    const replies = await context.redis.pipeline(refs.map((ref) => ['hmget', ledger.key(ref), 'status', 'code', 'message'])).exec();
-    for (const [, fields] of replies ?? []) {
-      const [status, code, message] = (fields ?? []) as (string | null)[];
+    for (const { status, code, message } of await ledger.readMany(refs, ['status', 'code', 'message'])) {
       if (status === 'sending') waiting.sending += 1;
       if (status !== 'queued') continue;
       waiting.queued += 1;
@@ -35,6 +33,6 @@ export async function waitingPayments(context: StipendContext, account: Account,
       waiting.answers.set(code, answer);
     }
   }
-  waiting.pausedMs = await accountPausedForMs(context.redis, context.config.prefix, account);
+  waiting.pausedMs = await accountPausedForMs(context.redis, context.keys, account);
   return waiting;
 }

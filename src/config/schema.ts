@@ -13,7 +13,7 @@ const rateLimit = z.strictObject({
   /**
    * How much later a request may reach the provider than the ones after it (scheduling, network):
    * a request counts against the window until perMs after its start plus this, or after its
-   * answer if that is back sooner (queue/account-gate.ts).
+   * answer if that is back sooner (limits/account-gate.ts).
    */
   marginMs: z.number().int().min(0).max(60_000).default(250),
 });

@@ -2,8 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { Account } from '../config/load.js';
-import { LedgerKeys } from '../ledger/keys.js';
-import { parseTimings, providerTimingsKey } from '../metrics/provider-timings.js';
+import { BatchLedger } from '../ledger/batches.js';
+import { parseTimings } from '../metrics/provider-timings.js';
+import { RedisKeys } from '../redis/keys.js';
 import { readPaymentTotals } from './payment-totals.js';
 import { SnapshotHistogram } from './snapshot-histogram.js';
 
@@ -23,6 +24,8 @@ export interface MetricSources {
  */
 export function dashboardMetrics(sources: MetricSources): { contentType: string; render(): Promise<string> } {
   const { redis, prefix, accounts, queues } = sources;
+  const keys = new RedisKeys(prefix);
+  const batches = new BatchLedger(redis, keys);
   const registry = new Registry();
   const payments = new Gauge({
     name: 'stipend_payments',
@@ -53,12 +56,12 @@ export function dashboardMetrics(sources: MetricSources): { contentType: string;
 
   async function refresh(): Promise<void> {
     const [totals, queueStates, timings] = await Promise.all([
-      readPaymentTotals(redis, new LedgerKeys(prefix)),
+      readPaymentTotals(batches),
       Promise.all(queues.map(async (queue) => ({ queue: queue.name, counts: await queue.getJobCounts(), workers: await queue.getWorkersCount() }))),
       Promise.all(
         accounts.map(async (account) => ({
           labels: { provider: account.provider, account: account.name },
-          timings: parseTimings(await redis.hgetall(providerTimingsKey(prefix, account.provider, account.name))),
+          timings: parseTimings(await redis.hgetall(keys.providerTimings(account.provider, account.name))),
         })),
       ),
     ]);

@@ -1,6 +1,4 @@
-import type { Redis } from 'ioredis';
-import { type BatchRecord, batchRecord } from '../ledger/batches.js';
-import type { LedgerKeys } from '../ledger/keys.js';
+import type { BatchLedger, BatchRecord } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 
 /** A final status, or `pending`: accepted and not final yet (queued, in flight, or held for approval). */
@@ -31,7 +29,7 @@ const CHUNK = 500;
  * resolves later moves between statuses. Every account with a batch has a conflicts entry, zero
  * included, so that an alert on it sees a series before the first conflict.
  */
-export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise<{ statuses: PaymentTotals[]; conflicts: ConflictTotals[] }> {
+export async function readPaymentTotals(batches: BatchLedger): Promise<{ statuses: PaymentTotals[]; conflicts: ConflictTotals[] }> {
   const totals = new Map<string, PaymentTotals>();
   const conflicts = new Map<string, ConflictTotals>();
   const add = (batch: BatchRecord, status: TotalsStatus, count: number, cents: number) => {
@@ -41,16 +39,11 @@ export async function readPaymentTotals(redis: Redis, keys: LedgerKeys): Promise
     entry.cents += cents;
     totals.set(id, entry);
   };
-  const batchIds = await redis.zrange(keys.batches(), 0, '-1');
+  const batchIds = await batches.batchIds();
   for (let start = 0; start < batchIds.length; start += CHUNK) {
-    const pipeline = redis.pipeline();
-    for (const batchId of batchIds.slice(start, start + CHUNK)) pipeline.hgetall(keys.batch(batchId));
-    for (const [error, hash] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      const parsed = batchRecord.safeParse(hash);
+    for (const batch of await batches.getMany(batchIds.slice(start, start + CHUNK))) {
       // A batch being written this very moment may lack fields yet; the next scrape counts it.
-      if (!parsed.success) continue;
-      const batch = parsed.data as BatchRecord;
+      if (!batch) continue;
       let finalCents = 0;
       for (const status of FINAL_STATUSES) {
         add(batch, status, batch[`n_${status}`], batch[`c_${status}`]);

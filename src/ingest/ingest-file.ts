@@ -58,7 +58,7 @@ export async function ingestFile(
   const { fresh } = options;
   const tell = (event: FileEvent) => options.onFile?.(file.shownAs, event);
   const { account, relativePath } = file;
-  const lease = await tryLock(context.redis, `${context.config.prefix}:watch:${relativePath}`, options.leaseMs);
+  const lease = await tryLock(context.redis, context.keys.watchLease(relativePath), options.leaseMs);
   if (!lease) return; // another process is working on it
   const renewal = setInterval(() => void lease.renew(), options.leaseMs / 3);
   try {

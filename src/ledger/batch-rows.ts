@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { LedgerKeys } from './keys.js';
+import type { RedisKeys } from '../redis/keys.js';
 
 /**
  * One entry per manifest row, in file order, so the report lists every row of the manifest:
@@ -32,7 +32,7 @@ const PAGE = 1000;
 export class BatchRows {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: LedgerKeys,
+    private readonly keys: RedisKeys,
   ) {}
 
   /** Pages through the rows without loading the whole batch. */

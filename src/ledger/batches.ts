@@ -5,9 +5,11 @@ import { type Actor, personHere } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
 import { BatchNotFoundError } from '../errors.js';
 import { formatUsd } from '../money.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { readPipelined } from '../redis/read-pipelined.js';
+import { scripted, type ScriptedRedis } from '../redis/scripts.js';
 import type { BatchRow } from './batch-rows.js';
-import type { LedgerKeys } from './keys.js';
-import { FINAL_STATUSES, type FinalStatus } from './payments.js';
+import { FINAL_STATUSES, type FinalStatus } from './payment-status.js';
 
 /**
  * The batch record: where a batch came from and its running counts. It is written before any job is
@@ -51,7 +53,7 @@ export const batchRecord = z.object({
    * it, or a worker's own rule did (`held_*`), checked in the script that marks each payment sending.
    */
   needs_approval: z.literal('1').optional(),
-  /** The worker whose own approval rule held the batch, why, and when (ledger/payment-scripts.ts). */
+  /** The worker whose own approval rule held the batch, why, and when (redis/lua/includes/approvalFence.lua). */
   held_by: z.string().optional(),
   held_reason: z.string().optional(),
   held_at: z.string().optional(),
@@ -85,27 +87,15 @@ export function newBatchId(at = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-// KEYS: batch, rows, claims set. ARGV: after, lastLine, accepted, cents, rejected, duplicates, the
-// number of rows, the rows, then the payment ids they record (no longer claims waiting for a row).
-// Returns 'ok', or the batch's state and enqueued_line that refused the chunk.
-const RECORD_CHUNK = `local state = redis.call('HGET', KEYS[1], 'state') or 'missing'
-local at = redis.call('HGET', KEYS[1], 'enqueued_line') or '0'
-if state ~= 'enqueuing' or tonumber(at) ~= tonumber(ARGV[1]) then return {state, at} end
-local rows = tonumber(ARGV[7])
-if rows > 0 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 8, 7 + rows)) end
-if #ARGV > 7 + rows then redis.call('SREM', KEYS[3], unpack(ARGV, 8 + rows)) end
-redis.call('HINCRBY', KEYS[1], 'accepted', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'accepted_cents', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'rejected', ARGV[5])
-redis.call('HINCRBY', KEYS[1], 'duplicates', ARGV[6])
-redis.call('HSET', KEYS[1], 'enqueued_line', ARGV[2])
-return 'ok'`;
-
 export class BatchLedger {
+  private readonly redis: ScriptedRedis;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: LedgerKeys,
-  ) {}
+    redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    this.redis = scripted(redis);
+  }
 
   /**
    * Records a new batch (state enqueuing) and its `submitted` audit entry at once. `totalCents`: the
@@ -173,8 +163,8 @@ export class BatchLedger {
     after = 0,
   ): Promise<{ state: string; enqueuedLine: number } | undefined> {
     const recorded = rows.flatMap((r) => (r.s === 'payment' ? [r.p] : []));
-    const answer = (await this.redis.eval(
-      RECORD_CHUNK, 3, this.keys.batch(batchId), this.keys.batchRows(batchId), this.keys.batchClaims(batchId),
+    const answer = (await this.redis.recordChunk(
+      this.keys.batch(batchId), this.keys.batchRows(batchId), this.keys.batchClaims(batchId),
       after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, rows.length, ...rows.map((r) => JSON.stringify(r)), ...recorded,
     )) as [string, string] | 'ok';
     return answer === 'ok' ? undefined : { state: answer[0], enqueuedLine: Number(answer[1]) };
@@ -199,17 +189,7 @@ export class BatchLedger {
    * enqueuing).
    */
   async finishEnqueue(batchId: string, to: 'enqueued' | 'awaiting_approval', lastLine: number): Promise<boolean> {
-    const finished = await this.redis.eval(
-      `local state, at, needs, approved = unpack(redis.call('HMGET', KEYS[1], 'state', 'enqueued_line', 'needs_approval', 'approved_by'))
-       if state ~= 'enqueuing' then return 0 end
-       if tonumber(at or '0') ~= tonumber(ARGV[2]) then return 0 end
-       local to = ARGV[1]
-       if needs == '1' and not approved then to = 'awaiting_approval' end
-       redis.call('HSET', KEYS[1], 'state', to)
-       redis.call('DEL', KEYS[2])
-       return 1`,
-      2, this.keys.batch(batchId), this.keys.batchClaims(batchId), to, lastLine,
-    );
+    const finished = await this.redis.finishEnqueue(this.keys.batch(batchId), this.keys.batchClaims(batchId), to, lastLine);
     return finished === 1;
   }
 
@@ -225,14 +205,8 @@ export class BatchLedger {
       ...(to === 'canceled' ? ['canceled_by', by.identity, ...(by.displayName === undefined ? [] : ['canceled_by_name', by.displayName])] : []),
     ];
     const details = to === 'canceled' ? 'interrupted enqueue given up; the batch awaited approval, so it is canceled' : 'interrupted enqueue given up; what it queued is paid';
-    const abandoned = await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'state') ~= 'enqueuing' then return 0 end
-       local n = tonumber(ARGV[2])
-       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 3, 2 + n))
-       redis.call('DEL', KEYS[2])
-       redis.call('XADD', KEYS[3], '*', unpack(ARGV, 3 + n))
-       return 1`,
-      3, this.keys.batch(batchId), this.keys.batchClaims(batchId), this.keys.audit(),
+    const abandoned = await this.redis.abandonEnqueue(
+      this.keys.batch(batchId), this.keys.batchClaims(batchId), this.keys.audit(),
       to, fields.length, ...fields, ...auditFields('abandoned', by, { batchId }, details),
     );
     return abandoned === 1;
@@ -251,13 +225,8 @@ export class BatchLedger {
       ...(by.displayName === undefined ? [] : [`${role}_by_name`, by.displayName]),
       ...(to === 'enqueued' ? ['approved_at', new Date().toISOString()] : []),
     ];
-    const decided = await this.redis.eval(
-      `if redis.call('HGET', KEYS[1], 'state') ~= 'awaiting_approval' then return 0 end
-       local n = tonumber(ARGV[2])
-       redis.call('HSET', KEYS[1], 'state', ARGV[1], unpack(ARGV, 3, 2 + n))
-       redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3 + n))
-       return 1`,
-      2, this.keys.batch(batchId), this.keys.audit(), to, fields.length, ...fields, ...auditFields(role, by, { batchId }),
+    const decided = await this.redis.decideApproval(
+      this.keys.batch(batchId), this.keys.audit(), to, fields.length, ...fields, ...auditFields(role, by, { batchId }),
     );
     return decided === 1;
   }
@@ -266,6 +235,23 @@ export class BatchLedger {
     const hash = await this.redis.hgetall(this.keys.batch(batchId));
     if (Object.keys(hash).length === 0) throw new BatchNotFoundError(batchId);
     return batchRecord.parse(hash) as BatchRecord;
+  }
+
+  /**
+   * The records of many batches in one round trip (pipelined), in order; undefined where one is
+   * missing or incomplete (a batch being written this very moment may lack fields yet).
+   */
+  async getMany(batchIds: readonly string[]): Promise<(BatchRecord | undefined)[]> {
+    const hashes = await readPipelined(this.redis, batchIds.map((batchId) => ['hgetall', this.keys.batch(batchId)]));
+    return hashes.map((hash) => {
+      const parsed = batchRecord.safeParse(hash);
+      return parsed.success ? (parsed.data as BatchRecord) : undefined;
+    });
+  }
+
+  /** The ids of the batches created up to `createdUntilMs` (all of them by default), oldest first. */
+  async batchIds(createdUntilMs = Infinity): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.batches(), '-inf', createdUntilMs === Infinity ? '+inf' : createdUntilMs);
   }
 }
 

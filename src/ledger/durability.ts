@@ -125,14 +125,14 @@ export function decideDurability<A extends Decided>(settings: RedisSettings, opt
  * accepted, and hands each account its confirmDurable where its marks need one.
  */
 export async function checkDurability(context: StipendContext, accounts: Account[], log: Logger) {
-  const { redisUrl, prefix, durability: options } = context.config;
+  const { redisUrl, durability: options } = context.config;
   const settings = await readRedisSettings(context.redis, redisUrl, options.statement);
   const decision = decideDurability(settings, options, accounts, redisUrl);
   if (decision.refusal) throw new RedisDurabilityError(decision.refusal);
   for (const { account, risks } of decision.accepted) {
     log.warn({ provider: account.provider, account: account.name, risks }, `acceptRedisWriteLoss: ${account.provider}/${account.name} pays although Redis can lose a sending mark (${risks.join('; ')}): such a payment can be paid twice`);
   }
-  const confirmer = decision.confirming.length > 0 ? await openConfirmer(redisUrl, `${prefix}:durability:probe`, decision.plan, options.confirmTimeoutMs) : undefined;
+  const confirmer = decision.confirming.length > 0 ? await openConfirmer(redisUrl, context.keys.durabilityProbe(), decision.plan, options.confirmTimeoutMs) : undefined;
   return {
     confirmFor: (account: Account) =>
       confirmer && decision.confirming.some((a) => a.provider === account.provider && a.name === account.name) ? confirmer.confirmDurable : undefined,

@@ -2,14 +2,15 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { type Actor, personHere } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
-import { claimPayments, PROVIDER_FIELD } from './claims.js';
-import type { LedgerKeys } from './keys.js';
-import { PAYMENT_SCRIPTS } from './payment-scripts.js';
+import type { RedisKeys } from '../redis/keys.js';
+import { readPipelined } from '../redis/read-pipelined.js';
+import { scripted, type ScriptedRedis } from '../redis/scripts.js';
+import { claimPayments, type NewPayment, PROVIDER_FIELD } from './claims.js';
 import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
 
 /**
  * The payment record: one Redis hash per payment of a batch, written only through the Lua scripts
- * of ledger/payment-scripts.ts so that every transition is atomic across worker processes.
+ * in redis/lua/ (readStanding.lua, beginSending.lua, finalizePayment.lua, …) so that every transition is atomic across worker processes.
  *
  *   queued ──▶ sending ──▶ paid | declined | failed | unknown
  *      ▲          │                            │        │
@@ -24,7 +25,7 @@ import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-s
  *
  *   paid ──▶ reversing ──▶ reversed | paid (refused: nothing moved) | reversal_unknown
  *
- * A payment identity (account + payment id) is held by one batch at a time (LedgerKeys.holder): a
+ * A payment identity (account + payment id) is held by one batch at a time (RedisKeys.holder): a
  * later batch with the same payment does not pay it while the holder's payment is paid, in flight,
  * unknown or reversed (a person gave it back on purpose); it may when that payment failed or was
  * declined (nothing moved).
@@ -49,7 +50,7 @@ export const paymentRecord = z.object({
   sending_at: z.string().optional(),
   /** Redis's clock (ms) at the latest sending mark: what decides whether that call may still be under way. */
   sending_ms: count.optional(),
-  /** How many sending marks were made: a careful send compares against it (ledger/payment-scripts.ts). */
+  /** How many sending marks were made: a careful send compares against it (beginSending.lua in redis/lua/). */
   epoch: count.default(0),
   settled_at: z.string().optional(),
   reference: z.string().optional(),
@@ -111,27 +112,6 @@ export interface PaymentRef {
   paymentId: string;
 }
 
-export interface NewPayment {
-  line: number;
-  paymentId: string;
-  payee: string;
-  amountCents: number;
-  /** The provider fields to send: never credentials; never card numbers (the manifest refuses them). */
-  fields: Record<string, string>;
-  participantId?: string;
-  reimbursement?: boolean;
-}
-
-type ScriptRedis = Redis & Record<keyof typeof PAYMENT_SCRIPTS, (...args: string[]) => Promise<unknown>>;
-
-function withScripts(redis: Redis): ScriptRedis {
-  const r = redis as ScriptRedis;
-  if (typeof r.beginSending !== 'function') {
-    for (const [name, script] of Object.entries(PAYMENT_SCRIPTS)) redis.defineCommand(name, script);
-  }
-  return r;
-}
-
 /**
  * ready: send. ready-in-doubt: an earlier call may have applied; settle that first (look it up, or
  * resend with the same key). in-doubt: the same, but the provider offers no way: a person decides.
@@ -165,17 +145,17 @@ export type FinalizeResult = 'recorded' | 'ignored' | 'conflict';
 
 /** The ledger's view of the payments of one account. */
 export class PaymentLedger {
-  private readonly redis: ScriptRedis;
+  private readonly redis: ScriptedRedis;
 
   constructor(
     redis: Redis,
-    private readonly keys: LedgerKeys,
+    private readonly keys: RedisKeys,
     private readonly provider: string,
     private readonly account: string,
     /** How long a settled payment's identity is remembered against re-drops; undefined: forever. */
     private readonly memoryMs?: number,
   ) {
-    this.redis = withScripts(redis);
+    this.redis = scripted(redis);
   }
 
   key(ref: PaymentRef): string {
@@ -247,7 +227,7 @@ export class PaymentLedger {
   }
 
   /**
-   * Records a final status (see finalizePayment in ledger/payment-scripts.ts). `epoch`: the mark of
+   * Records a final status (see redis/lua/finalizePayment.lua). `epoch`: the mark of
    * the call this answers (undefined: the run made none). `refused`: the call applied nothing.
    * `abandoned`: the job ended without an outcome; unknown if a call may have applied, else failed.
    */
@@ -302,6 +282,27 @@ export class PaymentLedger {
     return parsePaymentRecord(await this.redis.hgetall(this.key(ref)));
   }
 
+  /** The records of many payments in one round trip (pipelined), in order; undefined where one has none. */
+  async getMany(refs: readonly PaymentRef[]): Promise<(PaymentRecord | undefined)[]> {
+    const hashes = await readPipelined(this.redis, refs.map((ref) => ['hgetall', this.key(ref)]));
+    return hashes.map((hash) => parsePaymentRecord(hash as Record<string, string>));
+  }
+
+  /**
+   * The named fields of many payments in one round trip (pipelined HMGET), in order, without the
+   * rest of each record: what a report page, the sweeper or a status line reads. A payment with no
+   * record reads null in every field (its `status` among them).
+   */
+  async readMany<F extends string>(refs: readonly PaymentRef[], fields: readonly F[]): Promise<Record<F, string | null>[]> {
+    const replies = await readPipelined(this.redis, refs.map((ref) => ['hmget', this.key(ref), ...fields]));
+    return replies.map((reply) => {
+      const values = reply as (string | null)[];
+      const named = {} as Record<F, string | null>;
+      for (let i = 0; i < fields.length; i += 1) named[fields[i]!] = values[i] ?? null;
+      return named;
+    });
+  }
+
   /** The keys of a sending mark: the payment, and its batch and the audit stream for the approval fence. */
   private fencedKeys(ref: PaymentRef): [string, string, string] {
     return [this.key(ref), this.keys.batch(ref.batchId), this.keys.audit()];
@@ -331,7 +332,7 @@ function gatherProviderFields(hash: Record<string, string>): Record<string, unkn
   return { ...rest, fields: typeof rest.fields === 'string' ? JSON.parse(rest.fields) : fields };
 }
 
-/** The approval fence's ARGV (APPROVAL_FENCE in ledger/payment-scripts.ts): '' alone when the worker's rule requires nothing. */
+/** The approval fence's ARGV (redis/lua/includes/approvalFence.lua): '' alone when the worker's rule requires nothing. */
 function fenceArgs(ref: PaymentRef, approval: ApprovalFence | undefined): string[] {
   if (approval === undefined) return [''];
   return ['1', approval.reason, approval.worker.identity, now(), ...auditFields('held', approval.worker, { batchId: ref.batchId }, approval.reason)];

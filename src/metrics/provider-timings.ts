@@ -28,10 +28,6 @@ export interface HistogramSnapshot {
   count: number;
 }
 
-export function providerTimingsKey(prefix: string, provider: string, account: string): string {
-  return `${prefix}:metrics:provider-timings:${provider}:${account}`;
-}
-
 /** Adds up request timings for one account's hash and writes them to Redis. */
 export interface TimingRecorder {
   observe(timing: RequestTiming): void;

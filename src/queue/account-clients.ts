@@ -1,10 +1,10 @@
 import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
+import { type AccountGate, openAccountGate } from '../limits/account-gate.js';
 import type { Logger } from '../log.js';
-import { providerTimingsKey, type TimingRecorder, timingRecorder } from '../metrics/provider-timings.js';
+import { type TimingRecorder, timingRecorder } from '../metrics/provider-timings.js';
 import type { ProviderClient } from '../providers/types.js';
-import { type AccountGate, openAccountGate } from './account-gate.js';
 import { openProviderClient } from './provider-client.js';
 
 export interface AccountClient {
@@ -25,12 +25,12 @@ export async function openAccountClients(context: StipendContext, accounts: Acco
   const clients: AccountClient[] = [];
   const timings: TimingRecorder[] = [];
   for (const account of accounts) {
-    const gate = openAccountGate(context.redis, context.config.prefix, account);
-    const recorder = timingRecorder(context.redis, providerTimingsKey(context.config.prefix, account.provider, account.name), (error) => {
+    const gate = openAccountGate(context.redis, context.keys, account);
+    const recorder = timingRecorder(context.redis, context.keys.providerTimings(account.provider, account.name), (error) => {
       log?.warn({ err: error, provider: account.provider, account: account.name }, 'could not record a provider request\'s timing for the dashboard');
     });
     timings.push(recorder);
-    clients.push({ account, gate, client: openProviderClient(context.redis, context.config.prefix, account, gate.gate, (timing) => recorder.observe(timing)) });
+    clients.push({ account, gate, client: openProviderClient(context.redis, context.keys, account, gate.gate, (timing) => recorder.observe(timing)) });
   }
   return {
     clients,

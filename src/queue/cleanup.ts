@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { RedisKeys } from '../redis/keys.js';
 
 /**
  * Deletes every key this program wrote under a prefix: the ledger, BullMQ's queues and the rate
@@ -8,7 +9,7 @@ import type { Redis } from 'ioredis';
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', new RedisKeys(prefix).everything(), 'COUNT', 1000);
     cursor = next;
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== '0');

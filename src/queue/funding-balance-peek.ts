@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { RequestGate } from '../providers/http.js';
-import { accountPausedForMs } from './account-gate.js';
+import { accountPausedForMs } from '../limits/account-gate.js';
 import { readBalanceRetrying } from './funding-balance.js';
 import { openProviderClient } from './provider-client.js';
 
@@ -19,7 +19,7 @@ import { openProviderClient } from './provider-client.js';
  * that did would store its session here as every client of the account does.
  */
 export async function peekFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
-  const client = openProviderClient(context.redis, context.config.prefix, account, afterAnyPause(context, account));
+  const client = openProviderClient(context.redis, context.keys, account, afterAnyPause(context, account));
   try {
     return await readBalanceRetrying(account, client);
   } finally {
@@ -30,7 +30,7 @@ export async function peekFundingBalanceCents(context: StipendContext, account: 
 /** A gate that only waits while the account is paused, and records nothing. */
 function afterAnyPause(context: StipendContext, account: Account): RequestGate {
   return async (send) => {
-    for (let ms = await accountPausedForMs(context.redis, context.config.prefix, account); ms > 0; ms = await accountPausedForMs(context.redis, context.config.prefix, account)) {
+    for (let ms = await accountPausedForMs(context.redis, context.keys, account); ms > 0; ms = await accountPausedForMs(context.redis, context.keys, account)) {
       await sleep(ms);
     }
     return send();

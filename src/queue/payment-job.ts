@@ -2,6 +2,7 @@ import type { QueueOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Account } from '../config/load.js';
+import { RedisKeys } from '../redis/keys.js';
 
 /**
  * A payment job as stored in BullMQ. Lean, and free of credentials: the worker reads those from its
@@ -56,8 +57,9 @@ export function paymentJob(account: Account, data: PaymentJobData, round = 0) {
   };
 }
 
+/** The prefix every Queue and Worker of the program is made with (RedisKeys.bull). */
 export function bullPrefix(prefix: string): string {
-  return `${prefix}:bull`;
+  return new RedisKeys(prefix).bull();
 }
 
 /**

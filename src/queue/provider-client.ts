@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Account } from '../config/load.js';
 import { createHttpSender, type RequestGate, type RequestTiming } from '../providers/http.js';
 import type { ProviderClient } from '../providers/types.js';
+import type { RedisKeys } from '../redis/keys.js';
 import { sessionSeal } from './session-seal.js';
 import { redisSession } from './shared-session.js';
 
@@ -14,13 +15,13 @@ import { redisSession } from './shared-session.js';
  */
 export function openProviderClient(
   redis: Redis,
-  prefix: string,
+  keys: RedisKeys,
   account: Account,
   gate?: RequestGate,
   observe?: (timing: RequestTiming) => void,
 ): ProviderClient<Record<string, string>> {
   const connection = account.connection();
-  const sessionKey = `${prefix}:session:${account.provider}:${account.name}`;
+  const sessionKey = keys.session(account.provider, account.name);
   return account.adapter.createClient({
     ...connection,
     send: createHttpSender({ timeoutMs: account.timeoutMs, ...(gate ? { gate } : {}), ...(observe ? { observe } : {}) }),

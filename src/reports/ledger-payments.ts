@@ -1,6 +1,6 @@
 import type { StipendContext } from '../context.js';
 import type { BatchRecord } from '../ledger/batches.js';
-import { parsePaymentRecord, type PaymentRecord } from '../ledger/payments.js';
+import type { PaymentRecord } from '../ledger/payments.js';
 
 /**
  * Every payment record of the batches created up to `createdUntilMs`, batch by batch and a page of
@@ -8,13 +8,12 @@ import { parsePaymentRecord, type PaymentRecord } from '../ledger/payments.js';
  * Rows a batch skipped as duplicates are left out; their payment belongs to another batch.
  */
 export async function* ledgerPayments(context: StipendContext, createdUntilMs: number): AsyncGenerator<{ batch: BatchRecord; record: PaymentRecord }> {
-  for (const batchId of await context.redis.zrangebyscore(context.keys.batches(), '-inf', createdUntilMs)) {
+  for (const batchId of await context.batches.batchIds(createdUntilMs)) {
     const batch = await context.batches.get(batchId);
+    const ledger = context.payments({ provider: batch.provider, name: batch.account });
     for await (const page of context.rows.pages(batchId)) {
-      const read = context.redis.pipeline();
-      for (const row of page) if (row.s === 'payment') read.hgetall(context.keys.payment(batch.provider, batch.account, batchId, row.p));
-      for (const [, hash] of (await read.exec()) ?? []) {
-        const record = parsePaymentRecord(hash as Record<string, string>);
+      const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
+      for (const record of await ledger.getMany(refs)) {
         if (record) yield { batch, record };
       }
     }

@@ -7,7 +7,6 @@ import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
 import { joinInside } from '../join-inside.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
-import { FINAL_STATUSES } from '../ledger/payments.js';
 import { formatDollars } from '../money.js';
 import { MANIFEST_COLUMNS, manifestCells } from './manifest-columns.js';
 import { writeRejectedCsv } from './rejected-csv.js';
@@ -98,11 +97,6 @@ export async function writeReconciliation(
   const rejected = await writeRejectedCsv(context, batch, dir);
   await rememberReportFolder(context, batchId, outDir);
   return { dir, csv: csvPath, summary, ...(rejected === undefined ? {} : { rejected }) };
-}
-
-/** The batch's counts as kept by the ledger, without reading its rows. */
-export function ledgerTotals(batch: BatchRecord): Record<(typeof FINAL_STATUSES)[number], { count: number; cents: number }> {
-  return Object.fromEntries(FINAL_STATUSES.map((s) => [s, { count: batch[`n_${s}`], cents: batch[`c_${s}`] }])) as never;
 }
 
 /** A row's cells in REPORT_COLUMNS order (no object for csv-stringify to look fields up in). */

@@ -8,16 +8,11 @@ import type { StipendContext } from '../context.js';
  * run from another working directory.
  */
 
-/** STRING: the folder (absolute) holding the batch's <batchId>/reconciliation.csv. */
-function folderKey(context: StipendContext, batchId: string): string {
-  return `${context.keys.prefix}:batch:${batchId}:report-folder`;
-}
-
 export async function rememberReportFolder(context: StipendContext, batchId: string, outDir: string): Promise<void> {
-  await context.redis.set(folderKey(context, batchId), resolve(outDir));
+  await context.redis.set(context.keys.reportFolder(batchId), resolve(outDir));
 }
 
 /** The folder the batch's report was last written under; reportsDir for a batch never reported. */
 export async function reportFolder(context: StipendContext, batchId: string): Promise<string> {
-  return (await context.redis.get(folderKey(context, batchId))) ?? context.config.reportsDir;
+  return (await context.redis.get(context.keys.reportFolder(batchId))) ?? context.config.reportsDir;
 }

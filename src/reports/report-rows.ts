@@ -70,11 +70,8 @@ export async function* reportRows(context: StipendContext, batch: BatchRecord): 
 /** One page of rows with their records, read in one round trip. */
 async function joinPage(context: StipendContext, batch: BatchRecord, page: BatchRow[]): Promise<ReportRow[]> {
   // A payment row's own record, or for a duplicate the record of the batch that holds the payment.
-  const read = context.redis.pipeline();
-  for (const row of page) {
-    if (row.s !== 'rejected') read.hmget(context.keys.payment(batch.provider, batch.account, row.s === 'duplicate' ? row.h : batch.batch_id, row.p), ...SHOWN);
-  }
-  const results = (await read.exec()) ?? [];
+  const refs = page.flatMap((row) => (row.s === 'rejected' ? [] : [{ batchId: row.s === 'duplicate' ? row.h : batch.batch_id, paymentId: row.p }]));
+  const records = await context.payments({ provider: batch.provider, name: batch.account }).readMany(refs, SHOWN);
   let next = 0;
   return page.map((row): ReportRow => {
     if (row.s === 'rejected') {
@@ -83,7 +80,9 @@ async function joinPage(context: StipendContext, batch: BatchRecord, page: Batch
       const ledger = { message: maskCardNumbers(row.m) };
       return { line: row.l, paymentId: row.p ?? '', payee: row.y ?? '', cents: row.a, status: 'rejected', ledger, manifest: undefined, rejected: row };
     }
-    const record = shown(results[next++]?.[1] as (string | null)[] | undefined);
+    const read = records[next++];
+    // No status: the payment has no record.
+    const record = read?.status == null ? undefined : read;
     if (row.s === 'duplicate') {
       const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
       // The ledger keeps one record per payment: its manifest values are those of the batch holding it.
@@ -100,14 +99,6 @@ async function joinPage(context: StipendContext, batch: BatchRecord, page: Batch
 /** A queued payment of a batch awaiting approval has no job: nothing is on its way until it is approved. */
 function reportStatus(batch: BatchRecord, status: string | null): ReportStatus {
   return status === 'queued' && batch.state === 'awaiting_approval' ? 'awaiting_approval' : (status as ReportStatus);
-}
-
-/** HMGET's answer as named fields; undefined when the record does not exist. */
-function shown(values: (string | null)[] | undefined): ShownFields | undefined {
-  if (!values || values[SHOWN.indexOf('status')] === null) return undefined;
-  const record = {} as ShownFields;
-  SHOWN.forEach((field, i) => (record[field] = values[i] ?? null));
-  return record;
 }
 
 /** `LATE_PAID_AFTER_NOT_PAID (reference T-123)`, or empty when the payment has no conflict. */

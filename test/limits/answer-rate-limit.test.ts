@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import type { Account } from '../../src/config/load.js';
 import type { HttpResult } from '../../src/providers/http.js';
-import { openAccountGate } from '../../src/queue/account-gate.js';
+import { openAccountGate } from '../../src/limits/account-gate.js';
 import { testRedis } from '../helpers/redis.js';
 
 /**
@@ -13,11 +13,11 @@ import { testRedis } from '../helpers/redis.js';
 
 const LIMIT = { max: 3, perMs: 400, marginMs: 400 };
 const REQUESTS = 9;
-const { redis, prefix, cleanup } = testRedis();
+const { redis, keys, cleanup } = testRedis();
 afterAll(cleanup);
 
 async function startsThrough(name: string, answer: HttpResult): Promise<number[]> {
-  const { gate } = openAccountGate(redis, prefix, { provider: 'ctpayer', name, rateLimit: LIMIT } as Account);
+  const { gate } = openAccountGate(redis, keys, { provider: 'ctpayer', name, rateLimit: LIMIT } as Account);
   const starts: number[] = [];
   await Promise.all(Array.from({ length: REQUESTS }, () => gate(async () => {
     starts.push(Date.now());

@@ -1,0 +1,22 @@
+--[[
+  A failed payment (nothing applied) goes round again: queued, under a new round number, if its
+  batch still holds the identity. The batch is open again in the same step, so the sweeper looks
+  after the payment should its job be lost. KEYS: payment, batch, holder, open batches, audit.
+  ARGV: batchId, then the `retried` audit entry's fields. Returns the new round, or the status /
+  'held:<batch>' / 'conflict:<code>' that prevents it.
+]]
+--- @include "includes/recount"
+local current, conflict = unpack(redis.call('HMGET', KEYS[1], 'status', 'conflict_code'))
+if current ~= 'failed' then return current or 'missing' end
+-- The provider said paid after all: sending it again would pay twice until a person looks.
+if conflict then return 'conflict:' .. conflict end
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[1] then return 'held:' .. holder end
+redis.call('SET', KEYS[3], ARGV[1])
+local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
+redis.call('HSET', KEYS[1], 'status', 'queued')
+redis.call('HDEL', KEYS[1], 'settled_at')
+recount(KEYS[2], 'failed', nil, cents)
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('XADD', KEYS[5], '*', unpack(ARGV, 2))
+return tostring(redis.call('HINCRBY', KEYS[1], 'round', 1))
