@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { formatDollars } from '../money.js';
 import type { CtPayerClient } from '../providers/ctpayer.js';
 import type { UndecidedOutcome } from '../providers/outcome.js';
-import { openAccountClients } from '../queue/account-clients.js';
+import { openAccountClients } from '../sending/account-clients.js';
 import { cancellation } from './assignment-manifest.js';
 import { CardCommandError } from './card-errors.js';
 import { requireCtPayer } from './ctpayer-account.js';

@@ -3,8 +3,8 @@ import { type Account, loadConfig, type ResolvedConfig } from '../config/load.js
 import { openContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import { getAdapter } from '../providers/index.js';
-import { openAccountClients } from '../queue/account-clients.js';
 import { redactUrl } from '../redact-url.js';
+import { openAccountClients } from '../sending/account-clients.js';
 
 const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as const;
 

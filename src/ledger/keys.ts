@@ -10,7 +10,7 @@ export class LedgerKeys {
     return `${this.prefix}:batches`;
   }
 
-  /** SET: batches not yet known to be settled, which the sweeper looks after (queue/sweeper.ts). */
+  /** SET: batches not yet known to be settled, which the sweeper looks after (jobs/sweeper.ts). */
   openBatches(): string {
     return `${this.prefix}:batches:open`;
   }

@@ -12,7 +12,7 @@ import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payment
 import { ReversalLedger } from '../ledger/reversals.js';
 import { required, text, withoutCardNumbers } from '../providers/field-rules.js';
 import type { ReversalOutcome } from '../providers/outcome.js';
-import { type AccountClient, openAccountClients } from '../queue/account-clients.js';
+import { type AccountClient, openAccountClients } from '../sending/account-clients.js';
 
 /**
  * `stipend reverse`: gives paid payments of a batch back through the provider (CT Payer chargecard,

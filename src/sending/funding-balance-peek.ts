@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { RequestGate } from '../providers/http.js';
-import { accountPausedForMs } from './account-gate.js';
+import { accountPausedForMs } from '../queue/account-gate.js';
 import { readBalanceRetrying } from './funding-balance.js';
 import { openProviderClient } from './provider-client.js';
 

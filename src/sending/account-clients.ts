@@ -4,7 +4,7 @@ import type { StipendContext } from '../context.js';
 import type { Logger } from '../log.js';
 import { providerTimingsKey, type TimingRecorder, timingRecorder } from '../metrics/provider-timings.js';
 import type { ProviderClient } from '../providers/types.js';
-import { type AccountGate, openAccountGate } from './account-gate.js';
+import { type AccountGate, openAccountGate } from '../queue/account-gate.js';
 import { openProviderClient } from './provider-client.js';
 
 export interface AccountClient {
