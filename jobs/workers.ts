@@ -34,11 +34,11 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const durability = await checkDurability(context, accounts, log);
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
-  const running = accountClients.clients.map(({ account, client, gate }) => {
+  const running = accountClients.clients.map(({ account, provider, gate }) => {
     const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(bullConnection, config.prefix)), { queue: queueName(account) }, log);
     const processor = paymentProcessor({
       account,
-      client,
+      client: provider,
       payments: context.payments(account),
       queue,
       pauseAccount: gate.pause,

@@ -21,8 +21,8 @@ export async function checkCommand(options: { provider?: string; account?: strin
   const opened = await openAccountClients(context, accounts);
   let failures = 0;
   try {
-    for (const { account, client } of opened.clients) {
-      const result = await client.check();
+    for (const { account, provider } of opened.clients) {
+      const result = await provider.check();
       if (result.status === 'failed') failures += 1;
       process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${redactUrl(account.connection().baseUrl)}): ${LABELS[result.status]}: ${result.detail}\n`);
     }
