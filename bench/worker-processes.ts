@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../jobs/main.js', import.meta.url));
 
 /** A built `stipend worker` in its own process, as an operator runs it; stopped with SIGTERM. */
 export interface WorkerProcess {

@@ -5,6 +5,7 @@ import type { Logger } from '../src/log.js';
 import type { Outcome } from '../src/providers/outcome.js';
 import type { PaymentInstruction, ProviderClient } from '../src/providers/types.js';
 import { type PaymentJobData, paymentJobData } from '../src/queue/payment-job.js';
+import { callWindowMs, guardedSend, NotSent, retryWaitMs, type SendClaim } from '../src/sending/guarded-send.js';
 
 /**
  * The `payment` job: pay one row, once. The ledger, not BullMQ, decides whether a call may be made:
@@ -50,24 +51,8 @@ export class RetryLater extends Error {
   override name = 'RetryLater';
 }
 
-/** Why a request did not leave: the ledger's refusal, or a mark that could not be made durable. */
-type NotSentReason = Exclude<SendPermission, 'ready' | 'ready-in-doubt'> | 'not-fresh' | 'not-durable';
-
-/** The request did not leave (the ledger would not let it, or its mark was not durable): nothing was sent. */
-class NotSent extends Error {
-  override name = 'NotSent';
-  constructor(readonly reason: NotSentReason) {
-    super(`not sent: ${reason}`);
-  }
-}
-
-/**
- * How long after its sending mark a call may still be under way: the account's timeout, and slack
- * for the request to reach the provider. A run that stalled between its mark and its request does
- * not send after the timeout (providers/http.ts), so once this has passed by Redis's clock the call
- * is either answered or never leaves.
- */
-const IN_FLIGHT_SLACK_MS = 5000;
+/** Why the ledger would not mark a payment sending. */
+type Refusal = Exclude<SendPermission, 'ready' | 'ready-in-doubt'> | 'not-fresh';
 
 /**
  * One run of a payment's job: the sending mark it made, if any. Its answers are recorded against
@@ -89,7 +74,7 @@ export function paymentProcessor(context: PaymentJobContext) {
   const { account, client, payments, log, confirmDurable } = context;
   const { capabilities } = account.adapter;
   const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
-  const callMs = account.timeoutMs + IN_FLIGHT_SLACK_MS;
+  const callMs = callWindowMs(account);
 
   return async function processPayment(job: Job, token?: string): Promise<void> {
     const run: Run = { job, data: paymentJobData.parse(job.data) };
@@ -143,7 +128,7 @@ export function paymentProcessor(context: PaymentJobContext) {
     if (typeof key !== 'string') return handle(run, key);
 
     if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
-      const found = await client.lookup(instruction(run, key, { kind: 'careful', seenEpoch: standing.epoch }));
+      const found = await client.lookup(instruction(run, key));
       if (found.found === true) return settle(run, 'paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
       if (found.found === 'unknown') return handle(run, found.outcome);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');
@@ -160,50 +145,37 @@ export function paymentProcessor(context: PaymentJobContext) {
     log.info({ batchId: data.batchId, paymentId: data.paymentId, reason: sent.reason }, 'payment not sent: the ledger refused');
   }
 
-  /** The provider's answer, or the reason the request did not leave (nothing sent). */
-  async function send(run: Run, key: string, check: SendCheck): Promise<Outcome | NotSent> {
-    try {
-      return await client.pay(instruction(run, key, check));
-    } catch (error) {
-      if (error instanceof NotSent) return error;
-      return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
-    }
+  /** The provider's answer, or why the request did not leave (nothing sent). */
+  function send(run: Run, key: string, check: SendCheck): Promise<Outcome | NotSent<Refusal>> {
+    return guardedSend(sendingMark(run, key, check), (beforeSend) => client.pay({ ...instruction(run, key), beforeSend }));
   }
 
   /**
-   * The payment as the adapter sends it. `beforeSend` runs once the request is about to leave (after
-   * the rate limit's wait), and the ledger decides there whether it may: `fresh` only if the payment
-   * is simply queued, `careful` only if no other run marked it since this one looked. Where Redis
-   * could lose the mark, the request waits until the mark is durable. A request repeated within the
-   * attempt (PT API after a 401) was refused, so applied nothing: it moves the mark's time on, and
-   * only while the mark is still this run's.
+   * The payment's sending mark, as the ledger makes it when the request is about to leave: `fresh`
+   * only if the payment is simply queued, `careful` only if no other run marked it since this one
+   * looked. The mark's epoch is this run's: its answers are recorded against it.
    */
-  function instruction(run: Run, key: string, check: SendCheck): PaymentInstruction<Record<string, string>> {
+  function sendingMark(run: Run, key: string, check: SendCheck): SendClaim<Refusal> {
     const { job, data } = run;
-    let refused: NotSent | undefined;
     return {
-      paymentId: data.paymentId,
-      idempotencyKey: key,
-      amountCents: data.amountCents,
-      fields: data.fields,
-      beforeSend: async () => {
-        // Refused once, refused for the whole attempt, should an adapter ever try again.
-        if (refused) throw refused;
-        if (run.epoch === undefined) {
-          const mark = check.kind === 'fresh'
-            ? await payments.beginFreshSending(data, key, run.approval)
-            : await payments.beginSending(data, doubtResolvable, check.seenEpoch, key, run.approval);
-          if (mark.permission !== 'ready' && mark.permission !== 'ready-in-doubt') throw (refused = new NotSent(mark.permission));
-          run.epoch = mark.epoch;
-          log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
-        } else if (!(await payments.touchSending(data, run.epoch))) {
-          // The repeat of a refused request, fenced like the first: another run may have taken the
-          // payment up while this one waited for a new login or access id (or stalled).
-          throw (refused = new NotSent('stale'));
-        }
-        if (confirmDurable && !(await confirmDurable())) throw (refused = new NotSent('not-durable'));
+      take: async () => {
+        const mark = check.kind === 'fresh'
+          ? await payments.beginFreshSending(data, key, run.approval)
+          : await payments.beginSending(data, doubtResolvable, check.seenEpoch, key, run.approval);
+        if (mark.permission !== 'ready' && mark.permission !== 'ready-in-doubt') return mark.permission;
+        run.epoch = mark.epoch;
+        log.info({ batchId: data.batchId, paymentId: data.paymentId, status: 'sending', attempt: job.attemptsMade + 1 }, 'payment sending');
+        return undefined;
       },
+      keep: () => payments.touchSending(data, run.epoch!),
+      confirmDurable,
     };
+  }
+
+  /** The payment as the adapter sends it (or looks it up). */
+  function instruction(run: Run, key: string): PaymentInstruction<Record<string, string>> {
+    const { data } = run;
+    return { paymentId: data.paymentId, idempotencyKey: key, amountCents: data.amountCents, fields: data.fields };
   }
 
   /**
@@ -252,7 +224,7 @@ export function paymentProcessor(context: PaymentJobContext) {
       case 'retryable':
         if (outcome.throttled) {
           const { batchId, paymentId } = run.data;
-          const wait = outcome.retryAfterMs ?? account.retry.backoffMs;
+          const wait = retryWaitMs(account, outcome, run.job.attemptsMade + 1);
           // Only this run's own call goes back to queued; a refused login or lookup leaves an earlier call in doubt.
           if (run.epoch !== undefined) await payments.requeue(run.data, run.epoch, { code: outcome.code, message: outcome.message, mayHaveApplied: false, refused: true });
           log.info({ batchId, paymentId, status: 'queued', code: outcome.code }, 'payment queued again after a throttle');

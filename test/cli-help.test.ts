@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * `stipend --help` answers at once because commands are loaded only when they run: the help (and a
- * mistyped flag) must not load BullMQ, ioredis, the providers or the sandboxes.
+ * mistyped flag) must not load BullMQ, ioredis, the providers, the sandboxes or the worker side (jobs/).
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -19,7 +19,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function modulesLoadedBy(args: string[], name: string): Promise<string[]> {
   const record = join(dir, `${name}.txt`);
-  await promisify(execFile)(process.execPath, ['--import', HOOK, '--import', 'tsx', 'src/cli.ts', ...args], {
+  await promisify(execFile)(process.execPath, ['--import', HOOK, '--import', 'tsx', 'jobs/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, RECORD_IMPORTS: record },
   }).catch((error: { code?: number }) => {
@@ -28,11 +28,12 @@ async function modulesLoadedBy(args: string[], name: string): Promise<string[]> 
   return (await readFile(record, 'utf8')).split('\n').filter(Boolean);
 }
 
-const HEAVY = /node_modules\/(bullmq|ioredis|undici|express|pino|chokidar|prom-client|@bull-board|csv-parse)\/|\/src\/(providers|sandbox|queue|ledger|manifest|reports|batches)/;
+const HEAVY = /node_modules\/(bullmq|ioredis|undici|express|pino|chokidar|prom-client|@bull-board|csv-parse)\/|\/src\/(providers|sandbox|queue|sending|ledger|manifest|reports|batches)|\/jobs\/(?!main\.ts)/;
 
 describe('stipend --help', () => {
   it('loads no command module, queue, Redis client or provider', async () => {
     const loaded = await modulesLoadedBy(['--help'], 'help');
+    expect(loaded.some((url) => url.endsWith('/jobs/main.ts'))).toBe(true);
     expect(loaded.some((url) => url.endsWith('/src/cli.ts'))).toBe(true);
     expect(loaded.filter((url) => HEAVY.test(url))).toEqual([]);
   });

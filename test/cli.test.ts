@@ -173,7 +173,7 @@ async function freePortBlock(): Promise<number> {
 describe('stipend sandbox', () => {
   it('serves the sandboxes on --port-base and the next ports, in the documented order, until SIGTERM; says so when a port is taken', async () => {
     const base = await freePortBlock();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sandbox', '--port-base', String(base)], { cwd: ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', 'sandbox', '--port-base', String(base)], { cwd: ROOT });
     try {
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

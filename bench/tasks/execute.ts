@@ -1,13 +1,13 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
+import { startWorkers } from '../../jobs/workers.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
 import { bullPrefix, type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
-import { openProviderClient } from '../../src/queue/provider-client.js';
 import { connectRedis } from '../../src/queue/redis.js';
-import { startWorkers } from '../../src/queue/workers.js';
+import { openProviderClient } from '../../src/sending/provider-client.js';
 import type { Task } from './task.js';
 
 /**

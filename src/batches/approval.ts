@@ -6,7 +6,7 @@ import type { BatchRecord } from '../ledger/batches.js';
 import { formatDollars } from '../money.js';
 import { spacingMs } from '../limits/account-gate.js';
 import { openAccountQueue } from '../queue/account-queue.js';
-import { readFundingBalanceCents } from '../queue/funding-balance.js';
+import { readFundingBalanceCents } from '../sending/funding-balance.js';
 import { requeuePayments } from '../queue/requeue-payments.js';
 import { accountOf } from './account-of.js';
 

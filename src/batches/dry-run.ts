@@ -6,8 +6,8 @@ import type { BatchRecord } from '../ledger/batches.js';
 import { type ManifestRow, type ManifestScan, type ValidatedPayment, manifestRows } from '../manifest/index.js';
 import { withManifestSnapshot } from '../manifest/snapshot.js';
 import { spacingMs } from '../limits/account-gate.js';
-import { peekFundingBalanceCents } from '../queue/funding-balance-peek.js';
 import { refuseOtherAccountDuplicates } from '../queue/other-accounts.js';
+import { peekFundingBalanceCents } from '../sending/funding-balance-peek.js';
 import { type FundingCheck, checkFunding } from './funding-check.js';
 import { type SubmitProgress, isAcceptable, scanSnapshot } from './submit.js';
 
@@ -16,7 +16,7 @@ import { type SubmitProgress, isAcceptable, scanSnapshot } from './submit.js';
  * without doing any of it. Every step before queuing is taken (the scan, the provider's other
  * accounts, the funding balance, the approval rule) and what run would skip is looked up; nothing
  * is written to Redis (no batch, no claim, no hold on the file, no rate-limit entry) and the only
- * call to the provider is the balance read (queue/funding-balance-peek.ts).
+ * call to the provider is the balance read (sending/funding-balance-peek.ts).
  */
 
 export type DryRunResult =

@@ -2,7 +2,7 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import { formatDollars } from '../money.js';
-import { CredentialsRefusedError, readFundingBalanceCents } from '../queue/funding-balance.js';
+import { CredentialsRefusedError, readFundingBalanceCents } from '../sending/funding-balance.js';
 
 /** What the funding check found: the balance where the provider tells it, and why the batch is refused, if it is. */
 export interface FundingCheck {

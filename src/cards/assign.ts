@@ -7,8 +7,8 @@ import type { StipendContext } from '../context.js';
 import { type Problem, readTable } from '../manifest/index.js';
 import type { CtPayerClient } from '../providers/ctpayer.js';
 import type { UndecidedOutcome } from '../providers/outcome.js';
-import { openAccountClients } from '../queue/account-clients.js';
 import { safeCell } from '../reports/safe-cell.js';
+import { openAccountClient } from '../sending/account-clients.js';
 import { type CardAssignment, assignmentManifest } from './assignment-manifest.js';
 import { requireCtPayer } from './ctpayer-account.js';
 import { CARD_CALL_ATTEMPTS, pauseAfter } from './retry-card-call.js';
@@ -43,16 +43,16 @@ export async function assignCards(context: StipendContext, account: Account, fil
   const table = await readTable(file, assignmentManifest);
   if (table.problems.length > 0) return { valid: false, problems: table.problems };
 
-  const opened = await openAccountClients(context, [account]);
+  const accountClient = await openAccountClient(context, account);
   try {
-    const client = opened.clients[0]!.client as unknown as CtPayerClient;
+    const client = accountClient.provider as unknown as CtPayerClient;
     const limit = pLimit(options.concurrency ?? 4);
     const outcomes = await Promise.all(table.rows.map(({ line, value }) => limit(async () => ({ line, ...value, ...(await assignOne(client, value)) }))));
     await mkdir(dirname(options.out), { recursive: true });
     await writeFile(options.out, stringify(outcomes, { header: true, columns: [...REPORT_COLUMNS], cast: { string: safeCell } }));
     return { valid: true, outcomes, reportFile: options.out };
   } finally {
-    await opened.close();
+    await accountClient.close();
   }
 }
 

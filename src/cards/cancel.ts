@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { formatDollars } from '../money.js';
 import type { CtPayerClient } from '../providers/ctpayer.js';
 import type { UndecidedOutcome } from '../providers/outcome.js';
-import { openAccountClients } from '../queue/account-clients.js';
+import { openAccountClient } from '../sending/account-clients.js';
 import { cancellation } from './assignment-manifest.js';
 import { CardCommandError } from './card-errors.js';
 import { requireCtPayer } from './ctpayer-account.js';
@@ -31,9 +31,9 @@ export async function cancelCard(context: StipendContext, account: Account, inpu
     throw new UsageError(`${issue.path[0] === 'reason' ? '--reason' : 'cardId'}: ${issue.message}`);
   }
   const { cardId, reason } = parsed.data;
-  const opened = await openAccountClients(context, [account]);
+  const accountClient = await openAccountClient(context, account);
   try {
-    const client = opened.clients[0]!.client as unknown as CtPayerClient;
+    const client = accountClient.provider as unknown as CtPayerClient;
     let last: UndecidedOutcome | undefined;
     for (let attempt = 0; attempt < CARD_CALL_ATTEMPTS; attempt += 1) {
       const card = await readCard(client, cardId, last?.kind === 'unknown');
@@ -49,7 +49,7 @@ export async function cancelCard(context: StipendContext, account: Account, inpu
     }
     throw new CardCommandError(last!.code, `card ${cardId} is not canceled after ${CARD_CALL_ATTEMPTS} attempts: ${last!.message}`);
   } finally {
-    await opened.close();
+    await accountClient.close();
   }
 }
 

@@ -3,8 +3,8 @@ import { type Account, loadConfig, type ResolvedConfig } from '../config/load.js
 import { openContext } from '../context.js';
 import { ConfigError } from '../errors.js';
 import { getAdapter } from '../providers/index.js';
-import { openAccountClients } from '../queue/account-clients.js';
 import { redactUrl } from '../redact-url.js';
+import { openAccountClients } from '../sending/account-clients.js';
 
 const LABELS = { ok: 'OK', failed: 'FAILED', unverifiable: 'NOT VERIFIABLE' } as const;
 
@@ -21,8 +21,8 @@ export async function checkCommand(options: { provider?: string; account?: strin
   const opened = await openAccountClients(context, accounts);
   let failures = 0;
   try {
-    for (const { account, client } of opened.clients) {
-      const result = await client.check();
+    for (const { account, provider } of opened.clients) {
+      const result = await provider.check();
       if (result.status === 'failed') failures += 1;
       process.stdout.write(`${account.provider}/${account.name} (${account.adapter.name}, ${redactUrl(account.connection().baseUrl)}): ${LABELS[result.status]}: ${result.detail}\n`);
     }

@@ -12,11 +12,11 @@ import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { createLogger } from '../log.js';
 import { formatDollars } from '../money.js';
 import { fixturePath } from '../package-root.js';
-import { startWorkers } from '../queue/workers.js';
 import { deleteKeys } from '../queue/cleanup.js';
 import { redactUrl } from '../redact-url.js';
 import { writeTaxExport } from '../reports/tax-export.js';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
+import type { WorkerSide } from '../worker-side.js';
 import { describeBatch } from './output.js';
 import { demoRedis } from './private-redis.js';
 
@@ -40,7 +40,7 @@ export interface DemoLeftovers {
  * `inspect`, for tests, sees everything the demo left (its Redis keys, the sandboxes and what they
  * handed out) before it is stopped and deleted.
  */
-export async function demoCommand(options: { out?: string }, inspect?: (demo: DemoLeftovers) => Promise<void>): Promise<number> {
+export async function demoCommand(options: { out?: string }, workerSide: WorkerSide, inspect?: (demo: DemoLeftovers) => Promise<void>): Promise<number> {
   const out = options.out ?? 'reports/demo';
   await refuseWritingIntoInbox(out);
   const prefix = `stipend-demo-${randomBytes(3).toString('hex')}`;
@@ -59,7 +59,7 @@ export async function demoCommand(options: { out?: string }, inspect?: (demo: De
     const context = await openContext(config);
     teardown.unshift(() => context.close());
     teardown.unshift(() => deleteKeys(context.redis, prefix));
-    const workers = await startWorkers(context, config.accounts, createLogger({ defaultLevel: 'warn' }));
+    const workers = await workerSide.startWorkers(context, config.accounts, createLogger({ defaultLevel: 'warn' }));
     teardown.unshift(() => workers.close());
     process.stdout.write(`stipend demo: Redis ${redactUrl(config.redisUrl)}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${redactUrl(s.url)}`).join(', ')}\n\n`);
     for (const account of config.accounts) {

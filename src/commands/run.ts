@@ -8,7 +8,7 @@ import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
 import type { ManifestScan } from '../manifest/index.js';
-import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import type { RunningWorkers, WorkerSide } from '../worker-side.js';
 import { awaitingApprovalLine } from './approval-lines.js';
 import { followBatch } from './follow-batch.js';
 import { dryRunCommand } from './dry-run.js';
@@ -38,7 +38,7 @@ export interface RunOptions {
 }
 
 /** `stipend run`: validate, queue, wait until every row is final, write the report. */
-export async function runCommand(file: string, options: RunOptions): Promise<number> {
+export async function runCommand(file: string, options: RunOptions, workerSide: WorkerSide): Promise<number> {
   const config = await loadConfig({ path: options.config });
   const account = findAccount(config, options.provider, options.account);
   await refuseWritingIntoInbox(options.out ?? config.reportsDir, config);
@@ -64,7 +64,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   try {
     if (options.withWorker) {
       catchEarlyStops(true);
-      workers = await startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
+      workers = await workerSide.startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
     }
     const result = await withProgressLines((onProgress) => submitManifest(context, {
       file,

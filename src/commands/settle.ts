@@ -9,8 +9,8 @@ import { UsageError } from '../errors.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { isSettled } from '../ledger/batches.js';
 import { createLogger } from '../log.js';
-import { type RunningWorkers, startWorkers } from '../queue/workers.js';
 import { resolveReversal } from '../reversals/resolve.js';
+import type { RunningWorkers, WorkerSide } from '../worker-side.js';
 import { EXIT } from './exit-codes.js';
 import { followBatch, settledEnding } from './follow-batch.js';
 import { count, plural } from './people.js';
@@ -58,6 +58,7 @@ export async function resolveCommand(
 export async function retryCommand(
   batchId: string,
   options: { out?: string; withWorker?: boolean; maxWait?: number; statusEvery?: number; config?: string },
+  workerSide: WorkerSide,
 ): Promise<number> {
   const config = await loadConfig({ path: options.config });
   // The folder the report was last written in was checked when it was chosen.
@@ -75,7 +76,7 @@ export async function retryCommand(
       const batch = await context.batches.get(batchId);
       return isSettled(batch) ? settledEnding(batch) : EXIT.ok;
     }
-    if (options.withWorker) workers = await startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
+    if (options.withWorker) workers = await workerSide.startWorkers(context, [account], createLogger({ defaultLevel: 'warn' }));
     const out = options.out ?? (await reportFolder(context, batchId));
     const code = await followBatch(context, account, batchId, {
       out, workerInProcess: workers !== undefined, maxWaitMs: options.maxWait, statusEveryMs: options.statusEvery,

@@ -1,4 +1,4 @@
-import type { RunningWorkers } from '../queue/workers.js';
+import type { RunningWorkers } from '../worker-side.js';
 
 /**
  * Stops workers running in this process, letting their payments in flight finish. With Redis

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { startWatcher } from '../ingest/watcher.js';
 import { createLogger } from '../log.js';
-import { type RunningWorkers, startWorkers } from '../queue/workers.js';
+import type { RunningWorkers, WorkerSide } from '../worker-side.js';
 import { printLine } from './progress-lines.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 import { watchLines } from './watch-lines.js';
@@ -15,6 +15,7 @@ import { watchLines } from './watch-lines.js';
 export async function watchCommand(
   root: string,
   options: { stableMs: string; concurrency: string; withWorker?: boolean; config?: string },
+  workerSide: WorkerSide,
 ): Promise<number> {
   const config = await loadConfig({ path: options.config });
   const log = createLogger({ name: 'watch' });
@@ -22,7 +23,7 @@ export async function watchCommand(
   const lines = watchLines(root, printLine);
   let workers: RunningWorkers | undefined;
   try {
-    if (options.withWorker) workers = await startWorkers(context, config.accounts, log);
+    if (options.withWorker) workers = await workerSide.startWorkers(context, config.accounts, log);
     const watcher = await startWatcher(context, root, {
       stableMs: Number(options.stableMs), concurrency: Number(options.concurrency), leaseMs: 60_000, log, onFile: lines.onFile,
     });

@@ -1,7 +1,7 @@
 import { loadConfig, selectAccounts } from '../config/load.js';
 import { openContext } from '../context.js';
 import { createLogger } from '../log.js';
-import { startWorkers } from '../queue/workers.js';
+import type { WorkerSide } from '../worker-side.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 /**
@@ -10,13 +10,13 @@ import { stopWorkersInProcess } from './stop-workers.js';
  * those calls have ended (timeoutMs and a little), with exit code 1: their outcomes could not be
  * recorded, and the next worker settles them from the ledger.
  */
-export async function workerCommand(options: { provider?: string; account?: string; config?: string }): Promise<number> {
+export async function workerCommand(options: { provider?: string; account?: string; config?: string }, workerSide: WorkerSide): Promise<number> {
   const config = await loadConfig({ path: options.config });
   const accounts = selectAccounts(config, options.provider, options.account);
   const log = createLogger({ name: 'worker' });
   const context = await openContext(config);
   // A refusal (Redis that could lose a sending mark) leaves nothing open behind it.
-  const workers = await startWorkers(context, accounts, log).catch(async (error: unknown) => {
+  const workers = await workerSide.startWorkers(context, accounts, log).catch(async (error: unknown) => {
     await context.close();
     throw error;
   });

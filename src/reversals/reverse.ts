@@ -12,7 +12,8 @@ import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payment
 import { ReversalLedger } from '../ledger/reversals.js';
 import { required, text, withoutCardNumbers } from '../providers/field-rules.js';
 import type { ReversalOutcome } from '../providers/outcome.js';
-import { type AccountClient, openAccountClients } from '../queue/account-clients.js';
+import { type AccountClient, openAccountClient } from '../sending/account-clients.js';
+import { callWindowMs, guardedSend, NotSent, retryWaitMs, type SendClaim } from '../sending/guarded-send.js';
 
 /**
  * `stipend reverse`: gives paid payments of a batch back through the provider (CT Payer chargecard,
@@ -61,20 +62,6 @@ export function isFailure(result: ReversalResult): boolean {
   return result.kind !== 'reversed' && result.kind !== 'skipped';
 }
 
-// How long after its claim a reversal's call may still be under way (the account's timeout, plus
-// time to record its outcome); a `reversing` claim older than that was cut off.
-const IN_FLIGHT_SLACK_MS = 5000;
-
-/** Thrown from beforeSend when the claim is refused: nothing was sent. */
-class NotClaimed extends Error {
-  override name = 'NotClaimed';
-}
-
-/** Thrown from beforeSend when the claim could not be confirmed durable: nothing was sent. */
-class NotDurable extends Error {
-  override name = 'NotDurable';
-}
-
 /**
  * No provider has an idempotency key for reversals, so a lost `reversing` claim could send one twice
  * at any provider: the claim is made durable as a keyless payment's sending mark is.
@@ -107,13 +94,13 @@ export async function reversePayments(
   };
   const reversals = new ReversalLedger(context.redis, context.keys, account.provider, account.name);
   const durability = await checkDurability(context, [asKeyless(account)], createLogger());
-  const opened = await openAccountClients(context, [account]);
+  const client = await openAccountClient(context, account);
   try {
-    const reverser = new PaymentReverser(account, opened.clients[0]!, payments, reversals, request, durability.confirmFor(account));
+    const reverser = new PaymentReverser(account, client, payments, reversals, request, durability.confirmFor(account));
     const limit = pLimit(account.concurrency);
     await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
   } finally {
-    await opened.close();
+    await client.close();
     await durability.close();
   }
   return results;
@@ -184,7 +171,7 @@ class PaymentReverser {
     }
     for (let attempt = 1; ; attempt += 1) {
       const outcome = await this.send(record);
-      if (outcome === undefined) {
+      if (outcome instanceof NotSent) {
         // Another run claimed it between our look and our request: nothing was sent by us.
         const now = await this.payments.get(ref);
         return { ...base, kind: 'not_reversible', message: now ? whyNotReversible(now) : 'its record is gone' };
@@ -205,7 +192,7 @@ class PaymentReverser {
           if (attempt >= this.account.retry.attempts) {
             return { ...base, kind: 'retry_later', message: `${outcome.code}: ${outcome.message} (${attempt} tries; nothing moved, run stipend reverse again later)` };
           }
-          const waitMs = outcome.throttled ? (outcome.retryAfterMs ?? this.account.retry.backoffMs) : this.account.retry.backoffMs * 2 ** (attempt - 1);
+          const waitMs = retryWaitMs(this.account, outcome, attempt);
           // The whole account slows down, workers included, as for a throttled payment.
           if (outcome.throttled) await this.client.gate.pause(waitMs);
           await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -214,36 +201,44 @@ class PaymentReverser {
     }
   }
 
-  /** One reversal request, claimed in the ledger as it leaves; undefined when the claim was refused. */
-  private async send(record: PaymentRecord): Promise<ReversalOutcome | undefined> {
-    const ref = { batchId: record.batch_id, paymentId: record.payment_id };
-    let claimed = false;
-    try {
-      return await this.client.client.reverse!({
+  /**
+   * One reversal request, claimed in the ledger as it leaves; NotSent when another claim holds the
+   * payment. A claim not confirmed durable is retried like a retry-later answer: it is given back,
+   * and nothing was sent.
+   */
+  private async send(record: PaymentRecord): Promise<ReversalOutcome | NotSent<string>> {
+    const sent = await guardedSend(this.reversingClaim(record), (beforeSend) =>
+      this.client.provider.reverse!({
         paymentId: record.payment_id,
         amountCents: record.amount_cents,
         fields: record.fields,
         paymentReference: record.reference ?? '',
         reason: this.request.reason,
-        beforeSend: async () => {
-          if ((await this.reversals.claim(ref, this.request.by, this.request.reason)) !== undefined) throw new NotClaimed();
-          if (this.confirmDurable && !(await this.confirmDurable())) throw new NotDurable();
-          claimed = true;
-        },
-      });
-    } catch (error) {
-      if (error instanceof NotClaimed) return undefined;
-      // Retried like a retry-later answer: the claim is given back, and nothing was sent.
-      if (error instanceof NotDurable) return { kind: 'retryable', code: 'CLAIM_NOT_DURABLE', message: 'Redis could not confirm the reversal\'s claim durable in time; nothing was sent', throttled: false };
-      if (!claimed) throw error;
-      return { kind: 'unknown', code: 'ADAPTER_ERROR', message: String(error) };
+        beforeSend,
+      }),
+    );
+    if (sent instanceof NotSent && sent.reason === 'not-durable') {
+      return { kind: 'retryable', code: 'CLAIM_NOT_DURABLE', message: 'Redis could not confirm the reversal\'s claim durable in time; nothing was sent', throttled: false };
     }
+    return sent;
+  }
+
+  /**
+   * paid → reversing, as the request leaves (ledger/reversals.ts). No reversal request is repeated
+   * within its attempt (the reversing providers have no login to renew), so it keeps no claim.
+   */
+  private reversingClaim(record: PaymentRecord): SendClaim<string> {
+    const ref = { batchId: record.batch_id, paymentId: record.payment_id };
+    return {
+      take: () => this.reversals.claim(ref, this.request.by, this.request.reason),
+      confirmDurable: this.confirmDurable,
+    };
   }
 
   /** A `reversing` claim older than any call can last was cut off (its run stopped): reversal_unknown. */
   private async settleInterrupted(ref: PaymentRef, record: PaymentRecord): Promise<PaymentRecord> {
     if (record.status !== 'reversing') return record;
-    if (!(await this.reversals.interrupt(ref, this.account.timeoutMs + IN_FLIGHT_SLACK_MS))) return record;
+    if (!(await this.reversals.interrupt(ref, callWindowMs(this.account)))) return record;
     return (await this.payments.get(ref)) ?? record;
   }
 }

@@ -3,6 +3,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startWorkers } from '../../jobs/workers.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { reportCommand } from '../../src/commands/batch.js';
 import { cardsAssignCommand } from '../../src/commands/cards.js';
@@ -97,11 +98,11 @@ it('refuses --out into a drop folder\'s inbox or a schedule\'s, in one line (exi
   const config = stack.configFile;
   const commands: [string, () => Promise<number>][] = [
     ['report', () => reportCommand(queued.batchId, { out: inbox, config })],
-    ['retry', () => retryCommand(queued.batchId, { out: inbox, config })],
+    ['retry', () => retryCommand(queued.batchId, { out: inbox, config }, { startWorkers })],
     ['export', () => exportCommand({ from: '2026-01-01', to: '2026-12-31', out: join(inbox, 'export.csv'), config })],
     ['export tax', () => taxExportCommand({ year: '2026', out: join(inbox, 'tax.csv'), config })],
     ['cards assign', () => cardsAssignCommand(join(stack.dir, 'cards.csv'), { out: join(inbox, 'cards.csv'), config })],
-    ['demo', () => demoCommand({ out: join(root, 'INBOX', 'demo') })],
+    ['demo', () => demoCommand({ out: join(root, 'INBOX', 'demo') }, { startWorkers })],
   ];
   for (const [name, command] of commands) await expect(command(), name).rejects.toThrow(refused);
   await expect(reportCommand(queued.batchId, { out: inbox, config })).rejects.toThrow(UsageError);

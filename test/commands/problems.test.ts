@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkers } from '../../jobs/workers.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { statusCommand } from '../../src/commands/batch.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
@@ -112,7 +113,7 @@ describe('a batch with every kind of problem', () => {
 
   it('retry pays the failed row and still exits 6 while a row waits for a person', async () => {
     stack.sandboxes.virtualrx!.setFaults([]);
-    const { code, stdout } = await printed(() => retryCommand(batchId, { withWorker: true, config: stack.configFile }));
+    const { code, stdout } = await printed(() => retryCommand(batchId, { withWorker: true, config: stack.configFile }, { startWorkers }));
     expect(code).toBe(EXIT.needsPerson);
     expect(stdout.trimEnd().split('\n').slice(-3)).toEqual([
       'done: 2 paid ($37.00), 1 declined ($1,250.00), 1 unknown ($30.00), 1 rejected',

@@ -40,7 +40,7 @@ afterAll(async () => {
 
 /** `started` resolves at its first line on stdout (the dashboard prints its address once it listens). */
 function stipend(args: string[], env: NodeJS.ProcessEnv = { DASHBOARD_PASSWORD: PASSWORD }): { child: ChildProcess; started: Promise<unknown>; output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   children.push(child);
   const started = once(child.stdout!, 'data');
   let stdout = '';

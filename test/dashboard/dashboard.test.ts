@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkers } from '../../jobs/workers.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { resolveConfig } from '../../src/config/load.js';
@@ -11,7 +12,7 @@ import type { BatchRecord } from '../../src/ledger/batches.js';
 import { createLogger } from '../../src/log.js';
 import { TIMING_BUCKETS } from '../../src/metrics/provider-timings.js';
 import { bullPrefix } from '../../src/queue/payment-job.js';
-import { type RunningWorkers, startWorkers } from '../../src/queue/workers.js';
+import type { RunningWorkers } from '../../src/worker-side.js';
 import { redisServerInstalled, startPrivateRedis } from '../helpers/private-redis.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createHttpSender } from '../../src/providers/http.js';
 import type { ClientContext, ProviderId } from '../../src/providers/types.js';
-import { sessionSeal } from '../../src/queue/session-seal.js';
-import { redisSession } from '../../src/queue/shared-session.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
+import { sessionSeal } from '../../src/sending/session-seal.js';
+import { redisSession } from '../../src/sending/shared-session.js';
 import { testRedis } from './redis.js';
 
 /**

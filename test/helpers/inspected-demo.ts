@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { startWorkers } from '../../jobs/workers.js';
 import { demoCommand } from '../../src/commands/demo.js';
 import { readKeysUnder } from './redis-contents.js';
 
@@ -9,7 +10,7 @@ import { readKeysUnder } from './redis-contents.js';
  * access ids the sandboxes handed out. Usage: inspected-demo.ts <reports folder> <leftovers file>.
  */
 const [out, leftoversFile] = process.argv.slice(2) as [string, string];
-process.exitCode = await demoCommand({ out }, async ({ redis, prefix, sandboxes }) => {
+process.exitCode = await demoCommand({ out }, { startWorkers }, async ({ redis, prefix, sandboxes }) => {
   const issuedSecrets = [...sandboxes.values()].flatMap((sandbox) => sandbox.issuedSecrets());
   await writeFile(leftoversFile, JSON.stringify({ prefix, issuedSecrets, keys: await readKeysUnder(redis, prefix) }));
 });

@@ -3,14 +3,15 @@ import { parse } from 'csv-parse/sync';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startWorkers } from '../../jobs/workers.js';
 import { type Account, type ResolvedConfig, resolveConfig } from '../../src/config/load.js';
 import { sandboxConfig } from '../../src/config/sandbox-accounts.js';
 import type { ConfigFile } from '../../src/config/schema.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
 import { deleteKeys } from '../../src/queue/cleanup.js';
-import { type RunningWorkers, startWorkers } from '../../src/queue/workers.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import type { RunningWorkers } from '../../src/worker-side.js';
 
 /**
  * A real stack for a test file: sandboxes over HTTP on free ports, the real Redis under a key prefix

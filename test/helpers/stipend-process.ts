@@ -17,7 +17,7 @@ export interface StipendResult {
  */
 export function stipend(args: string[], options: { env?: Record<string, string>; deadlineMs?: number } = {}): Promise<StipendResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...options.env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     let killed = false;

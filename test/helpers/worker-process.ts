@@ -21,7 +21,7 @@ export interface WorkerProcess {
 }
 
 export async function spawnWorker(configFile: string, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'worker', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', '--config', configFile, 'worker', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],

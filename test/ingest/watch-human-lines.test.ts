@@ -52,7 +52,7 @@ async function line(pattern: RegExp): Promise<RegExpMatchArray> {
 
 it('says what became of each dropped file on stdout, beside its JSON log on stderr', async () => {
   const root = join(stack.dir, 'drop');
-  watch = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', stack.configFile, 'watch', root, '--stable-ms', '100'], {
+  watch = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', '--config', stack.configFile, 'watch', root, '--stable-ms', '100'], {
     cwd: ROOT,
     env: { ...process.env, STIPEND_PROGRESS_EVERY_MS: '100' },
   });

@@ -183,7 +183,7 @@ describe.skipIf(!installed)('path 3: the refusal', () => {
     const configFile = join(dir, 'everysec.config.json');
     const all = sandboxConfig().accounts as Record<string, { sandbox: object }>;
     await writeFile(configFile, JSON.stringify({ redis: { url: everysec.url, prefix: 't-durability' }, accounts: { ontraport: { main: { ...all.ontraport!.sandbox, acceptRedisWriteLoss: false } } } }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', configFile, 'worker'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', '--config', configFile, 'worker'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = await once(child, 'exit');

@@ -4,9 +4,9 @@ import { type ClientPayCredentials, type ClientPayFields, clientpay } from '../.
 import { createHttpSender } from '../../src/providers/http.js';
 import type { ProviderClient } from '../../src/providers/types.js';
 import { connectRedis } from '../../src/queue/redis.js';
-import { sessionSeal } from '../../src/queue/session-seal.js';
-import { redisSession } from '../../src/queue/shared-session.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
+import { sessionSeal } from '../../src/sending/session-seal.js';
+import { redisSession } from '../../src/sending/shared-session.js';
 import { clientContexts } from '../helpers/client-context.js';
 import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 

@@ -43,7 +43,7 @@ const CONCURRENCY = 6;
 const TIMEOUT_MS = 2000;
 const LOCK_MS = 1500;
 // A payment's next run waits while its last call may still be under way: the call's timeout plus
-// the job's slack for recording it (IN_FLIGHT_SLACK_MS in jobs/pay.ts). A stall shorter than this
+// the job's slack for recording it (callWindowMs in src/sending/guarded-send.ts). A stall shorter than this
 // (but longer than the lock) makes that run wait; a longer one lets it take the payment over.
 const TAKEOVER_MS = TIMEOUT_MS + 5000;
 const KILLS = 8;

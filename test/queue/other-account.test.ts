@@ -1,14 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startWorkers } from '../../jobs/workers.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { claimPayments } from '../../src/ledger/claims.js';
 import { createLogger } from '../../src/log.js';
-import { type RunningWorkers, startWorkers } from '../../src/queue/workers.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
+import type { RunningWorkers } from '../../src/worker-side.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { stipend } from '../helpers/stipend-process.js';
 

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkers } from '../../jobs/workers.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
@@ -74,7 +75,7 @@ describe('after resolve, retry and reverse', () => {
     expect((await reportOnDisk(csv)).get('rw-2')).toMatchObject({ status: 'failed', provider_code: 'RESOLVED_NOT_PAID' });
 
     sandbox.setFaults([]);
-    const retried = await printed(() => retryCommand(batchId, { config: stack.configFile }));
+    const retried = await printed(() => retryCommand(batchId, { config: stack.configFile }, { startWorkers }));
     expect(retried.code).toBe(EXIT.ok);
     expect(retried.stdout).toContain(`report: ${csv}\n`);
     expect((await reportOnDisk(csv)).get('rw-2')).toMatchObject({ status: 'paid', attempts: '2' });
@@ -93,7 +94,7 @@ describe('after resolve, retry and reverse', () => {
     sandbox.setFaults([]);
 
     // No worker serves VirtualRx now: the retried payment waits in its queue.
-    const retried = await printed(() => retryCommand(batchId, { maxWait: 300, config: stack.configFile }));
+    const retried = await printed(() => retryCommand(batchId, { maxWait: 300, config: stack.configFile }, { startWorkers }));
     expect(retried.code).toBe(EXIT.maxWait);
     expect(retried.stdout).toContain(`report: ${csv}\n`);
     expect(retried.stdout).toContain(`note: batch ${batchId} is not settled yet`);

@@ -3,7 +3,7 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { StipendError } from '../errors.js';
 import type { ProviderClient } from '../providers/types.js';
-import { openAccountClients } from './account-clients.js';
+import { openAccountClient } from './account-clients.js';
 
 /** The funding balance stayed unreadable through every attempt; nothing was queued or sent. */
 export class FundingBalanceUnreadableError extends StipendError {
@@ -37,11 +37,11 @@ const CREDENTIALS_REFUSED = /: (AUTH_FAILED|UNAUTHORIZED):/;
  * client and shared rate limit (readBalanceRetrying).
  */
 export async function readFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
-  const opened = await openAccountClients(context, [account]);
+  const client = await openAccountClient(context, account);
   try {
-    return await readBalanceRetrying(account, opened.clients[0]!.client);
+    return await readBalanceRetrying(account, client.provider);
   } finally {
-    await opened.close();
+    await client.close();
   }
 }
 

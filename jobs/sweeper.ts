@@ -1,12 +1,12 @@
 import type { Queue } from 'bullmq';
-import { describeActor } from '../audit/actor.js';
-import type { Account } from '../config/load.js';
-import type { StipendContext } from '../context.js';
-import { type BatchRecord, isSettled } from '../ledger/batches.js';
-import { FINAL_STATUSES, type PaymentLedger, type PaymentRef } from '../ledger/payments.js';
-import type { Logger } from '../log.js';
-import { paymentJob, paymentJobId } from './payment-job.js';
-import { tryLock } from './redis-lock.js';
+import { describeActor } from '../src/audit/actor.js';
+import type { Account } from '../src/config/load.js';
+import type { StipendContext } from '../src/context.js';
+import { type BatchRecord, isSettled } from '../src/ledger/batches.js';
+import { FINAL_STATUSES, type PaymentLedger, type PaymentRef } from '../src/ledger/payments.js';
+import type { Logger } from '../src/log.js';
+import { paymentJob, paymentJobId } from '../src/queue/payment-job.js';
+import { tryLock } from '../src/queue/redis-lock.js';
 
 /**
  * Never lose a row: BullMQ can end a job without our processor giving the payment a final status

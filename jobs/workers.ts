@@ -1,41 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
-import { paymentProcessor } from '../../jobs/pay.js';
-import { scheduledRunProcessor } from '../../jobs/scheduled-run.js';
-import { workerApprovalFence } from '../approval/worker-approval.js';
-import { demandConnections } from '../config/connection.js';
-import type { Account } from '../config/load.js';
-import type { StipendContext } from '../context.js';
-import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
-import { checkDurability } from '../ledger/durability.js';
-import type { Logger } from '../log.js';
-import { redactUrl } from '../redact-url.js';
-import { openAccountClients } from './account-clients.js';
-import { logBullErrors } from './bull-errors.js';
-import { bullPrefix, paymentQueueOptions, queueName } from './payment-job.js';
-import { assertRedisReachable, connectRedis } from './redis.js';
+import { workerApprovalFence } from '../src/approval/worker-approval.js';
+import { demandConnections } from '../src/config/connection.js';
+import type { Account } from '../src/config/load.js';
+import type { StipendContext } from '../src/context.js';
+import { SCHEDULES_QUEUE } from '../src/ingest/schedules.js';
+import { checkDurability } from '../src/ledger/durability.js';
+import type { Logger } from '../src/log.js';
+import { logBullErrors } from '../src/queue/bull-errors.js';
+import { bullPrefix, paymentQueueOptions, queueName } from '../src/queue/payment-job.js';
+import { assertRedisReachable, connectRedis } from '../src/queue/redis.js';
+import { redactUrl } from '../src/redact-url.js';
+import { openAccountClients } from '../src/sending/account-clients.js';
+import type { RunningWorkers, WorkersStop } from '../src/worker-side.js';
+import { paymentProcessor } from './pay.js';
+import { scheduledRunProcessor } from './scheduled-run.js';
 import { startSweeper } from './sweeper.js';
-
-export interface RunningWorkers {
-  accounts: Account[];
-  /**
-   * Stops taking jobs, lets payments in flight finish, then disconnects: `finished`. With Redis
-   * unreachable nothing can be recorded and BullMQ's close would wait for it for ever (its timers
-   * with it), so once every call in flight has ended (the accounts' timeoutMs, and a little) this
-   * gives up waiting: `redis-unreachable`, and the process should end.
-   */
-  close(): Promise<WorkersStop>;
-}
-
-export type WorkersStop = 'finished' | 'redis-unreachable';
 
 // How long after the last possible end of a call in flight a graceful stop is given before Redis
 // is checked, and how often it is checked again while it answers.
 const STOP_SLACK_MS = 2000;
 
 /**
- * Starts one BullMQ worker per account. Each has the account's concurrency; all of them, in every
- * process, share the account's rate limit through the gate in Redis.
+ * Starts one BullMQ worker per account (WorkerSide.startWorkers). Each has the account's
+ * concurrency; all of them, in every process, share the account's rate limit through the gate in
+ * Redis.
  */
 export async function startWorkers(context: StipendContext, accounts: Account[], log: Logger): Promise<RunningWorkers> {
   const { config } = context;
@@ -45,11 +34,11 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const durability = await checkDurability(context, accounts, log);
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
-  const running = accountClients.clients.map(({ account, client, gate }) => {
+  const running = accountClients.clients.map(({ account, provider, gate }) => {
     const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(bullConnection, config.prefix)), { queue: queueName(account) }, log);
     const processor = paymentProcessor({
       account,
-      client,
+      client: provider,
       payments: context.payments(account),
       queue,
       pauseAccount: gate.pause,

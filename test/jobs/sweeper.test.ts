@@ -4,7 +4,7 @@ import { waitForBatch } from '../../src/batches/wait.js';
 import type { Account } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';
-import { sweepOpenBatches } from '../../src/queue/sweeper.js';
+import { sweepOpenBatches } from '../../jobs/sweeper.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
 /** Never lose a row: payments whose job vanished or failed inside BullMQ still end with a status. */

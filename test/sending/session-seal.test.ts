@@ -1,6 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
-import { sessionSeal } from '../../src/queue/session-seal.js';
-import { redisSession } from '../../src/queue/shared-session.js';
+import { sessionSeal } from '../../src/sending/session-seal.js';
+import { redisSession } from '../../src/sending/shared-session.js';
 import { testRedis } from '../helpers/redis.js';
 
 /** An account's shared session (ClientPay's accessId) is a credential: Redis holds it sealed with the account's credentials. */

@@ -94,7 +94,7 @@ it.skipIf(!redisServerInstalled())('path 12c: SIGTERM stops `stipend run --with-
   try {
     ownStack.sandboxes.ctpayer!.setFaults([{ kind: 'latency', latencyMs: 1500 }]);
     const file = await ownStack.manifest('redis-down-run.csv', 'payment_id,cardId,amount,description\nrun-1,1000000002,4.75,Visit stipend\n');
-    const command = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', ownStack.configFile, 'run', file, '--provider', 'ctpayer', '--with-worker', '--out', ownDir], {
+    const command = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', '--config', ownStack.configFile, 'run', file, '--provider', 'ctpayer', '--with-worker', '--out', ownDir], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       stdio: 'ignore',
     });
