@@ -87,8 +87,8 @@ type Settle = { code: string; message: string; reference?: string; refused?: boo
 
 export function paymentProcessor(context: PaymentJobContext) {
   const { account, client, payments, log, confirmDurable } = context;
-  const { capabilities } = account.adapter;
-  const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
+  const { capabilities, lookup } = account.adapter;
+  const doubtResolvable = capabilities.idempotencyKey || lookup !== undefined;
   const callMs = account.timeoutMs + IN_FLIGHT_SLACK_MS;
 
   return async function processPayment(job: Job, token?: string): Promise<void> {
@@ -142,8 +142,8 @@ export function paymentProcessor(context: PaymentJobContext) {
     const key = await idempotencyKeyFor(data, standing.idempotencyKey);
     if (typeof key !== 'string') return handle(run, key);
 
-    if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
-      const found = await client.lookup(instruction(run, key, { kind: 'careful', seenEpoch: standing.epoch }));
+    if (inDoubt && !capabilities.idempotencyKey && lookup) {
+      const found = await lookup.find(client, instruction(run, key, { kind: 'careful', seenEpoch: standing.epoch }));
       if (found.found === true) return settle(run, 'paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
       if (found.found === 'unknown') return handle(run, found.outcome);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');

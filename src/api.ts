@@ -87,7 +87,7 @@ export async function submitManifest(
       const otherAccounts = options.allowOtherAccount ? [] : otherAccountsOf(context, options.account);
       if (batchId === undefined) {
         if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, rows('checking'));
-        if (adapter.capabilities.balance) onProgress?.({ stage: 'funding' });
+        if (adapter.balance) onProgress?.({ stage: 'funding' });
         const { refusal } = await checkFunding(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();
@@ -129,7 +129,7 @@ export interface FundingCheck {
 }
 
 /**
- * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
+ * Where the provider can tell its funding balance (its adapter's `balance`), a batch that needs more
  * than it holds is refused before anything is queued. A balance that cannot be read (after the
  * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
  * submitted again. Refused credentials are thrown instead (CredentialsRefusedError), and so is
@@ -142,10 +142,11 @@ export async function checkFunding(
   totalCents: number,
   read: typeof readFundingBalanceCents = readFundingBalanceCents,
 ): Promise<FundingCheck> {
-  if (!account.adapter.capabilities.balance) return {};
+  const { balance } = account.adapter;
+  if (!balance) return {};
   let balanceCents: number;
   try {
-    balanceCents = await read(context, account);
+    balanceCents = await read(context, account, balance);
   } catch (error) {
     if (error instanceof CredentialsRefusedError || error instanceof ConfigError) throw error;
     return { refusal: error instanceof Error ? error.message : String(error) };
@@ -260,9 +261,10 @@ export async function approvalSummary(context: StipendContext, batch: BatchRecor
     `${batch.accepted} payments, $${formatDollars(batch.accepted_cents)} in all (${batch.rows_total} rows: ${batch.rejected} rejected, ${batch.duplicates} already paid elsewhere)`,
     ...(batch.held_by === undefined ? [] : [`held by ${batch.held_by} at ${batch.held_at}: ${batch.held_reason} (the submitter's rule: ${batch.approval_rule ?? 'not recorded'})`]),
   ];
-  if (account.adapter.capabilities.balance) {
+  const { balance: reader } = account.adapter;
+  if (reader) {
     try {
-      const balance = await readFundingBalanceCents(context, account);
+      const balance = await readFundingBalanceCents(context, account, reader);
       lines.push(`funding balance: $${formatDollars(balance)}${balance < batch.accepted_cents ? ' — NOT ENOUGH for this batch' : ''}`);
     } catch (error) {
       lines.push(error instanceof Error ? error.message : String(error));

@@ -11,6 +11,7 @@ import { isSettled } from '../ledger/batches.js';
 import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { ReversalLedger } from '../ledger/reversals.js';
 import { required, text, withoutCardNumbers } from '../providers/field-rules.js';
+import type { AnyAdapter } from '../providers/index.js';
 import type { ReversalOutcome } from '../providers/outcome.js';
 import { type AccountClient, openAccountClients } from '../queue/account-clients.js';
 
@@ -61,6 +62,9 @@ export function isFailure(result: ReversalResult): boolean {
   return result.kind !== 'reversed' && result.kind !== 'skipped';
 }
 
+/** How an account's adapter reverses, where its provider can. */
+type Reversal = NonNullable<AnyAdapter['reversal']>;
+
 // How long after its claim a reversal's call may still be under way (the account's timeout, plus
 // time to record its outcome); a `reversing` claim older than that was cut off.
 const IN_FLIGHT_SLACK_MS = 5000;
@@ -94,7 +98,7 @@ export async function reversePayments(
   const request = parsed.data;
   const batch = await context.batches.get(request.batchId);
   const account = accountOf(context, batch);
-  checkReversible(account, request.reason);
+  const reversal = checkReversible(account, request.reason);
   // An unset ${VAR} of the account refuses here, before the durability check opens anything.
   demandConnections([account]);
   const payments = context.payments(account);
@@ -109,7 +113,7 @@ export async function reversePayments(
   const durability = await checkDurability(context, [asKeyless(account)], createLogger());
   const opened = await openAccountClients(context, [account]);
   try {
-    const reverser = new PaymentReverser(account, opened.clients[0]!, payments, reversals, request, durability.confirmFor(account));
+    const reverser = new PaymentReverser(account, reversal, opened.clients[0]!, payments, reversals, request, durability.confirmFor(account));
     const limit = pLimit(account.concurrency);
     await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
   } finally {
@@ -119,22 +123,27 @@ export async function reversePayments(
   return results;
 }
 
-/** Refuses, before anything moves, a provider that cannot reverse and a reason it would refuse. */
-function checkReversible(account: Account, reason: string): void {
+/**
+ * Refuses, before anything moves, a provider that cannot reverse and a reason it would refuse;
+ * returns how the provider reverses.
+ */
+function checkReversible(account: Account, reason: string): Reversal {
   const { adapter } = account;
-  if (!adapter.capabilities.reversal || adapter.reversalReason === undefined) {
+  const { reversal } = adapter;
+  if (!reversal) {
     throw new ReversalRefusedError(
       `${adapter.name} payments cannot be reversed through its API; ask ${adapter.name} to reverse them (its portal or support). Nothing was changed.`,
     );
   }
   const checks = [
     { rule: reasonRule, whose: '' },
-    { rule: adapter.reversalReason, whose: ` for ${adapter.name}` },
+    { rule: reversal.reason, whose: ` for ${adapter.name}` },
   ];
   for (const { rule, whose } of checks) {
     const checked = rule.safeParse(reason);
     if (!checked.success) throw new ReversalRefusedError(`--reason ${checked.error.issues[0]!.message}${whose}; nothing was reversed`);
   }
+  return reversal;
 }
 
 /** The payments to reverse, every named one checked to exist first: a typo reverses nothing. */
@@ -166,6 +175,7 @@ async function chooseTargets(context: StipendContext, payments: PaymentLedger, r
 class PaymentReverser {
   constructor(
     private readonly account: Account,
+    private readonly reversal: Reversal,
     private readonly client: AccountClient,
     private readonly payments: PaymentLedger,
     private readonly reversals: ReversalLedger,
@@ -219,7 +229,7 @@ class PaymentReverser {
     const ref = { batchId: record.batch_id, paymentId: record.payment_id };
     let claimed = false;
     try {
-      return await this.client.client.reverse!({
+      return await this.reversal.reverse(this.client.client, {
         paymentId: record.payment_id,
         amountCents: record.amount_cents,
         fields: record.fields,
