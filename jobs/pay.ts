@@ -72,8 +72,8 @@ type Settle = { code: string; message: string; reference?: string; refused?: boo
 
 export function paymentProcessor(context: PaymentJobContext) {
   const { account, client, payments, log, confirmDurable } = context;
-  const { capabilities } = account.adapter;
-  const doubtResolvable = capabilities.idempotencyKey || capabilities.lookup;
+  const { capabilities, lookup } = account.adapter;
+  const doubtResolvable = capabilities.idempotencyKey || lookup !== undefined;
   const callMs = callWindowMs(account);
 
   return async function processPayment(job: Job, token?: string): Promise<void> {
@@ -127,8 +127,8 @@ export function paymentProcessor(context: PaymentJobContext) {
     const key = await idempotencyKeyFor(data, standing.idempotencyKey);
     if (typeof key !== 'string') return handle(run, key);
 
-    if (inDoubt && !capabilities.idempotencyKey && client.lookup) {
-      const found = await client.lookup(instruction(run, key));
+    if (inDoubt && !capabilities.idempotencyKey && lookup) {
+      const found = await lookup.find(client, instruction(run, key));
       if (found.found === true) return settle(run, 'paid', { reference: found.reference, code: 'FOUND_BY_LOOKUP', message: found.message });
       if (found.found === 'unknown') return handle(run, found.outcome);
       log.info({ batchId: data.batchId, paymentId: data.paymentId }, 'in-doubt payment not applied (lookup); sending it');

@@ -18,9 +18,10 @@ export async function approvalSummary(context: StipendContext, batch: BatchRecor
     `${batch.accepted} payments, $${formatDollars(batch.accepted_cents)} in all (${batch.rows_total} rows: ${batch.rejected} rejected, ${batch.duplicates} already paid elsewhere)`,
     ...(batch.held_by === undefined ? [] : [`held by ${batch.held_by} at ${batch.held_at}: ${batch.held_reason} (the submitter's rule: ${batch.approval_rule ?? 'not recorded'})`]),
   ];
-  if (account.adapter.capabilities.balance) {
+  const { balance: reader } = account.adapter;
+  if (reader) {
     try {
-      const balance = await readFundingBalanceCents(context, account);
+      const balance = await readFundingBalanceCents(context, account, reader);
       lines.push(`funding balance: $${formatDollars(balance)}${balance < batch.accepted_cents ? ' — NOT ENOUGH for this batch' : ''}`);
     } catch (error) {
       lines.push(error instanceof Error ? error.message : String(error));

@@ -60,7 +60,7 @@ export async function dryRunManifest(
     let funding: FundingCheck = {};
     if (interrupted === undefined) {
       if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, account, scan.sha256, rows());
-      if (account.adapter.capabilities.balance) onProgress?.({ stage: 'funding' });
+      if (account.adapter.balance) onProgress?.({ stage: 'funding' });
       funding = await checkFunding(context, account, scan.validCents, peekFundingBalanceCents);
       if (funding.refusal !== undefined) return { accepted: false, scan, refusal: funding.refusal };
     }

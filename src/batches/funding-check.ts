@@ -11,7 +11,7 @@ export interface FundingCheck {
 }
 
 /**
- * Where the provider can tell its funding balance (capabilities.balance), a batch that needs more
+ * Where the provider can tell its funding balance (its adapter's `balance`), a batch that needs more
  * than it holds is refused before anything is queued. A balance that cannot be read (after the
  * retries every read gets) refuses too: nothing has moved yet, and the batch can simply be
  * submitted again. Refused credentials are thrown instead (CredentialsRefusedError), and so is
@@ -24,10 +24,11 @@ export async function checkFunding(
   totalCents: number,
   read: typeof readFundingBalanceCents = readFundingBalanceCents,
 ): Promise<FundingCheck> {
-  if (!account.adapter.capabilities.balance) return {};
+  const { balance } = account.adapter;
+  if (!balance) return {};
   let balanceCents: number;
   try {
-    balanceCents = await read(context, account);
+    balanceCents = await read(context, account, balance);
   } catch (error) {
     if (error instanceof CredentialsRefusedError || error instanceof ConfigError) throw error;
     return { refusal: error instanceof Error ? error.message : String(error) };

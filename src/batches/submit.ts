@@ -77,7 +77,7 @@ export async function submitManifest(
       const otherAccounts = options.allowOtherAccount ? [] : otherAccountsOf(context, options.account);
       if (batchId === undefined) {
         if (!options.allowOtherAccount) await refuseOtherAccountDuplicates(context, options.account, scan.sha256, rows('checking'));
-        if (adapter.capabilities.balance) onProgress?.({ stage: 'funding' });
+        if (adapter.balance) onProgress?.({ stage: 'funding' });
         const { refusal } = await checkFunding(context, options.account, scan.validCents);
         if (refusal !== undefined) return { accepted: false, scan, refusal };
         batchId = newBatchId();

@@ -5,12 +5,12 @@ import pLimit from 'p-limit';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { type Problem, readTable } from '../manifest/index.js';
-import type { CtPayerClient } from '../providers/ctpayer.js';
 import type { UndecidedOutcome } from '../providers/outcome.js';
+import type { CardDetails } from '../providers/types.js';
 import { safeCell } from '../reports/safe-cell.js';
 import { openAccountClient } from '../sending/account-clients.js';
 import { type CardAssignment, assignmentManifest } from './assignment-manifest.js';
-import { requireCtPayer } from './ctpayer-account.js';
+import { type CardCalls, type CardClient, requireCardCalls } from './ctpayer-account.js';
 import { CARD_CALL_ATTEMPTS, pauseAfter } from './retry-card-call.js';
 
 /**
@@ -39,15 +39,15 @@ const REPORT_COLUMNS = ['line', 'cardId', 'participantId', 'result', 'code', 'me
  * lost answer, never errs on cards it already assigned.
  */
 export async function assignCards(context: StipendContext, account: Account, file: string, options: { out: string; concurrency?: number }): Promise<AssignCardsResult> {
-  requireCtPayer(account);
+  const cards = requireCardCalls(account);
   const table = await readTable(file, assignmentManifest);
   if (table.problems.length > 0) return { valid: false, problems: table.problems };
 
   const accountClient = await openAccountClient(context, account);
   try {
-    const client = accountClient.provider as unknown as CtPayerClient;
+    const client = accountClient.provider;
     const limit = pLimit(options.concurrency ?? 4);
-    const outcomes = await Promise.all(table.rows.map(({ line, value }) => limit(async () => ({ line, ...value, ...(await assignOne(client, value)) }))));
+    const outcomes = await Promise.all(table.rows.map(({ line, value }) => limit(async () => ({ line, ...value, ...(await assignOne(cards, client, value)) }))));
     await mkdir(dirname(options.out), { recursive: true });
     await writeFile(options.out, stringify(outcomes, { header: true, columns: [...REPORT_COLUMNS], cast: { string: safeCell } }));
     return { valid: true, outcomes, reportFile: options.out };
@@ -56,13 +56,13 @@ export async function assignCards(context: StipendContext, account: Account, fil
   }
 }
 
-async function assignOne(client: CtPayerClient, { cardId, participantId }: CardAssignment): Promise<Pick<AssignmentOutcome, 'result' | 'code' | 'message'>> {
+async function assignOne(cards: CardCalls, client: CardClient, { cardId, participantId }: CardAssignment): Promise<Pick<AssignmentOutcome, 'result' | 'code' | 'message'>> {
   // The last answer that settled nothing (retry later, or none): undefined until an assign is sent.
   let last: UndecidedOutcome | undefined;
   for (let attempt = 0; attempt < CARD_CALL_ATTEMPTS; attempt += 1) {
-    let card: Awaited<ReturnType<CtPayerClient['cardDetails']>>;
+    let card: CardDetails;
     try {
-      card = await client.cardDetails(cardId);
+      card = await cards.details(client, cardId);
     } catch (error) {
       const message = (error as Error).message;
       // After an unanswered assign, not being able to look is not knowing.
@@ -75,7 +75,7 @@ async function assignOne(client: CtPayerClient, { cardId, participantId }: CardA
     if (card.cardStatus !== 'UNASSIGNED') return { result: 'failed', code: `CARD_${card.cardStatus}`, message: `the card is ${card.cardStatus}; only an UNASSIGNED card can be assigned` };
 
     await pauseAfter(last);
-    const change = await client.assignCard(cardId, participantId);
+    const change = await cards.assign(client, cardId, participantId);
     if (change.kind === 'done') return { result: 'assigned', code: 'success', message: '' };
     if (change.kind === 'refused') return { result: 'failed', code: change.code, message: change.message };
     last = change;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TableSpec } from '../manifest/table.js';
 import { digits, required, text, withoutCardNumbers } from '../providers/field-rules.js';
+import { columnsOf } from '../providers/manifest-spec.js';
 
 /** A CT Payer card assignment manifest: which card goes to which participant (assigncard's limits). */
 const assignment = z.object({
@@ -11,10 +12,7 @@ export type CardAssignment = z.infer<typeof assignment>;
 
 export const assignmentManifest: TableSpec<CardAssignment> = {
   kind: 'card assignment manifests',
-  columns: [
-    { name: 'cardId', required: true },
-    { name: 'participantId', required: true },
-  ],
+  columns: columnsOf(assignment),
   row: assignment,
   // One card assigned twice in a file is a mistake whichever participant is meant.
   keyColumn: 'cardId',

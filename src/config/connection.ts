@@ -6,7 +6,7 @@ import { describeIssues } from './issues.js';
 import { type AccountConfig, type AccountConnection, accountConnection } from './schema.js';
 
 /** An account's connection as its provider's client takes it: the credentials as the adapter parsed them. */
-export type Connection = Omit<AccountConnection, 'credentials'> & { credentials: unknown };
+export type Connection = Omit<AccountConnection, 'credentials'> & { credentials: Record<string, string> };
 
 /**
  * The account's baseUrl and credentials as a function that fills in their ${VARS} and checks them

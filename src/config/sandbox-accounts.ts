@@ -1,5 +1,5 @@
 import { DEFAULT_SANDBOX_PORTS } from '../sandbox/index.js';
-import type { ProviderId } from '../providers/types.js';
+import { PROVIDER_IDS, type ProviderId } from '../providers/types.js';
 import type { ConfigFile } from './schema.js';
 
 /**
@@ -14,9 +14,10 @@ import type { ConfigFile } from './schema.js';
  * CT Payer's payments need no such consent (it refuses a resend itself), but its reversals do: no
  * reversal carries a key.
  */
-export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX_PORTS, number>> = {}): ConfigFile {
-  const url = (provider: keyof typeof DEFAULT_SANDBOX_PORTS) => `http://127.0.0.1:${ports[provider] ?? DEFAULT_SANDBOX_PORTS[provider]}`;
+export function sandboxConfig(ports: Partial<Record<ProviderId, number>> = {}): ConfigFile {
+  const url = (provider: ProviderId) => `http://127.0.0.1:${ports[provider] ?? DEFAULT_SANDBOX_PORTS[provider]}`;
   return {
+    // Every provider has a sandbox, so every provider has an account here.
     accounts: {
       ctpayer: {
         sandbox: {
@@ -41,11 +42,11 @@ export function sandboxConfig(ports: Partial<Record<keyof typeof DEFAULT_SANDBOX
       virtualrx: {
         sandbox: { baseUrl: url('virtualrx'), credentials: { token: 'sandbox-token' }, acceptRedisWriteLoss: true },
       },
-    },
+    } satisfies Record<ProviderId, unknown>,
   };
 }
 
-/** The providers the built-in configuration has an account for. */
+/** The providers the built-in configuration has an account for: every one. */
 export function sandboxProviders(): ProviderId[] {
-  return Object.keys(sandboxConfig().accounts) as ProviderId[];
+  return [...PROVIDER_IDS];
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { formatDollars } from '../money.js';
-import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { commonOutcome, listedCode, parseJsonBody, unlistedCode, unreadable } from './contract-rules.js';
 import { required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
-import type { Outcome } from './outcome.js';
+import { manifestSpec } from './manifest-spec.js';
+import type { Outcome, OutcomeKind } from './outcome.js';
 import type { CheckResult, ClientContext, IssuedKey, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
 
 /**
@@ -45,24 +46,33 @@ const paymentResult = z.discriminatedUnion('status', [
   z.looseObject({ status: z.literal('DECLINED'), declineReason: z.string().optional() }),
 ]);
 
-export const clientpay: ProviderAdapter<ClientPayFields, ClientPayCredentials> = {
+/** The error codes ClientPay documents (docs/providers.md, "ClientPay"). */
+type ErrorCode = 'INVALID_ACCESS_ID' | 'VALIDATION_ERROR' | 'REQUEST_ID_USED';
+
+/**
+ * Each documented error code, as the outcome of a payment. Any 401 is read as INVALID_ACCESS_ID
+ * is, whatever its code: the accessId (still refused after one renewal) or the credentials behind
+ * it; a later attempt starts again from the shared session, and fixing credentials is a person's
+ * job, as with CT Payer.
+ */
+const ERROR_CODES = {
+  INVALID_ACCESS_ID: 'retryable',
+  VALIDATION_ERROR: 'declined',
+  // This requestId already executed with another body. Whether this row was paid by it, and with
+  // what, only a person can tell.
+  REQUEST_ID_USED: 'unknown',
+} as const satisfies Record<ErrorCode, OutcomeKind>;
+
+export const clientpay = {
   id: 'clientpay',
   name: 'ClientPay',
-  capabilities: { idempotencyKey: true, lookup: false, reversal: false, balance: false, resendSafeWithoutLedger: false },
-  manifest: {
-    columns: [
-      { name: 'payeeToken', required: true },
-      { name: 'referenceNumber', required: true },
-      { name: 'description', required: true },
-    ],
-    row: fields,
-    payee: (f) => f.payeeToken,
-  },
+  capabilities: { idempotencyKey: true, resendSafeWithoutLedger: false },
+  manifest: manifestSpec(fields, { payee: (f) => f.payeeToken }),
   credentials,
   // ClientPay documents no rate limit: the same cautious default as the other providers.
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
   createClient: (context) => new ClientPayClient(context),
-};
+} satisfies ProviderAdapter<ClientPayFields, ClientPayCredentials, ClientPayClient>;
 
 /** No accessId could be had, so no call was sent with one; `outcome` (retryable) says why. */
 class AccessIdUnavailableError extends Error {
@@ -83,7 +93,7 @@ type Reply<T> = { ok: true; body: T } | { ok: false; outcome: Outcome };
  */
 type Current = { kind: 'current'; accessId: string } | { kind: 'none' } | { kind: 'refused' };
 
-class ClientPayClient implements ProviderClient<ClientPayFields> {
+export class ClientPayClient implements ProviderClient<ClientPayFields> {
   constructor(private readonly context: ClientContext<ClientPayCredentials>) {}
 
   async issueIdempotencyKey(): Promise<IssuedKey> {
@@ -217,29 +227,33 @@ function refusesAccessId(result: HttpResult): boolean {
 }
 
 function read<T>(result: HttpResult, shape: z.ZodType<T>): Reply<T> {
-  const common = commonOutcome(result);
-  if (common) return { ok: false, outcome: common };
-  if (result.kind !== 'response') throw new Error('unreachable');
-  const body = parseJsonBody(result.text);
-  if (result.status === 200) {
+  const response = commonOutcome(result);
+  if (response.kind !== 'response') return { ok: false, outcome: response };
+  const body = parseJsonBody(response.text);
+  if (response.status === 200) {
     const parsed = shape.safeParse(body);
     return parsed.success ? { ok: true, body: parsed.data } : { ok: false, outcome: unreadable(200) };
   }
   const error = errorBody.safeParse(body);
-  if (!error.success) return { ok: false, outcome: unreadable(result.status) };
-  return { ok: false, outcome: errorOutcome(result.status, error.data.error.code, error.data.error.message ?? '') };
+  if (!error.success) return { ok: false, outcome: unreadable(response.status) };
+  return { ok: false, outcome: errorOutcome(response.status, error.data.error.code, error.data.error.message ?? '') };
 }
 
-/** A documented error body: nothing was applied by this call. */
+/**
+ * An error body, read as a payment's answer (calls that move no money make any outcome but a
+ * retryable one "no usable answer": nothingPaid).
+ */
 function errorOutcome(status: number, code: string, message: string): Outcome {
-  // The accessId (still refused after one renewal) or the credentials behind it: a later attempt
-  // starts again from the shared session; fixing credentials is a person's job, as with CT Payer.
-  if (status === 401) return { kind: 'retryable', code, message, throttled: false };
-  // This requestId already executed with another body. Whether this row was paid by it, and with
-  // what, only a person can tell.
-  if (code === 'REQUEST_ID_USED') return { kind: 'unknown', code, message: `${message || code}; the requestId went with another payment, so whether this one was made needs a person to check with ClientPay` };
-  // VALIDATION_ERROR and anything else refused: sending the same again will not help.
-  return { kind: 'declined', code, message };
+  switch (status === 401 ? 'retryable' : listedCode(ERROR_CODES, code)) {
+    case undefined:
+      return unlistedCode(code, message, 'payment');
+    case 'retryable':
+      return { kind: 'retryable', code, message, throttled: false };
+    case 'unknown':
+      return { kind: 'unknown', code, message: `${message || code}; the requestId went with another payment, so whether this one was made needs a person to check with ClientPay` };
+    case 'declined':
+      return { kind: 'declined', code, message };
+  }
 }
 
 /** Whatever a call that moves no money ran into, nothing was paid: retryable, keeping any throttling. */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { formatDollars, parseBalanceDollars } from '../money.js';
-import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { commonOutcome, listedCode, parseJsonBody, unlistedCode, unreadable } from './contract-rules.js';
 import { digits, required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
-import type { Outcome, ReversalOutcome, UndecidedOutcome } from './outcome.js';
-import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient, ReversalInstruction } from './types.js';
+import { manifestSpec } from './manifest-spec.js';
+import type { Outcome, OutcomeKind, ReversalOutcome, ReversalOutcomeKind } from './outcome.js';
+import type { CardChange, CardDetails, CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient, ReversalInstruction } from './types.js';
 
 /**
  * CT Payer: form-encoded POSTs to /<resource>.php, JSON answers with status success|error.
@@ -41,26 +42,44 @@ const errorBody = z.looseObject({
   transactionId: z.union([z.string(), z.number()]).optional(),
 });
 
-export const ctpayer: ProviderAdapter<CtPayerFields, CtPayerCredentials> = {
+/** The error codes CT Payer documents (docs/providers.md, "CT Payer"). */
+type ErrorCode = 'DUPLICATE_PAYMENT' | 'AUTH_FAILED' | 'INVALID_PARAMETER' | 'CARD_NOT_FOUND' | 'CARD_NOT_ACTIVE' | 'INSUFFICIENT_FUNDS';
+
+/** Each documented error code, as the outcome of a load (loadcard) and of a reversal (chargecard). */
+const ERROR_CODES = {
+  // The load was applied by an earlier send of this internalPaymentId: paid once, not twice.
+  // chargecard carries no internalPaymentId, so for it the code can only be a refusal.
+  DUPLICATE_PAYMENT: { load: 'paid', charge: 'refused' },
+  // Nothing applied; the account's credentials need fixing, which no retry can do by itself.
+  AUTH_FAILED: { load: 'retryable', charge: 'retryable' },
+  INVALID_PARAMETER: { load: 'declined', charge: 'refused' },
+  CARD_NOT_FOUND: { load: 'declined', charge: 'refused' },
+  CARD_NOT_ACTIVE: { load: 'declined', charge: 'refused' },
+  // A load's is the funding account's; a charge's is the card's: the participant has already spent
+  // part of the money.
+  INSUFFICIENT_FUNDS: { load: 'declined', charge: 'refused' },
+} as const satisfies Record<ErrorCode, { load: OutcomeKind; charge: ReversalOutcomeKind }>;
+
+export const ctpayer = {
   id: 'ctpayer',
   name: 'CT Payer',
-  capabilities: { idempotencyKey: true, lookup: false, reversal: true, balance: true, resendSafeWithoutLedger: true },
-  manifest: {
-    columns: [
-      { name: 'cardId', required: true },
-      { name: 'description', required: true },
-      { name: 'groupId', required: false },
-    ],
-    row: fields,
-    payee: (f) => f.cardId,
-    group: (f) => f.groupId,
-  },
+  capabilities: { idempotencyKey: true, resendSafeWithoutLedger: true },
+  manifest: manifestSpec(fields, { payee: (f) => f.cardId, group: (f) => f.groupId }),
   credentials,
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
-  // chargecard's documented limit: "45 characters max, including spaces".
-  reversalReason: required(text({ max: 45 })),
   createClient: (context) => new CtPayerClient(context),
-};
+  reversal: {
+    // chargecard's documented limit: "45 characters max, including spaces".
+    reason: required(text({ max: 45 })),
+    reverse: (client, reversal) => client.reverse(reversal),
+  },
+  balance: { fundingBalanceCents: (client) => client.fundingBalanceCents() },
+  cards: {
+    assign: (client, cardId, participantId) => client.assignCard(cardId, participantId),
+    cancel: (client, cardId, reason) => client.cancelCard(cardId, reason),
+    details: (client, cardId) => client.cardDetails(cardId),
+  },
+} satisfies ProviderAdapter<CtPayerFields, CtPayerCredentials, CtPayerClient>;
 
 /**
  * What each call sends besides username and password (which every call carries): exactly its
@@ -131,7 +150,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return cardChange(await this.call('setcardstatus', { cardId, reason, apiusername: this.apiusername }));
   }
 
-  async cardDetails(cardId: string): Promise<{ cardId: string; participantId: string; cardStatus: string; balanceCents: number }> {
+  async cardDetails(cardId: string): Promise<CardDetails> {
     const answer = await this.query('getcarddetails', { cardId, apiusername: this.apiusername });
     if (!answer.ok) throw new Error(`CT Payer getcarddetails: ${answer.reason}`);
     const body = cardDetailsBody.parse(answer.body);
@@ -175,55 +194,58 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
 }
 
 function loadOutcome(result: HttpResult): Outcome {
-  const common = commonOutcome(result);
-  if (common) return common;
-  if (result.kind !== 'response') throw new Error('unreachable');
-  const body = parseJsonBody(result.text);
+  const response = commonOutcome(result);
+  if (response.kind !== 'response') return response;
+  const body = parseJsonBody(response.text);
   const success = transactionBody.safeParse(body);
   if (success.success) return { kind: 'paid', reference: String(success.data.transactionId), code: 'success', message: '' };
   const error = errorBody.safeParse(body);
-  if (!error.success) return unreadable(result.status);
+  if (!error.success) return unreadable(response.status);
   const { errorCode, message = '' } = error.data;
-  switch (errorCode) {
-    case 'DUPLICATE_PAYMENT':
-      // The load was applied by an earlier send of this internalPaymentId: paid once, not twice.
+  const listed = listedCode(ERROR_CODES, errorCode);
+  switch (listed?.load) {
+    case undefined:
+      return unlistedCode(errorCode, message, 'payment');
+    case 'paid':
       return { kind: 'paid', reference: String(error.data.transactionId ?? ''), code: errorCode, message: 'already applied by an earlier request with this internalPaymentId' };
-    case 'AUTH_FAILED':
-      // Nothing applied; the account's credentials need fixing, which no retry can do by itself.
+    case 'retryable':
       return { kind: 'retryable', code: errorCode, message: message || 'CT Payer rejected the credentials', throttled: false };
-    default:
+    case 'declined':
       return { kind: 'declined', code: errorCode, message };
   }
 }
 
 function chargeOutcome(result: HttpResult): ReversalOutcome {
-  const common = commonOutcome(result, 'reversal');
-  if (common) return common;
-  if (result.kind !== 'response') throw new Error('unreachable');
-  const body = parseJsonBody(result.text);
+  const response = commonOutcome(result, 'reversal');
+  if (response.kind !== 'response') return response;
+  const body = parseJsonBody(response.text);
   const success = transactionBody.safeParse(body);
   if (success.success) return { kind: 'reversed', reference: String(success.data.transactionId), code: 'success', message: '' };
   const error = errorBody.safeParse(body);
-  if (!error.success) return unreadable(result.status, 'reversal');
+  if (!error.success) return unreadable(response.status, 'reversal');
   const { errorCode, message = '' } = error.data;
-  if (errorCode === 'AUTH_FAILED') {
-    return { kind: 'retryable', code: errorCode, message: message || 'CT Payer rejected the credentials', throttled: false };
+  switch (listedCode(ERROR_CODES, errorCode)?.charge) {
+    case undefined:
+      return unlistedCode(errorCode, message, 'reversal');
+    case 'retryable':
+      return { kind: 'retryable', code: errorCode, message: message || 'CT Payer rejected the credentials', throttled: false };
+    case 'refused':
+      return { kind: 'refused', code: errorCode, message };
   }
-  // INSUFFICIENT_FUNDS here is the card's: the participant has already spent part of the money.
-  return { kind: 'refused', code: errorCode, message };
 }
 
-/** What a card call did: done, refused (nothing changed), or the common retry-later and in-doubt answers. */
-export type CardChange = { kind: 'done' } | { kind: 'refused'; code: string; message: string } | UndecidedOutcome;
-
+/**
+ * A card call moves no money, so every error code, documented or not, is a refusal: nothing is
+ * known to have changed, and each card command reads the card before every try, so running it
+ * again finds whatever an undocumented code did (docs/providers.md, "CT Payer").
+ */
 function cardChange(result: HttpResult): CardChange {
-  const common = commonOutcome(result, 'change');
-  if (common) return common;
-  if (result.kind !== 'response') throw new Error('unreachable');
-  const body = parseJsonBody(result.text);
+  const response = commonOutcome(result, 'change');
+  if (response.kind !== 'response') return response;
+  const body = parseJsonBody(response.text);
   if (successBody.safeParse(body).success) return { kind: 'done' };
   const error = errorBody.safeParse(body);
-  if (!error.success) return unreadable(result.status, 'change');
+  if (!error.success) return unreadable(response.status, 'change');
   return { kind: 'refused', code: error.data.errorCode, message: error.data.message ?? '' };
 }
 

@@ -17,8 +17,16 @@ export interface HttpRequest {
   beforeSend?: () => Promise<void>;
 }
 
+/** A complete answer, whatever its status. */
+export interface HttpResponse {
+  kind: 'response';
+  status: number;
+  retryAfterMs: number | undefined;
+  text: string;
+}
+
 export type HttpResult =
-  | { kind: 'response'; status: number; retryAfterMs: number | undefined; text: string }
+  | HttpResponse
   /** The connection was never made, so the provider cannot have acted on the request. */
   | { kind: 'not-sent'; error: string }
   /** Sent (or possibly sent) with no complete answer: the provider may have acted on it. */

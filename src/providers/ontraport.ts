@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { StipendError } from '../errors.js';
 import { formatDollars } from '../money.js';
-import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { commonOutcome, listedCode, parseJsonBody, unlistedCode, unreadable } from './contract-rules.js';
 import { digits, required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
-import type { Outcome } from './outcome.js';
+import { manifestSpec } from './manifest-spec.js';
+import type { Outcome, OutcomeKind } from './outcome.js';
 import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
 
 /**
@@ -44,18 +45,21 @@ const listing = z.array(z.object({ id: idText, name: z.string() }));
 /** A gateway or invoice template as list_gateways / list_invoices name it. */
 export type OntraportListed = z.infer<typeof listing>[number];
 
+/** The result codes ONTRAPORT documents for a sale. */
+type ResultCode = '1' | '2' | '3' | '4' | '5' | '6' | '7';
+
 /** The documented result codes, as outcomes (docs/providers.md, "ONTRAPORT"). */
-const RESULT_CODES = new Map<string, { kind: Outcome['kind']; meaning: string }>([
-  ['1', { kind: 'paid', meaning: 'Good' }],
-  ['2', { kind: 'declined', meaning: 'Bad data' }],
-  ['3', { kind: 'declined', meaning: 'Something wrong with the gateway account' }],
+const RESULT_CODES = {
+  '1': { kind: 'paid', meaning: 'Good' },
+  '2': { kind: 'declined', meaning: 'Bad data' },
+  '3': { kind: 'declined', meaning: 'Something wrong with the gateway account' },
   // "Problem with our api": ONTRAPORT itself failed before charging; nothing applied, retry later.
-  ['4', { kind: 'retryable', meaning: 'Problem with our api' }],
+  '4': { kind: 'retryable', meaning: 'Problem with our api' },
   // 5 and 7 come after the charge went to the gateway, which may have applied it.
-  ['5', { kind: 'unknown', meaning: 'Problem with the remote gateway api' }],
-  ['6', { kind: 'declined', meaning: 'Problem with gateway credentials' }],
-  ['7', { kind: 'unknown', meaning: 'Problem with the connection' }],
-]);
+  '5': { kind: 'unknown', meaning: 'Problem with the remote gateway api' },
+  '6': { kind: 'declined', meaning: 'Problem with gateway credentials' },
+  '7': { kind: 'unknown', meaning: 'Problem with the connection' },
+} as const satisfies Record<ResultCode, { kind: OutcomeKind; meaning: string }>;
 
 /** A call that moves no money (list_gateways, list_invoices) got no usable answer. */
 export class OntraportQueryError extends StipendError {
@@ -64,26 +68,16 @@ export class OntraportQueryError extends StipendError {
   }
 }
 
-export const ontraport: ProviderAdapter<OntraportFields, OntraportCredentials> = {
+export const ontraport = {
   id: 'ontraport',
   name: 'ONTRAPORT',
-  capabilities: { idempotencyKey: false, lookup: false, reversal: false, balance: false, resendSafeWithoutLedger: false },
-  manifest: {
-    columns: [
-      { name: 'contact_id', required: true },
-      { name: 'invoice_id', required: true },
-      { name: 'gateway_id', required: true },
-      { name: 'product_id', required: true },
-      { name: 'description', required: false },
-    ],
-    row: fields,
-    payee: (f) => f.contact_id,
-  },
+  capabilities: { idempotencyKey: false, resendSafeWithoutLedger: false },
+  manifest: manifestSpec(fields, { payee: (f) => f.contact_id }),
   credentials,
   // The documented limit: 180 requests per minute per ONTRAPORT account.
   defaultRateLimit: { max: 180, perMs: 60_000, marginMs: 250 },
   createClient: (context) => new OntraportClient(context),
-};
+} satisfies ProviderAdapter<OntraportFields, OntraportCredentials, OntraportClient>;
 
 export class OntraportClient implements ProviderClient<OntraportFields> {
   constructor(private readonly context: ClientContext<OntraportCredentials>) {}
@@ -144,20 +138,17 @@ export class OntraportClient implements ProviderClient<OntraportFields> {
 }
 
 function saleOutcome(result: HttpResult): Outcome {
-  const common = commonOutcome(result);
-  if (common) return common;
-  if (result.kind !== 'response') throw new Error('unreachable');
-  if (result.status === 401) {
+  const response = commonOutcome(result);
+  if (response.kind !== 'response') return response;
+  if (response.status === 401) {
     // Nothing applied; the account's appid/key need fixing, which no retry can do by itself.
     return { kind: 'retryable', code: 'HTTP_401', message: 'ONTRAPORT rejected the appid and key', throttled: false };
   }
-  const parsed = saleAnswer.safeParse(parseJsonBody(result.text));
-  if (!parsed.success) return unreadable(result.status);
+  const parsed = saleAnswer.safeParse(parseJsonBody(response.text));
+  if (!parsed.success) return unreadable(response.status);
   const { result_code: code, transaction_id: reference, message: detail } = parsed.data;
-  const documented = RESULT_CODES.get(code);
-  if (documented === undefined) {
-    return { kind: 'unknown', code, message: `undocumented result_code ${code}; the payment may have been applied` };
-  }
+  const documented = listedCode(RESULT_CODES, code);
+  if (documented === undefined) return unlistedCode(code, detail ?? '', 'payment');
   const message = detail ? `${documented.meaning}: ${detail}` : documented.meaning;
   switch (documented.kind) {
     case 'paid':

@@ -28,12 +28,13 @@ export const outcomeSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type Outcome = z.infer<typeof outcomeSchema>;
+export type OutcomeKind = Outcome['kind'];
 
 /** The outcomes every call shares, whatever it asks for: nothing moved (retry later), or in doubt. */
 export type UndecidedOutcome = z.infer<typeof retryable> | z.infer<typeof unknown>;
 
 /**
- * What one reversal call did (ProviderClient.reverse), in the same terms:
+ * What one reversal call did (ProviderAdapter.reversal), in the same terms:
  *
  * - reversed: the money came back; `reference` is the provider's id for the reversal.
  * - refused: the provider would not reverse it (e.g. the card no longer holds the amount, no such
@@ -48,3 +49,4 @@ export const reversalOutcomeSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type ReversalOutcome = z.infer<typeof reversalOutcomeSchema>;
+export type ReversalOutcomeKind = ReversalOutcome['kind'];

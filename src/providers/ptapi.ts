@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { commonOutcome, listedCode, parseJsonBody, unlistedCode, unreadable } from './contract-rules.js';
 import { required, text } from './field-rules.js';
-import type { HttpResult } from './http.js';
-import type { Outcome } from './outcome.js';
+import type { HttpResponse, HttpResult } from './http.js';
+import { manifestSpec } from './manifest-spec.js';
+import type { Outcome, OutcomeKind } from './outcome.js';
 import type { CheckResult, ClientContext, LookupResult, PaymentInstruction, ProviderAdapter, ProviderClient } from './types.js';
 
 /**
@@ -52,25 +53,35 @@ const REFUSED_AFTER_LOGIN: Retryable = {
   throttled: false,
 };
 
-export const ptapi: ProviderAdapter<PtApiFields, PtApiCredentials> = {
+/** The error codes PT API documents (docs/providers.md, "PT API"). */
+type ErrorCode = 'VALIDATION_ERROR' | 'INSUFFICIENT_FUNDS' | 'CARDHOLDER_INACTIVE' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND';
+
+/**
+ * Each documented error code, as the outcome of a load. An error body applied nothing, and the same
+ * load sent again gets the same answer. UNAUTHORIZED comes with HTTP 401, which gets a fresh login
+ * and one repeat first; still refused, nothing applied.
+ */
+const LOAD_ERROR_CODES = {
+  VALIDATION_ERROR: 'declined',
+  INSUFFICIENT_FUNDS: 'declined',
+  CARDHOLDER_INACTIVE: 'declined',
+  UNAUTHORIZED: 'retryable',
+  FORBIDDEN: 'declined',
+  NOT_FOUND: 'declined',
+} as const satisfies Record<ErrorCode, OutcomeKind>;
+
+export const ptapi = {
   id: 'ptapi',
   name: 'PT API',
-  capabilities: { idempotencyKey: false, lookup: true, reversal: false, balance: true, resendSafeWithoutLedger: false },
-  manifest: {
-    columns: [
-      { name: 'cardholderId', required: true },
-      { name: 'customerId', required: true },
-      { name: 'programId', required: true },
-      { name: 'description', required: true },
-    ],
-    row: fields,
-    payee: (f) => f.cardholderId,
-  },
+  capabilities: { idempotencyKey: false, resendSafeWithoutLedger: false },
+  manifest: manifestSpec(fields, { payee: (f) => f.cardholderId }),
   credentials,
   // PT API documents no rate limit: a cautious default.
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
   createClient: (context) => new PtApiClient(context),
-};
+  lookup: { find: (client, payment) => client.lookup(payment) },
+  balance: { fundingBalanceCents: (client) => client.fundingBalanceCents() },
+} satisfies ProviderAdapter<PtApiFields, PtApiCredentials, PtApiClient>;
 
 /** A PT API read that got no usable answer. */
 export class PtApiError extends Error {
@@ -225,14 +236,13 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
 }
 
 /** The outcome a call's HTTP result settles by itself, or its status and body to read. */
-function answered(exchange: Exchange): { outcome: Outcome } | { status: number; text: string } {
+function answered(exchange: Exchange): { outcome: Outcome } | HttpResponse {
   if (exchange.kind === 'no-login') return { outcome: exchange.outcome };
-  const common = commonOutcome(exchange);
-  if (common) return { outcome: common };
-  if (exchange.kind !== 'response') throw new Error('unreachable: commonOutcome settles every unsent or lost request');
+  const response = commonOutcome(exchange);
+  if (response.kind !== 'response') return { outcome: response };
   // Still 401 after a fresh login (authorized() repeats once).
-  if (exchange.status === 401) return { outcome: REFUSED_AFTER_LOGIN };
-  return { status: exchange.status, text: exchange.text };
+  if (response.status === 401) return { outcome: REFUSED_AFTER_LOGIN };
+  return response;
 }
 
 function loadOutcome(exchange: Exchange): Outcome {
@@ -243,26 +253,32 @@ function loadOutcome(exchange: Exchange): Outcome {
   if (answer.status === 201 && load.success) return { kind: 'paid', reference: load.data.loadId, code: 'CREATED', message: '' };
   const error = errorBody.safeParse(body);
   if (!error.success) return unreadable(answer.status);
-  // An error body applied nothing, and the same load sent again gets the same answer: VALIDATION_ERROR,
-  // INSUFFICIENT_FUNDS, CARDHOLDER_INACTIVE, FORBIDDEN, NOT_FOUND (and any code PT API adds).
-  return { kind: 'declined', code: error.data.error.code, message: error.data.error.message ?? '' };
+  const { code, message = '' } = error.data.error;
+  switch (listedCode(LOAD_ERROR_CODES, code)) {
+    case undefined:
+      // A load PT API may have applied is looked up by its externalId before anything is resent.
+      return unlistedCode(code, message, 'payment');
+    case 'retryable':
+      return { kind: 'retryable', code, message, throttled: false };
+    case 'declined':
+      return { kind: 'declined', code, message };
+  }
 }
 
 function loginResult(result: HttpResult, sentAt: number): Login {
   // A login moves no money, so whatever became of it, nothing was applied: the payment can wait.
   const refused = (code: string, message: string): Login => ({ ok: false, outcome: { kind: 'retryable', code, message, throttled: false } });
-  const common = commonOutcome(result);
-  if (common?.kind === 'retryable') return { ok: false, outcome: common };
-  if (common) return refused(common.code, `PT API gave no answer to the login (${common.code}); nothing else was sent`);
-  if (result.kind !== 'response') throw new Error('unreachable: commonOutcome settles every unsent or lost request');
-  const body = parseJsonBody(result.text);
+  const response = commonOutcome(result);
+  if (response.kind === 'retryable') return { ok: false, outcome: response };
+  if (response.kind === 'unknown') return refused(response.code, `PT API gave no answer to the login (${response.code}); nothing else was sent`);
+  const body = parseJsonBody(response.text);
   const login = loginBody.safeParse(body);
-  if (result.status === 200 && login.success) {
+  if (response.status === 200 && login.success) {
     const lifetimeMs = login.data.expiresIn * 1000;
     return { ok: true, token: login.data.token, renewAt: sentAt + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2) };
   }
   const error = errorBody.safeParse(body);
   if (error.success) return refused(error.data.error.code, `PT API refused the login: ${error.data.error.message ?? ''}`.trim());
-  if (result.status === 401) return refused('UNAUTHORIZED', 'PT API refused the username and password');
-  return refused(`HTTP_${result.status}_UNREADABLE`, `PT API answered the login with HTTP ${result.status} and a body that could not be read`);
+  if (response.status === 401) return refused('UNAUTHORIZED', 'PT API refused the username and password');
+  return refused(`HTTP_${response.status}_UNREADABLE`, `PT API answered the login with HTTP ${response.status} and a body that could not be read`);
 }

@@ -1,23 +1,26 @@
 import type { z } from 'zod';
 import type { HttpSend } from './http.js';
-import type { Outcome, ReversalOutcome } from './outcome.js';
+import type { Outcome, ReversalOutcome, UndecidedOutcome } from './outcome.js';
 
+/**
+ * The one list of providers. The registries keyed by it are exhaustive records (adapters, sandboxes,
+ * sandbox ports, the sandbox accounts), so a provider added here is refused by the compiler until
+ * each of them has it.
+ */
 export const PROVIDER_IDS = ['ctpayer', 'ptapi', 'ontraport', 'clientpay', 'virtualrx'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
-/** What a provider can do, so the rest of the system asks instead of checking a provider's name. */
+/**
+ * What a provider promises about resending, so the rest of the system asks instead of checking a
+ * provider's name. What it can do besides paying comes with its methods, as the adapter's optional
+ * capability objects (ProviderAdapter.lookup, reversal, balance, cards): present means able.
+ */
 export interface Capabilities {
   /**
    * Resending a payment with the same key never pays twice (CT Payer internalPaymentId, ClientPay
    * requestId). The client then sends PaymentInstruction.idempotencyKey with every attempt.
    */
   idempotencyKey: boolean;
-  /** The provider can be asked whether a payment was applied (PT API externalId): ProviderClient.lookup. */
-  lookup: boolean;
-  /** An applied payment can be reversed through the API: ProviderClient.reverse, ProviderAdapter.reversalReason. */
-  reversal: boolean;
-  /** The funding balance can be read before a batch. */
-  balance: boolean;
   /**
    * The provider itself refuses to apply the same payment twice whatever our ledger remembers: the
    * key it dedupes on is derived from the payment alone (CT Payer's internalPaymentId is the payment
@@ -39,6 +42,7 @@ export interface ManifestColumn {
  * empty cells as undefined) and returns the wire fields; its messages become report problems.
  */
 export interface ManifestSpec<Fields> {
+  /** One per field of `row`, as manifestSpec (manifest-spec.ts) derives them. */
   columns: readonly ManifestColumn[];
   row: z.ZodType<Fields>;
   /** Who receives the money, as shown in reports (a card id or customer id; never a card number). */
@@ -75,7 +79,7 @@ export interface ReversalInstruction<Fields> {
   fields: Fields;
   /** The provider's reference of the payment being reversed. */
   paymentReference: string;
-  /** Why, as a person gave it; already checked against ProviderAdapter.reversalReason. */
+  /** Why, as a person gave it; already checked against the adapter's reversal.reason. */
   reason: string;
   /**
    * Passed with the one request that can move money, as PaymentInstruction.beforeSend: the ledger
@@ -118,15 +122,52 @@ export interface ProviderClient<Fields> {
   pay(payment: PaymentInstruction<Fields>): Promise<Outcome>;
   /** Where the provider issues the idempotency key (ClientPay /request-id): a fresh one. */
   issueIdempotencyKey?(): Promise<IssuedKey>;
-  /** Where `capabilities.lookup`: was this payment applied? Never moves money. */
-  lookup?(payment: PaymentInstruction<Fields>): Promise<LookupResult>;
-  /** Where `capabilities.reversal`: give a paid payment back. Never resent by the caller after an unknown outcome. */
-  reverse?(reversal: ReversalInstruction<Fields>): Promise<ReversalOutcome>;
   /** Prove the credentials work with a call that moves no money. */
   check(): Promise<CheckResult>;
-  /** Funding balance in cents, where `capabilities.balance`. */
-  fundingBalanceCents?(): Promise<number>;
   close(): Promise<void>;
+}
+
+/*
+ * The capabilities an adapter may have, each with its method. A method takes the client the same
+ * adapter created (createClient), which holds the account's session and rate limit.
+ */
+
+/** The provider can be asked whether a payment was applied (PT API externalId). Never moves money. */
+export interface LookupCapability<Client, Fields> {
+  find(client: Client, payment: PaymentInstruction<Fields>): Promise<LookupResult>;
+}
+
+/** An applied payment can be given back through the API. Never resent by the caller after an unknown outcome. */
+export interface ReversalCapability<Client, Fields> {
+  /** The reason a reversal may carry (CT Payer: at most 45 characters). */
+  reason: z.ZodType<string>;
+  reverse(client: Client, reversal: ReversalInstruction<Fields>): Promise<ReversalOutcome>;
+}
+
+/** The funding balance can be read before a batch: cents, or an error when it cannot be read. */
+export interface BalanceCapability<Client> {
+  fundingBalanceCents(client: Client): Promise<number>;
+}
+
+/** A card as the provider describes it (CT Payer getcarddetails). */
+export interface CardDetails {
+  cardId: string;
+  participantId: string;
+  cardStatus: string;
+  balanceCents: number;
+}
+
+/** What a card call did: done, refused (nothing changed), or the common retry-later and in-doubt answers. */
+export type CardChange = { kind: 'done' } | { kind: 'refused'; code: string; message: string } | UndecidedOutcome;
+
+/** Card lifecycle calls (CT Payer assigncard, setcardstatus, getcarddetails). None moves money. */
+export interface CardCapability<Client> {
+  /** Gives an UNASSIGNED card to a participant. */
+  assign(client: Client, cardId: string, participantId: string): Promise<CardChange>;
+  /** Cancels a card for good; what it still holds stays on it. */
+  cancel(client: Client, cardId: string, reason: string): Promise<CardChange>;
+  /** Reads a card; throws when the provider gives no usable answer. */
+  details(client: Client, cardId: string): Promise<CardDetails>;
 }
 
 export interface ClientContext<Credentials> {
@@ -138,7 +179,11 @@ export interface ClientContext<Credentials> {
   session: SharedSession;
 }
 
-export interface ProviderAdapter<Fields = Record<string, string | undefined>, Credentials = Record<string, string>> {
+export interface ProviderAdapter<
+  Fields = Record<string, string | undefined>,
+  Credentials = Record<string, string>,
+  Client extends ProviderClient<Fields> = ProviderClient<Fields>,
+> {
   id: ProviderId;
   /** The provider's name as people know it. */
   name: string;
@@ -147,7 +192,11 @@ export interface ProviderAdapter<Fields = Record<string, string | undefined>, Cr
   credentials: z.ZodType<Credentials>;
   /** Requests per window the provider documents, or a cautious default where it documents none. */
   defaultRateLimit: { max: number; perMs: number; marginMs: number };
-  /** Where `capabilities.reversal`: the reason a reversal may carry (CT Payer: at most 45 characters). */
-  reversalReason?: z.ZodType<string>;
-  createClient(context: ClientContext<Credentials>): ProviderClient<Fields>;
+  createClient(context: ClientContext<Credentials>): Client;
+  // What the provider can do besides paying, each present only where it can (docs/providers.md,
+  // "What each adapter declares").
+  lookup?: LookupCapability<Client, Fields>;
+  reversal?: ReversalCapability<Client, Fields>;
+  balance?: BalanceCapability<Client>;
+  cards?: CardCapability<Client>;
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { commonOutcome, parseJsonBody, unreadable } from './contract-rules.js';
+import { commonOutcome, listedCode, parseJsonBody, unlistedCode, unreadable } from './contract-rules.js';
 import { required, text } from './field-rules.js';
 import type { HttpResult } from './http.js';
-import type { Outcome, ReversalOutcome, UndecidedOutcome } from './outcome.js';
+import { manifestSpec } from './manifest-spec.js';
+import type { Outcome, OutcomeKind, ReversalOutcome, ReversalOutcomeKind, UndecidedOutcome } from './outcome.js';
 import type { CheckResult, ClientContext, PaymentInstruction, ProviderAdapter, ProviderClient, ReversalInstruction } from './types.js';
 
 /**
@@ -34,9 +35,27 @@ export type VirtualRxFields = z.infer<typeof fields>;
 const credentials = z.object({ token: z.string().min(1) });
 export type VirtualRxCredentials = z.infer<typeof credentials>;
 
-// Codes from the error table. Everything not listed that still comes in a well-formed envelope is
-// an error response, so nothing was applied: declined.
-const RETRY_LATER = new Set(['80000', '80040', '70000']);
+/** The StatusCodes VirtualRx documents in its error table (docs/providers.md, "VirtualRx"). */
+type StatusCode = '0' | '80000' | '80040' | '70000' | '70022' | '70025' | '70061' | '70062' | '70063' | '70038' | '40001';
+
+/** Each documented StatusCode, as the outcome of a Payment and of a VoidPayment. */
+const STATUS_CODES = {
+  '0': { payment: 'paid', void: 'reversed' },
+  // Nothing applied, retry later; not a throttle.
+  '80000': { payment: 'retryable', void: 'retryable' },
+  '80040': { payment: 'retryable', void: 'retryable' },
+  '70000': { payment: 'retryable', void: 'retryable' },
+  // The card is not issued, or suspended; the load is above a limit.
+  '70022': { payment: 'declined', void: 'refused' },
+  '70025': { payment: 'declined', void: 'refused' },
+  '70061': { payment: 'declined', void: 'refused' },
+  '70062': { payment: 'declined', void: 'refused' },
+  '70063': { payment: 'declined', void: 'refused' },
+  // Nothing left to void (or no such Payment); the available balance is too low. Refusals of a
+  // load too, whatever they would mean there.
+  '70038': { payment: 'declined', void: 'refused' },
+  '40001': { payment: 'declined', void: 'refused' },
+} as const satisfies Record<StatusCode, { payment: OutcomeKind; void: ReversalOutcomeKind }>;
 
 const envelope = z.looseObject({
   ResponseDetails: z.looseObject({
@@ -48,47 +67,56 @@ const envelope = z.looseObject({
   }),
 });
 
-export const virtualrx: ProviderAdapter<VirtualRxFields, VirtualRxCredentials> = {
+export const virtualrx = {
   id: 'virtualrx',
   name: 'VirtualRx',
-  capabilities: { idempotencyKey: false, lookup: false, reversal: true, balance: false, resendSafeWithoutLedger: false },
-  manifest: {
-    columns: [
-      { name: 'CustId', required: true },
-      { name: 'ProgramId', required: true },
-      { name: 'ClaimReferenceNumber', required: true },
-      { name: 'ClientGroupID', required: true },
-      { name: 'ReasonDescription', required: false },
-    ],
-    row: fields,
-    payee: (f) => f.CustId,
-    group: (f) => f.ClientGroupID,
-  },
+  capabilities: { idempotencyKey: false, resendSafeWithoutLedger: false },
+  manifest: manifestSpec(fields, { payee: (f) => f.CustId, group: (f) => f.ClientGroupID }),
   credentials,
   defaultRateLimit: { max: 20, perMs: 1000, marginMs: 250 },
-  // Sent as the void's ReasonDescription, whose guard on a Payment is 100 characters.
-  reversalReason: required(text({ max: 100 })),
   createClient: (context) => new VirtualRxClient(context),
-};
+  reversal: {
+    // Sent as the void's ReasonDescription, whose guard on a Payment is 100 characters.
+    reason: required(text({ max: 100 })),
+    reverse: (client, reversal) => client.reverse(reversal),
+  },
+} satisfies ProviderAdapter<VirtualRxFields, VirtualRxCredentials, VirtualRxClient>;
 
-class VirtualRxClient implements ProviderClient<VirtualRxFields> {
+export class VirtualRxClient implements ProviderClient<VirtualRxFields> {
   constructor(private readonly context: ClientContext<VirtualRxCredentials>) {}
 
   async pay(payment: PaymentInstruction<VirtualRxFields>): Promise<Outcome> {
     const result = await this.call('Payment', { ...payment.fields, Amount: String(payment.amountCents) }, payment.beforeSend);
     const answer = readAnswer(result, 'payment');
     if (answer.kind !== 'status') return answer;
-    if (answer.code === '0') return { kind: 'paid', reference: answer.reference, code: '0', message: answer.message };
-    return { kind: 'declined', code: answer.code, message: answer.message };
+    const { code, message, reference } = answer;
+    switch (listedCode(STATUS_CODES, code)?.payment) {
+      case undefined:
+        return unlistedCode(code, message, 'payment');
+      case 'paid':
+        return { kind: 'paid', reference, code, message };
+      case 'retryable':
+        return { kind: 'retryable', code, message, throttled: false };
+      case 'declined':
+        return { kind: 'declined', code, message };
+    }
   }
 
   async reverse(reversal: ReversalInstruction<VirtualRxFields>): Promise<ReversalOutcome> {
     const data = { ...reversal.fields, Amount: String(reversal.amountCents), ReasonDescription: reversal.reason };
     const answer = readAnswer(await this.call('VoidPayment', data, reversal.beforeSend), 'reversal');
     if (answer.kind !== 'status') return answer;
-    if (answer.code === '0') return { kind: 'reversed', reference: answer.reference, code: '0', message: answer.message };
-    // 70038, 40001: the card no longer holds it (or there is no such Payment); 70025: suspended.
-    return { kind: 'refused', code: answer.code, message: answer.message };
+    const { code, message, reference } = answer;
+    switch (listedCode(STATUS_CODES, code)?.void) {
+      case undefined:
+        return unlistedCode(code, message, 'reversal');
+      case 'reversed':
+        return { kind: 'reversed', reference, code, message };
+      case 'retryable':
+        return { kind: 'retryable', code, message, throttled: false };
+      case 'refused':
+        return { kind: 'refused', code, message };
+    }
   }
 
   private call(serviceName: 'Payment' | 'VoidPayment', data: Record<string, string | undefined>, beforeSend?: () => Promise<void>): Promise<HttpResult> {
@@ -111,19 +139,17 @@ class VirtualRxClient implements ProviderClient<VirtualRxFields> {
 
 /**
  * The envelope's verdict shared by Payment and VoidPayment: what the contracts settle (nothing sent,
- * lost, throttled), a rejected token and the retry-later codes, else the StatusCode to map.
+ * lost, throttled) and a rejected token, else the StatusCode to map.
  */
 function readAnswer(result: HttpResult, what: 'payment' | 'reversal'): UndecidedOutcome | { kind: 'status'; code: string; message: string; reference: string } {
-  const common = commonOutcome(result, what);
-  if (common) return common;
-  if (result.kind !== 'response') throw new Error('unreachable');
-  if (result.status === 401) {
+  const response = commonOutcome(result, what);
+  if (response.kind !== 'response') return response;
+  if (response.status === 401) {
     return { kind: 'retryable', code: 'HTTP_401', message: 'VirtualRx rejected the bearer token', throttled: false };
   }
-  const parsed = envelope.safeParse(parseJsonBody(result.text));
-  if (!parsed.success) return unreadable(result.status, what);
+  const parsed = envelope.safeParse(parseJsonBody(response.text));
+  if (!parsed.success) return unreadable(response.status, what);
   const d = parsed.data.ResponseDetails;
   const message = [d.StatusName, d.StatusDescription].filter((s) => s && s !== 'NA').join(': ');
-  if (RETRY_LATER.has(d.StatusCode)) return { kind: 'retryable', code: d.StatusCode, message, throttled: false };
   return { kind: 'status', code: d.StatusCode, message, reference: d.ServiceId ?? d.SessionId ?? '' };
 }

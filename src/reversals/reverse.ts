@@ -11,6 +11,7 @@ import { isSettled } from '../ledger/batches.js';
 import type { PaymentLedger, PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { ReversalLedger } from '../ledger/reversals.js';
 import { required, text, withoutCardNumbers } from '../providers/field-rules.js';
+import type { AnyAdapter } from '../providers/index.js';
 import type { ReversalOutcome } from '../providers/outcome.js';
 import { type AccountClient, openAccountClient } from '../sending/account-clients.js';
 import { callWindowMs, guardedSend, NotSent, retryWaitMs, type SendClaim } from '../sending/guarded-send.js';
@@ -62,6 +63,9 @@ export function isFailure(result: ReversalResult): boolean {
   return result.kind !== 'reversed' && result.kind !== 'skipped';
 }
 
+/** How an account's adapter reverses, where its provider can. */
+type Reversal = NonNullable<AnyAdapter['reversal']>;
+
 /**
  * No provider has an idempotency key for reversals, so a lost `reversing` claim could send one twice
  * at any provider: the claim is made durable as a keyless payment's sending mark is.
@@ -81,7 +85,7 @@ export async function reversePayments(
   const request = parsed.data;
   const batch = await context.batches.get(request.batchId);
   const account = accountOf(context, batch);
-  checkReversible(account, request.reason);
+  const reversal = checkReversible(account, request.reason);
   // An unset ${VAR} of the account refuses here, before the durability check opens anything.
   demandConnections([account]);
   const payments = context.payments(account);
@@ -96,7 +100,7 @@ export async function reversePayments(
   const durability = await checkDurability(context, [asKeyless(account)], createLogger());
   const client = await openAccountClient(context, account);
   try {
-    const reverser = new PaymentReverser(account, client, payments, reversals, request, durability.confirmFor(account));
+    const reverser = new PaymentReverser(account, reversal, client, payments, reversals, request, durability.confirmFor(account));
     const limit = pLimit(account.concurrency);
     await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
   } finally {
@@ -106,22 +110,27 @@ export async function reversePayments(
   return results;
 }
 
-/** Refuses, before anything moves, a provider that cannot reverse and a reason it would refuse. */
-function checkReversible(account: Account, reason: string): void {
+/**
+ * Refuses, before anything moves, a provider that cannot reverse and a reason it would refuse;
+ * returns how the provider reverses.
+ */
+function checkReversible(account: Account, reason: string): Reversal {
   const { adapter } = account;
-  if (!adapter.capabilities.reversal || adapter.reversalReason === undefined) {
+  const { reversal } = adapter;
+  if (!reversal) {
     throw new ReversalRefusedError(
       `${adapter.name} payments cannot be reversed through its API; ask ${adapter.name} to reverse them (its portal or support). Nothing was changed.`,
     );
   }
   const checks = [
     { rule: reasonRule, whose: '' },
-    { rule: adapter.reversalReason, whose: ` for ${adapter.name}` },
+    { rule: reversal.reason, whose: ` for ${adapter.name}` },
   ];
   for (const { rule, whose } of checks) {
     const checked = rule.safeParse(reason);
     if (!checked.success) throw new ReversalRefusedError(`--reason ${checked.error.issues[0]!.message}${whose}; nothing was reversed`);
   }
+  return reversal;
 }
 
 /** The payments to reverse, every named one checked to exist first: a typo reverses nothing. */
@@ -153,6 +162,7 @@ async function chooseTargets(context: StipendContext, payments: PaymentLedger, r
 class PaymentReverser {
   constructor(
     private readonly account: Account,
+    private readonly reversal: Reversal,
     private readonly client: AccountClient,
     private readonly payments: PaymentLedger,
     private readonly reversals: ReversalLedger,
@@ -208,7 +218,7 @@ class PaymentReverser {
    */
   private async send(record: PaymentRecord): Promise<ReversalOutcome | NotSent<string>> {
     const sent = await guardedSend(this.reversingClaim(record), (beforeSend) =>
-      this.client.provider.reverse!({
+      this.reversal.reverse(this.client.provider, {
         paymentId: record.payment_id,
         amountCents: record.amount_cents,
         fields: record.fields,

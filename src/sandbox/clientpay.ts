@@ -256,6 +256,7 @@ export const clientpayProtocol: Protocol = {
           payment: request.path === PAYMENT_PATH,
           handle: () => (body === undefined ? invalid('the body must be a JSON object sent as application/json') : endpoint(body)),
           retryLater: (seconds) => failure(503, 'SERVICE_UNAVAILABLE', 'ClientPay is temporarily unavailable; nothing was applied', { 'retry-after': String(seconds) }),
+          answerCode: (code) => failure(400, code, `error ${code} (a sandbox fault)`),
         };
       },
       state: () => ({

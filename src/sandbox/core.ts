@@ -104,6 +104,8 @@ export interface Call {
   handle(): Answer;
   /** The provider's documented "nothing applied, retry later" answer. */
   retryLater(retryAfterSeconds: number): Answer;
+  /** The provider's error answer (its envelope and status for an error) carrying `code`, whatever it is. */
+  answerCode(code: string): Answer;
 }
 
 /** One provider's state, built from its seed; rebuilt from scratch on reset. */
@@ -337,6 +339,10 @@ function react(fault: AnswerFault | undefined, call: Call): Answer | undefined {
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: 'Internal Server Error' };
     case 'garbage':
       return { status: 200, headers: { 'content-type': 'application/json' }, body: GARBAGE };
+    case 'code':
+      if (fault.applied) call.handle();
+      // The schema refuses a code rule without its code.
+      return call.answerCode(fault.code ?? '');
   }
 }
 

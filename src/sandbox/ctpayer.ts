@@ -248,6 +248,7 @@ export const ctpayerProtocol: Protocol = {
               : failure('AUTH_FAILED', 'username and password do not match a CT Payer account'),
           // CT Payer documents no "try again later" error code, so this is the contracts' HTTP 503.
           retryLater: (seconds) => refusal(503, 'CT Payer is temporarily unavailable; nothing was applied', seconds),
+          answerCode: (code) => failure(code, `error ${code} (a sandbox fault)`),
         };
       },
       state: () => ({

@@ -5,9 +5,11 @@ export const faultRuleSchema = z
     /**
      * retryable: the provider's own "retry later" answer; throttle: HTTP 429; unavailable: HTTP 503
      * (both with Retry-After, nothing applied); server-error: HTTP 500; garbage: an unreadable 200;
-     * drop-before / drop-after: the connection closes without an answer, before or after applying.
+     * drop-before / drop-after: the connection closes without an answer, before or after applying;
+     * code: the provider's error answer (its envelope and status) carrying `code`, one it may never
+     * have documented, after applying the request when `applied`.
      */
-    kind: z.enum(['retryable', 'throttle', 'unavailable', 'server-error', 'drop-before', 'drop-after', 'latency', 'garbage']),
+    kind: z.enum(['retryable', 'throttle', 'unavailable', 'server-error', 'drop-before', 'drop-after', 'latency', 'garbage', 'code']),
     /** Probability 0..1 per matching request, default 1. */
     rate: z.number().min(0).max(1).optional(),
     /** Apply to at most this many matching requests, then the rule is spent. */
@@ -20,10 +22,18 @@ export const faultRuleSchema = z
     latencyMs: z.number().int().nonnegative().optional(),
     /** For 'throttle', 'unavailable', and 'retryable' where the provider answers it with an HTTP status; default 1. */
     retryAfterSeconds: z.number().int().nonnegative().optional(),
+    /** For 'code': the code the answer carries. */
+    code: z.string().min(1).optional(),
+    /** For 'code': the request is applied first (money moves), then answered with the code. Default false. */
+    applied: z.boolean().optional(),
   })
   .refine((rule) => rule.kind !== 'latency' || rule.latencyMs !== undefined, {
     error: 'a latency rule needs latencyMs',
     path: ['latencyMs'],
+  })
+  .refine((rule) => rule.kind !== 'code' || rule.code !== undefined, {
+    error: 'a code rule needs code',
+    path: ['code'],
   });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 export const faultRulesSchema = z.array(faultRuleSchema);

@@ -137,7 +137,7 @@ type SaleData = z.infer<typeof saleData>;
 // ---- Answers -----------------------------------------------------------------------------------
 
 /** A sale answer without ids: nothing was charged, or (7) ONTRAPORT never heard back whether it was. */
-function withoutIds(resultCode: number, message: string, contactId: number | null): Answer {
+function withoutIds(resultCode: number | string, message: string, contactId: number | null): Answer {
   return json(200, { result_code: resultCode, transaction_id: null, external_txn: null, message, contact_id: contactId });
 }
 
@@ -195,6 +195,12 @@ function charge(d: SaleData, account: Account, contact: Contact, invoice: Named,
 
 // ---- The protocol ------------------------------------------------------------------------------
 
+/** The contact a request's data names, where it names one by a valid id. */
+function contactOf(fields: Record<string, string>): number | null {
+  const contactId = wireId.safeParse(fields.contact_id);
+  return contactId.success ? contactId.data : null;
+}
+
 const listed = (items: Map<number, Named>) => json(200, [...items.values()].map(({ id, name }) => ({ id, name })));
 
 /** What fault rules match on: reqType and the sale data's plain top-level values (never card_details). */
@@ -245,10 +251,8 @@ export const ontraportProtocol: Protocol = {
                 return json(400, { error: 'reqType must be sale, list_gateways or list_invoices' });
             }
           },
-          retryLater: () => {
-            const contactId = wireId.safeParse(fields.contact_id);
-            return withoutIds(4, 'temporary problem with the ONTRAPORT api; nothing was charged, try again later', contactId.success ? contactId.data : null);
-          },
+          retryLater: () => withoutIds(4, 'temporary problem with the ONTRAPORT api; nothing was charged, try again later', contactOf(fields)),
+          answerCode: (code) => withoutIds(code, `result_code ${code} (a sandbox fault)`, contactOf(fields)),
         };
       },
       state: () => ({

@@ -297,6 +297,7 @@ export const ptapiProtocol: Protocol = {
             return session !== undefined && live(session) ? route.run(session, parsed) : UNAUTHORIZED;
           },
           retryLater: (seconds) => refusal(503, 'PT API is temporarily unavailable; nothing was applied', seconds),
+          answerCode: (code) => failure(400, code, `error ${code} (a sandbox fault)`),
         };
       },
       state: () => ({

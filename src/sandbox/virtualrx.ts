@@ -231,6 +231,7 @@ export const virtualrxProtocol: Protocol = {
             return ServiceName === 'Payment' ? pay(fields, account, session) : voidPayment(fields, account, session);
           },
           retryLater: () => respond(serviceName, newSessionId(), STATUS.upstream),
+          answerCode: (code) => respond(serviceName, newSessionId(), { code, name: 'SandboxFault', description: `status ${code} (a sandbox fault)` }),
         };
       },
       state: () => ({

@@ -3,7 +3,7 @@ import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import type { RequestGate } from '../providers/http.js';
 import { accountPausedForMs } from '../limits/account-gate.js';
-import { readBalanceRetrying } from './funding-balance.js';
+import { type BalanceReader, readBalanceRetrying } from './funding-balance.js';
 import { openProviderClient } from './provider-client.js';
 
 /**
@@ -18,10 +18,10 @@ import { openProviderClient } from './provider-client.js';
  * CT Payer and PT API, the providers that tell a balance, keep no session in Redis; a provider
  * that did would store its session here as every client of the account does.
  */
-export async function peekFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
+export async function peekFundingBalanceCents(context: StipendContext, account: Account, balance: BalanceReader): Promise<number> {
   const client = openProviderClient(context.redis, context.keys, account, afterAnyPause(context, account));
   try {
-    return await readBalanceRetrying(account, client);
+    return await readBalanceRetrying(account, () => balance.fundingBalanceCents(client));
   } finally {
     await client.close();
   }

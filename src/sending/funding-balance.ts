@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { StipendError } from '../errors.js';
-import type { ProviderClient } from '../providers/types.js';
+import type { AnyAdapter } from '../providers/index.js';
 import { openAccountClient } from './account-clients.js';
 
 /** The funding balance stayed unreadable through every attempt; nothing was queued or sent. */
@@ -32,14 +32,17 @@ export class CredentialsRefusedError extends StipendError {
 // UNAUTHORIZED (a refused login, or a token refused again right after a fresh login).
 const CREDENTIALS_REFUSED = /: (AUTH_FAILED|UNAUTHORIZED):/;
 
+/** How an account's adapter reads the funding balance, where its provider tells one. */
+export type BalanceReader = NonNullable<AnyAdapter['balance']>;
+
 /**
- * The account's funding balance in cents (where `capabilities.balance`), read through the account's
+ * The account's funding balance in cents, read by its adapter's `balance` through the account's
  * client and shared rate limit (readBalanceRetrying).
  */
-export async function readFundingBalanceCents(context: StipendContext, account: Account): Promise<number> {
+export async function readFundingBalanceCents(context: StipendContext, account: Account, balance: BalanceReader): Promise<number> {
   const client = await openAccountClient(context, account);
   try {
-    return await readBalanceRetrying(account, client.provider);
+    return await readBalanceRetrying(account, () => balance.fundingBalanceCents(client.provider));
   } finally {
     await client.close();
   }
@@ -52,11 +55,11 @@ export async function readFundingBalanceCents(context: StipendContext, account: 
  * must not refuse a whole batch; a balance that stays unreadable does. Refused credentials are not
  * read again: CredentialsRefusedError at once.
  */
-export async function readBalanceRetrying(account: Account, client: ProviderClient<Record<string, string>>): Promise<number> {
+export async function readBalanceRetrying(account: Account, read: () => Promise<number>): Promise<number> {
   const { attempts, backoffMs } = account.retry;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await client.fundingBalanceCents!();
+      return await read();
     } catch (error) {
       if (error instanceof Error && CREDENTIALS_REFUSED.test(error.message)) throw new CredentialsRefusedError(account, error);
       if (attempt >= attempts) throw new FundingBalanceUnreadableError(account, attempt, error);

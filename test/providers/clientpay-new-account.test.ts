@@ -56,7 +56,7 @@ describe.each(NO_ACCESS_ID)('an account whose /access-id/current answers %s whil
   it('the first payment takes a new accessId, once, and is paid once', async () => {
     const context = contexts.context(sandbox.url, CREDENTIALS);
     const client = clientpay.createClient(context);
-    const key = await client.issueIdempotencyKey!();
+    const key = await client.issueIdempotencyKey();
     if (!key.ok) throw new Error(`no requestId: ${key.outcome.code}: ${key.outcome.message}`);
     const outcome = await client.pay({ paymentId: 'p-1', idempotencyKey: key.key, amountCents: 1250, fields: FIELDS });
     expect(outcome).toMatchObject({ kind: 'paid', reference: sandbox.transactions()[0]!.id });
@@ -80,7 +80,7 @@ describe.each(NO_ACCESS_ID)('an account whose /access-id/current answers %s whil
     expect(issued).toBe((await post(sandbox, 'access-id/current', CREDENTIALS)).body.accessId);
     // A worker sharing the session uses it.
     const from = sandbox.requests().length;
-    expect(await clientpay.createClient(context).issueIdempotencyKey!()).toMatchObject({ ok: true });
+    expect(await clientpay.createClient(context).issueIdempotencyKey()).toMatchObject({ ok: true });
     expect(paths(sandbox, from)).toEqual(['/v2/request-id 200']);
   });
 
@@ -108,7 +108,7 @@ describe('check racing a worker for the first accessId (current answers 401 INVA
       session: {
         get: () => context.session.get(),
         async renew(stale, obtain) {
-          expect(await worker.issueIdempotencyKey!()).toMatchObject({ ok: true });
+          expect(await worker.issueIdempotencyKey()).toMatchObject({ ok: true });
           return context.session.renew(stale, obtain);
         },
       },
@@ -135,7 +135,7 @@ describe.each(['INVALID_CREDENTIALS', 'INVALID_ACCESS_ID'])('check with a wrong 
 
   it('is FAILED, and the accessId the workers use stays valid', async () => {
     const good = contexts.context(sandbox.url, CREDENTIALS, { sessionKey: `kept-${code}` });
-    expect(await clientpay.createClient(good).issueIdempotencyKey!()).toMatchObject({ ok: true });
+    expect(await clientpay.createClient(good).issueIdempotencyKey()).toMatchObject({ ok: true });
     const kept = (await good.session.get())!;
     const from = sandbox.requests().length;
     const result = await clientpay.createClient(contexts.context(sandbox.url, WRONG_PIN, { sessionKey: `kept-${code}` })).check();

@@ -1,8 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ClientPayCredentials, type ClientPayFields, clientpay } from '../../src/providers/clientpay.js';
+import { type ClientPayClient, type ClientPayCredentials, type ClientPayFields, clientpay } from '../../src/providers/clientpay.js';
 import { createHttpSender } from '../../src/providers/http.js';
-import type { ProviderClient } from '../../src/providers/types.js';
 import { connectRedis } from '../../src/queue/redis.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { sessionSeal } from '../../src/sending/session-seal.js';
@@ -17,7 +16,7 @@ import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 const CREDENTIALS: ClientPayCredentials = { integratorKey: 'sandbox-integrator', accountKey: 'sandbox-account', accountPin: '4826' };
 const FIELDS: ClientPayFields = { payeeToken: 'PT-0001', referenceNumber: 'REF-1', description: 'Visit 1 stipend' };
-type Client = ProviderClient<ClientPayFields>;
+type Client = ClientPayClient;
 
 let sandbox: RunningSandbox;
 let client: Client;
@@ -41,7 +40,7 @@ function clientWith(options: { credentials?: ClientPayCredentials; timeoutMs?: n
 
 /** A requestId, as the worker gets one before the first payment call and keeps it in the ledger. */
 async function issue(payer = client): Promise<string> {
-  const key = await payer.issueIdempotencyKey!();
+  const key = await payer.issueIdempotencyKey();
   if (!key.ok) throw new Error(`no requestId: ${key.outcome.code}`);
   return key.key;
 }
@@ -154,7 +153,7 @@ describe('retryable (nothing moved)', () => {
     const wrong = clientWith({ credentials: { ...CREDENTIALS, accountPin: '0000' } });
     const refused = { kind: 'retryable', code: 'INVALID_CREDENTIALS', message: expect.any(String), throttled: false };
     expect(await pay(await issue(), {}, { client: wrong })).toEqual(refused);
-    expect(await wrong.issueIdempotencyKey!()).toEqual({ ok: false, outcome: refused });
+    expect(await wrong.issueIdempotencyKey()).toEqual({ ok: false, outcome: refused });
     expect(sandbox.transactions()).toEqual([]);
   });
 
@@ -162,12 +161,12 @@ describe('retryable (nothing moved)', () => {
     const notPaid = (code: string) => ({ ok: false, outcome: { kind: 'retryable', code, message: expect.stringContaining('nothing was paid'), throttled: false } });
     for (const [kind, code] of [['server-error', 'HTTP_500'], ['drop-after', 'NO_RESPONSE'], ['garbage', 'HTTP_200_UNREADABLE']] as const) {
       sandbox.setFaults([{ kind, paths: ['/v2/request-id'], times: 1 }]);
-      expect(await client.issueIdempotencyKey!()).toEqual(notPaid(code));
+      expect(await client.issueIdempotencyKey()).toEqual(notPaid(code));
     }
     sandbox.setFaults([{ kind: 'throttle', paths: ['/v2/request-id'], retryAfterSeconds: 5 }]);
-    expect(await client.issueIdempotencyKey!()).toMatchObject({ ok: false, outcome: { kind: 'retryable', code: 'HTTP_429', throttled: true, retryAfterMs: 5000 } });
+    expect(await client.issueIdempotencyKey()).toMatchObject({ ok: false, outcome: { kind: 'retryable', code: 'HTTP_429', throttled: true, retryAfterMs: 5000 } });
     const nowhere = clientpay.createClient(contexts.context(await closedPortUrl(), CREDENTIALS));
-    expect(await nowhere.issueIdempotencyKey!()).toEqual({ ok: false, outcome: { kind: 'retryable', code: 'ECONNREFUSED', message: expect.any(String), throttled: false } });
+    expect(await nowhere.issueIdempotencyKey()).toEqual({ ok: false, outcome: { kind: 'retryable', code: 'ECONNREFUSED', message: expect.any(String), throttled: false } });
     expect(await nowhere.pay({ paymentId: 'p', idempotencyKey: 'k', amountCents: 1, fields: FIELDS })).toEqual({ kind: 'retryable', code: 'ECONNREFUSED', message: expect.any(String), throttled: false });
   });
 });
@@ -271,7 +270,7 @@ describe('the accessId shared by the account', () => {
     const outcome = await pay(key, {}, { client: raced });
     expect(outcome).toEqual(refused);
     expect(sent).toEqual(['/v2/access-id/current', '/v2/payment', '/v2/access-id/new', '/v2/payment']);
-    expect(await raced.issueIdempotencyKey!()).toEqual({ ok: false, outcome: refused });
+    expect(await raced.issueIdempotencyKey()).toEqual({ ok: false, outcome: refused });
     expect(sandbox.transactions()).toEqual([]);
     expectNoSecrets(outcome, [(await context.session.get())!]);
     // Nothing was applied, so the kept requestId still pays, once.
@@ -315,5 +314,22 @@ describe('check()', () => {
     expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^INVALID_CREDENTIALS: /) });
     expect(pathsSince(from)).toEqual(['/v2/access-id/current']);
     expect(await post('access-id/validate', { accessId: kept })).toEqual({ valid: true });
+  });
+});
+
+describe('an error code ClientPay never documented (the policy in contract-rules.ts)', () => {
+  it('makes a payment unknown, never declined: the resend with the same requestId gets the first result, paid once', async () => {
+    const key = await issue();
+    sandbox.setFaults([{ kind: 'code', code: 'PAYMENT_UNDER_REVIEW', applied: true, times: 1 }]);
+    expect(await pay(key)).toEqual({ kind: 'unknown', code: 'PAYMENT_UNDER_REVIEW', message: expect.stringContaining('the payment may have been applied') });
+    const [applied] = sandbox.transactions();
+    expect(await pay(key)).toMatchObject({ kind: 'paid', reference: applied!.id });
+    expect(sandbox.transactions()).toHaveLength(1);
+  });
+
+  it('makes a requestId request retryable: nothing was paid', async () => {
+    await issue();
+    sandbox.setFaults([{ kind: 'code', code: 'KEYS_EXHAUSTED', paths: ['/v2/request-id'], times: 1 }]);
+    expect(await client.issueIdempotencyKey()).toEqual({ ok: false, outcome: { kind: 'retryable', code: 'KEYS_EXHAUSTED', message: expect.stringContaining('nothing was paid'), throttled: false } });
   });
 });

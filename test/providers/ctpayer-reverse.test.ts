@@ -16,7 +16,7 @@ const contexts = sandboxPerFile('ctpayer', (started) => {
 });
 
 function clientWith(credentials = CREDENTIALS): CtPayerClient {
-  return ctpayer.createClient(contexts.context(sandbox.url, credentials)) as CtPayerClient;
+  return ctpayer.createClient(contexts.context(sandbox.url, credentials));
 }
 
 const fields = (cardId = CARD) => ({ cardId, description: 'Visit 1 stipend' });
@@ -46,12 +46,12 @@ describe('refused (nothing moved)', () => {
     expect(await client.cardBalanceCents(CARD)).toBe(1250);
   });
 
-  it('a reason over CT Payer\'s 45 characters is INVALID_PARAMETER (the adapter\'s reversalReason refuses it first)', async () => {
+  it('a reason over CT Payer\'s 45 characters is INVALID_PARAMETER (the adapter\'s reversal.reason refuses it first)', async () => {
     await load(1250);
     expect(await reverse(1250, { reason: 'r'.repeat(46) })).toMatchObject({ kind: 'refused', code: 'INVALID_PARAMETER', message: expect.stringMatching(/^reason/) });
-    expect(ctpayer.reversalReason!.safeParse('r'.repeat(45)).success).toBe(true);
-    expect(ctpayer.reversalReason!.safeParse('r'.repeat(46)).success).toBe(false);
-    expect(ctpayer.reversalReason!.safeParse('').success).toBe(false);
+    expect(ctpayer.reversal.reason.safeParse('r'.repeat(45)).success).toBe(true);
+    expect(ctpayer.reversal.reason.safeParse('r'.repeat(46)).success).toBe(false);
+    expect(ctpayer.reversal.reason.safeParse('').success).toBe(false);
   });
 });
 
@@ -84,4 +84,11 @@ describe('unknown (may have moved): chargecard has no key, so this is never rese
     sandbox.setFaults([]);
     expect(await client.cardBalanceCents(CARD)).toBe(cardAfter);
   });
+});
+
+it('an error code CT Payer never documented makes a reversal unknown, never refused: the charge may have been applied', async () => {
+  await load(1250);
+  sandbox.setFaults([{ kind: 'code', code: 'CHARGE_UNDER_REVIEW', applied: true, paths: ['/chargecard.php'], times: 1 }]);
+  expect(await reverse(1250)).toEqual({ kind: 'unknown', code: 'CHARGE_UNDER_REVIEW', message: expect.stringContaining('the reversal may have been applied') });
+  expect(sandbox.transactions().map((t) => t.kind)).toEqual(['load', 'unload']);
 });

@@ -17,7 +17,7 @@ const contexts = sandboxPerFile('ctpayer', (started) => {
 });
 
 function clientWith(options: { credentials?: CtPayerCredentials; timeoutMs?: number } = {}): CtPayerClient {
-  return ctpayer.createClient(contexts.context(sandbox.url, options.credentials ?? CREDENTIALS, options)) as CtPayerClient;
+  return ctpayer.createClient(contexts.context(sandbox.url, options.credentials ?? CREDENTIALS, options));
 }
 
 let sequence = 0;
@@ -163,7 +163,7 @@ describe('the parameters on the wire', () => {
         sent[resource] = [...new URLSearchParams(request.body)].map(([name]) => name).sort();
         return context.send(request);
       },
-    }) as CtPayerClient;
+    });
     const fields = { cardId: '1000000001', description: 'Visit 1 stipend', groupId: 'STUDY-A' };
 
     expect(await recording.check()).toMatchObject({ status: 'ok' });
@@ -186,5 +186,33 @@ describe('the parameters on the wire', () => {
       assigncard: [...withApiUser, 'cardId', 'participantId'].sort(),
       setcardstatus: [...withApiUser, 'cardId', 'reason'].sort(),
     });
+  });
+});
+
+describe('an error code CT Payer never documented (the policy in contract-rules.ts)', () => {
+  it('makes a load unknown, never declined: the resend with the same internalPaymentId settles it, paid once', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'LOAD_UNDER_REVIEW', applied: true, times: 1 }]);
+    expect(await pay({}, { paymentId: 'odd-1' })).toEqual({ kind: 'unknown', code: 'LOAD_UNDER_REVIEW', message: expect.stringContaining('the payment may have been applied') });
+    const [applied] = sandbox.transactions();
+    expect(await pay({}, { paymentId: 'odd-1' })).toMatchObject({ kind: 'paid', reference: applied!.id, code: 'DUPLICATE_PAYMENT' });
+    expect(sandbox.transactions()).toHaveLength(1);
+  });
+
+  it('makes a load that applied nothing unknown too: the adapter cannot tell, the resend pays it', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'LOAD_UNDER_REVIEW', times: 1 }]);
+    expect(await pay({}, { paymentId: 'odd-2' })).toMatchObject({ kind: 'unknown', code: 'LOAD_UNDER_REVIEW' });
+    expect(sandbox.transactions()).toEqual([]);
+    expect(await pay({}, { paymentId: 'odd-2' })).toMatchObject({ kind: 'paid', code: 'success' });
+  });
+
+  it('makes a card change refused (it moves no money; the card commands read the card before every try)', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'CARD_LOCKED', paths: ['/assigncard.php'] }]);
+    expect(await client.assignCard('1000000031', 'P-1')).toEqual({ kind: 'refused', code: 'CARD_LOCKED', message: expect.any(String) });
+  });
+
+  it('makes a balance read fail as no usable answer, naming the code', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'BALANCE_OFFLINE', paths: ['/getaccountbalance.php'], times: 1 }]);
+    await expect(client.fundingBalanceCents()).rejects.toThrow(/BALANCE_OFFLINE/);
+    expect(await client.fundingBalanceCents()).toBe(5_000_000);
   });
 });

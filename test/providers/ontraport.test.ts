@@ -24,7 +24,7 @@ function clientWith(options: { credentials?: OntraportCredentials; timeoutMs?: n
     options.sent?.push(request);
     return context.send(request);
   };
-  return ontraport.createClient({ ...context, send }) as OntraportClient;
+  return ontraport.createClient({ ...context, send });
 }
 
 function pay(fields: Partial<OntraportFields> = {}, amountCents = 1250, payer = client) {
@@ -76,10 +76,10 @@ describe('every result code, mapped', () => {
   });
 });
 
-it('an undocumented result_code → unknown (no answer ONTRAPORT documents rules out a charge)', async () => {
-  const answering = (text: string) =>
-    ontraport.createClient({ ...contexts.context(sandbox.url, CREDENTIALS), send: async () => ({ kind: 'response', status: 200, retryAfterMs: undefined, text }) });
-  expect(await pay({}, 1250, answering('{"result_code":"9","message":"new"}') as OntraportClient)).toEqual({ kind: 'unknown', code: '9', message: expect.stringContaining('may have been applied') });
+it('an undocumented result_code → unknown, never declined (the policy in contract-rules.ts): the sale may have been charged', async () => {
+  sandbox.setFaults([{ kind: 'code', code: '9', applied: true, times: 1 }]);
+  expect(await pay({}, 1250)).toEqual({ kind: 'unknown', code: '9', message: expect.stringContaining('the payment may have been applied') });
+  expect(sandbox.transactions()).toHaveLength(1);
 });
 
 describe('paid', () => {

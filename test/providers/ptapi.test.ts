@@ -36,7 +36,7 @@ function clientOf(target: RunningSandbox, options: { credentials?: PtApiCredenti
     options.sent?.push(request);
     return context.send(request);
   };
-  return ptapi.createClient({ ...context, send }) as PtApiClient;
+  return ptapi.createClient({ ...context, send });
 }
 
 /** A sandbox of its own whose tokens live `tokenTtlSeconds`, closed after `run`. */
@@ -278,5 +278,28 @@ describe('calls that move no money', () => {
     await expect(client.cardholderStatus('CH0900')).rejects.toThrow(/FORBIDDEN/);
     sandbox.setFaults([{ kind: 'server-error', paths: ['/master-funds'] }]);
     await expect(client.fundingBalanceCents()).rejects.toMatchObject({ name: 'PtApiError', outcome: { kind: 'unknown', code: 'HTTP_500' } });
+  });
+});
+
+describe('an error code PT API never documented (the policy in contract-rules.ts)', () => {
+  it('makes a load unknown, never declined; the lookup by externalId then finds it', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'LOAD_UNDER_REVIEW', applied: true, times: 1 }]);
+    expect(await pay({}, { paymentId: 'odd-1' })).toEqual({ kind: 'unknown', code: 'LOAD_UNDER_REVIEW', message: expect.stringContaining('the payment may have been applied') });
+    const [applied] = sandbox.transactions();
+    expect(await client.lookup(instruction('odd-1'))).toMatchObject({ found: true, reference: applied!.id });
+  });
+
+  it('leaves a lookup without an answer (the doubt stays) and fails a balance read; neither moves money', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'SEARCH_OFFLINE', paths: ['/loads', '/master-funds'] }]);
+    expect(await client.lookup(instruction('odd-2'))).toEqual({ found: 'unknown', outcome: expect.objectContaining({ kind: 'unknown', code: 'SEARCH_OFFLINE' }) });
+    await expect(client.fundingBalanceCents()).rejects.toMatchObject({ name: 'PtApiError', outcome: { kind: 'unknown', code: 'SEARCH_OFFLINE' } });
+    expect(sandbox.transactions()).toEqual([]);
+  });
+
+  it('makes a refused login retryable for the payment waiting on it: nothing was sent', async () => {
+    const fresh = clientOf(sandbox);
+    sandbox.setFaults([{ kind: 'code', code: 'LOGIN_LOCKED', paths: ['/users/login'], times: 1 }]);
+    expect(await pay({}, { client: fresh })).toMatchObject({ kind: 'retryable', code: 'LOGIN_LOCKED', throttled: false });
+    expect(sandbox.transactions()).toEqual([]);
   });
 });

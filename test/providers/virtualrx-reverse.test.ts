@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProviderClient } from '../../src/providers/types.js';
-import { virtualrx, type VirtualRxFields } from '../../src/providers/virtualrx.js';
+import { virtualrx, type VirtualRxClient, type VirtualRxFields } from '../../src/providers/virtualrx.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 import { sandboxPerFile } from '../helpers/client-context.js';
 
@@ -10,7 +9,7 @@ const CUSTOMER = '20230226001';
 const FIELDS: VirtualRxFields = { CustId: CUSTOMER, ProgramId: '7311', ClaimReferenceNumber: 'CLM-1', ClientGroupID: 'GRP-1', ReasonDescription: 'Visit 1' };
 
 let sandbox: RunningSandbox;
-let client: ProviderClient<VirtualRxFields>;
+let client: VirtualRxClient;
 const contexts = sandboxPerFile('virtualrx', (started) => {
   sandbox = started;
   client = clientWith('sandbox-token');
@@ -22,7 +21,7 @@ function clientWith(token: string) {
 
 const pay = (fields: Partial<VirtualRxFields> = {}) => client.pay({ paymentId: 'p', idempotencyKey: 'p', amountCents: 1250, fields: { ...FIELDS, ...fields } });
 const reverse = (fields: Partial<VirtualRxFields> = {}, by = client) =>
-  by.reverse!({ paymentId: 'p', amountCents: 1250, fields: { ...FIELDS, ...fields }, paymentReference: 'ref', reason: 'Duplicate visit' });
+  by.reverse({ paymentId: 'p', amountCents: 1250, fields: { ...FIELDS, ...fields }, paymentReference: 'ref', reason: 'Duplicate visit' });
 const balance = (custId: string) => (sandbox.state() as { customers: { CustId: string; balanceCents: number }[] }).customers.find((c) => c.CustId === custId)!.balanceCents;
 const VOIDS = { paths: ['/jsonapi.php'], match: { ServiceName: 'VoidPayment' } };
 
@@ -73,4 +72,11 @@ describe('unknown (may have moved): VoidPayment is not idempotent, so this is ne
     expect(await reverse()).toEqual({ kind: 'unknown', code, message: expect.stringContaining('the reversal may have been applied') });
     expect(balance(CUSTOMER)).toBe(balanceAfter);
   });
+});
+
+it('a StatusCode VirtualRx never documented makes a void unknown, never refused: it may have been applied', async () => {
+  await pay();
+  sandbox.setFaults([{ kind: 'code', code: '70099', applied: true, ...VOIDS, times: 1 }]);
+  expect(await reverse()).toEqual({ kind: 'unknown', code: '70099', message: expect.stringContaining('the reversal may have been applied') });
+  expect(balance(CUSTOMER)).toBe(0);
 });

@@ -68,8 +68,6 @@ describe('declined (nothing moved)', () => {
     ['70025', 'a suspended customer', { CustId: '20230226021' }, 1250],
     ['70061', 'a load above the per-load maximum', {}, 50_001],
     ['70062', 'a balance above the program maximum', { CustId: NEAR_MAX }, 2],
-    ['90001', 'an amount of zero', {}, 0],
-    ['90001', 'an empty ClientGroupID', { ClientGroupID: '' }, 1250],
   ] as const)('%s for %s', async (code, _, fields, amountCents) => {
     expect(await pay(fields, amountCents)).toEqual({ kind: 'declined', code, message: expect.any(String) });
     expect(sandbox.transactions()).toEqual([]);
@@ -117,4 +115,20 @@ describe('unknown (may have moved)', () => {
 it('check() is unverifiable and sends nothing', async () => {
   expect((await client.check()).status).toBe('unverifiable');
   expect(sandbox.requests()).toEqual([]);
+});
+
+describe('a StatusCode VirtualRx never documented (the policy in contract-rules.ts)', () => {
+  it('makes a Payment unknown, never declined: it may have been applied', async () => {
+    sandbox.setFaults([{ kind: 'code', code: '70099', applied: true, times: 1 }]);
+    expect(await pay()).toEqual({ kind: 'unknown', code: '70099', message: expect.stringContaining('the payment may have been applied') });
+    expect(sandbox.transactions()).toHaveLength(1);
+  });
+
+  it.each([
+    ['an amount of zero', {}, 0],
+    ['an empty ClientGroupID', { ClientGroupID: '' }, 1250],
+  ] as const)('makes the sandbox\'s own 90001 (InvalidRequest, not in the table) unknown for %s', async (_, fields, amountCents) => {
+    expect(await pay(fields, amountCents)).toEqual({ kind: 'unknown', code: '90001', message: expect.stringContaining('may have been applied') });
+    expect(sandbox.transactions()).toEqual([]);
+  });
 });

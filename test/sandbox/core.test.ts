@@ -121,6 +121,17 @@ describe('faults', () => {
     expect(sandbox.requests().map((r) => r.status)).toEqual([0]);
   });
 
+  it('code: the provider\'s error answer carrying the code, applying nothing, or first applying it when applied', async () => {
+    sandbox.setFaults([{ kind: 'code', code: 'NEVER_DOCUMENTED', times: 1 }, { kind: 'code', code: 'NEVER_DOCUMENTED', applied: true, times: 1 }]);
+    const first = await load('2000000001', '10.00', { internalPaymentId: 'p-1' });
+    expect([first.status, await first.json()]).toEqual([200, { status: 'error', errorCode: 'NEVER_DOCUMENTED', message: expect.any(String) }]);
+    expect(sandbox.transactions()).toEqual([]);
+    const second = await load('2000000001', '10.00', { internalPaymentId: 'p-2' });
+    expect(await second.json()).toMatchObject({ status: 'error', errorCode: 'NEVER_DOCUMENTED' });
+    expect(sandbox.transactions()).toMatchObject([{ kind: 'load', payee: '2000000001', amountCents: 1000, key: 'p-2' }]);
+    expect(() => sandbox.setFaults([{ kind: 'code' }])).toThrow(/code/);
+  });
+
   it('answers throttle, retryable, unavailable, server-error and garbage without applying anything', async () => {
     sandbox.setFaults([
       { kind: 'throttle', times: 1, retryAfterSeconds: 7 },
