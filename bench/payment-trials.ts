@@ -8,7 +8,7 @@ import type { ManifestRow } from '../src/manifest/index.js';
 import { fixturePath } from '../src/package-root.js';
 import { deleteKeys } from '../src/queue/cleanup.js';
 import { bullPrefix, paymentJob, queueName } from '../src/queue/payment-job.js';
-import { connectRedis } from '../src/queue/redis.js';
+import { connectRedis } from '../src/redis/connection.js';
 import { type RunningSandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { type Measure, trial } from './harness.js';
 import { type AccountSettings, benchConfig, enqueueBatch, newPrefix, writeBenchConfig } from './stack.js';

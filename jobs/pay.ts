@@ -39,7 +39,7 @@ export interface PaymentJobContext {
   approvalFence: (batchId: string) => Promise<ApprovalFence | undefined>;
   /**
    * Where Redis could lose an acknowledged write, resolves true once the sending mark is durable
-   * (ledger/durability.ts). Undefined where nothing needs confirming: the mark is durable as written,
+   * (sending/durability.ts). Undefined where nothing needs confirming: the mark is durable as written,
    * or the provider itself refuses a resend of the payment.
    */
   confirmDurable?: () => Promise<boolean>;

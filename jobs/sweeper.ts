@@ -6,7 +6,7 @@ import { type BatchRecord, isSettled } from '../src/ledger/batches.js';
 import { FINAL_STATUSES, type PaymentLedger, type PaymentRef } from '../src/ledger/payments.js';
 import type { Logger } from '../src/log.js';
 import { paymentJob, paymentJobId } from '../src/queue/payment-job.js';
-import { tryLock } from '../src/queue/redis-lock.js';
+import { tryLock } from '../src/redis/lock.js';
 
 /**
  * Never lose a row: BullMQ can end a job without our processor giving the payment a final status
@@ -28,14 +28,13 @@ import { tryLock } from '../src/queue/redis-lock.js';
  */
 export function startSweeper(context: StipendContext, queues: Map<Account, Queue>, log: Logger): { stop(): Promise<void> } {
   const { config, redis } = context;
-  const lockKey = `${config.prefix}:sweeper`;
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= sweepOnce().finally(() => (running = undefined));
   }, config.sweepIntervalMs);
 
   async function sweepOnce(): Promise<void> {
-    const lock = await tryLock(redis, lockKey, config.sweepIntervalMs * 2);
+    const lock = await tryLock(redis, context.keys.sweeperLock(), config.sweepIntervalMs * 2);
     if (!lock) return;
     try {
       await sweepOpenBatches(context, queues, log);
@@ -87,10 +86,10 @@ async function sweepBatch(context: StipendContext, account: Account, queue: Queu
   const canceledBy = batch.state === 'canceled' ? describeActor(batch.canceled_by ?? 'unknown', batch.canceled_by_name) : undefined;
   for await (const page of context.rows.pages(batchId)) {
     const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
-    const statuses = await context.redis.pipeline(refs.map((ref) => ['hmget', ledger.key(ref), 'status', 'round'])).exec();
+    const statuses = await ledger.readMany(refs, ['status', 'round']);
     const open = [];
     for (const [i, ref] of refs.entries()) {
-      const [status, round] = (statuses?.[i]?.[1] ?? []) as (string | null)[];
+      const { status, round } = statuses[i]!;
       // No record: nothing to send (the report shows it); a final one: nothing to do.
       if (status == null || FINAL.has(status)) continue;
       if (canceledBy !== undefined && status === 'queued') {

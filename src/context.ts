@@ -3,7 +3,7 @@ import type { ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
 import { BatchLedger } from './ledger/batches.js';
 import { PaymentLedger } from './ledger/payments.js';
-import { assertRedisReachable, connectRedis } from './queue/redis.js';
+import { assertRedisReachable, connectRedis } from './redis/connection.js';
 import { RedisKeys } from './redis/keys.js';
 
 /** What every command needs: the configuration and one Redis connection for the ledger. */

@@ -52,7 +52,7 @@ export class ReversalRefusedError extends StipendError {
 
 /**
  * Workers refuse to start: the Redis server could lose an acknowledged sending mark, and an account
- * would then pay a payment twice (ledger/durability.ts, docs/reliability.md). Nothing was sent.
+ * would then pay a payment twice (sending/durability.ts, docs/reliability.md). Nothing was sent.
  */
 export class RedisDurabilityError extends StipendError {
   constructor(message: string) {

@@ -1,4 +1,4 @@
-import { maskCardNumbers } from './manifest/card-numbers.js';
+import { maskCardNumbers } from './card-numbers.js';
 
 const SHOWN_CHARACTERS = 20;
 

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { readRedisSettings } from '../src/ledger/durability.js';
+import { readRedisSettings } from '../src/sending/durability.js';
 import { redactUrl } from '../src/redact-url.js';
 
 /**

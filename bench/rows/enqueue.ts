@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { deleteKeys } from '../../src/queue/cleanup.js';
 import { ctpayerManifest } from '../generate.js';
 import { alternate, fmt, type Measure, median, rate, type RowContext, type RowResult, scaled, trial } from '../harness.js';

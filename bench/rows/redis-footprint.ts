@@ -1,6 +1,6 @@
 import { manifestRows } from '../../src/manifest/index.js';
 import { ctpayer } from '../../src/providers/ctpayer.js';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { ctpayerManifest } from '../generate.js';
 import { fmt, median, type RowContext, type RowResult, scaled } from '../harness.js';
 import { paymentsSandbox, workerTrial } from '../payment-trials.js';

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
 import { bullPrefix, type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { openProviderClient } from '../../src/sending/provider-client.js';
 import type { Task } from './task.js';
 

@@ -1,4 +1,4 @@
-import { usd } from '../commands/people.js';
+import { usd } from '../readable-numbers.js';
 import type { Account } from '../config/load.js';
 import { parseBalanceDollars } from '../money.js';
 

@@ -1,4 +1,5 @@
-import type { StipendContext } from '../context.js';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.js';
 import { type AuditEntry, auditEntry } from './audit-entry.js';
 
 /** Entries read from Redis at a time: memory stays flat however long the trail grows. */
@@ -16,13 +17,19 @@ export interface AuditFilter {
  * The stream's ids are Redis's clock, so a period is a range of ids; one batch's entries are picked
  * out of it as they pass.
  */
-export async function* auditEntries(context: StipendContext, filter: AuditFilter = {}): AsyncGenerator<AuditEntry> {
+/** Where the trail is read from: a connection and the program's keys (a StipendContext is one). */
+export interface AuditSource {
+  redis: Redis;
+  keys: RedisKeys;
+}
+
+export async function* auditEntries(source: AuditSource, filter: AuditFilter = {}): AsyncGenerator<AuditEntry> {
   // An id given as milliseconds alone starts at that millisecond's first entry and, as the end,
   // ends with its last.
   let start = filter.fromMs === undefined ? '-' : String(filter.fromMs);
   const end = filter.untilMs === undefined ? '+' : String(filter.untilMs - 1);
   for (;;) {
-    const page = await context.redis.xrange(context.keys.audit(), start, end, 'COUNT', PAGE);
+    const page = await source.redis.xrange(source.keys.audit(), start, end, 'COUNT', PAGE);
     for (const [id, fields] of page) {
       const entry = auditEntry.parse({ id, ...fieldsOf(fields) });
       if (filter.batchId === undefined || entry.batch_id === filter.batchId) yield entry;

@@ -1,6 +1,6 @@
 import type { BatchRecord } from '../ledger/batches.js';
 import { EXIT } from './exit-codes.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 import { PROBLEM_COUNTS } from './problem-counts.js';
 
 /**

@@ -6,7 +6,7 @@ import { approvalSummary } from '../batches/approval.js';
 import { writeBatchReport } from '../batches/report.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { describeBatch } from './output.js';
-import { plural, usd } from './people.js';
+import { plural, usd } from '../readable-numbers.js';
 import { writeProblemsJson, writeProblemsText } from './status-problems.js';
 
 /**

@@ -4,12 +4,12 @@ import type { StipendContext } from '../context.js';
 import { formatDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { describeScan, printProblems } from './output.js';
-import { count, plural, usd } from './people.js';
+import { count, plural, usd } from '../readable-numbers.js';
 import { withProgressLines } from './progress-lines.js';
 import { printRejectedRows } from './rejected-lines.js';
 
 /**
- * `stipend run --dry-run`: what run would do with the manifest, told without doing it (dry-run.ts).
+ * `stipend run --dry-run`: what run would do with the manifest, told without doing it (batches/dry-run.ts).
  * Exit code 0 when run would accept it, also when it would then wait for an approval (said in a
  * line); 1 when run would reject it, with the same lines as run.
  */

@@ -6,7 +6,7 @@ import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
 import { formatUsd } from '../money.js';
 import { exportOptions, writeFinanceExport } from '../reports/finance-export.js';
 import { taxExportOptions, thresholdFor, writeTaxExport } from '../reports/tax-export.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 
 /** `stipend export`: payments settled in a period, across batches, from the ledger, as CSV. */
 export async function exportCommand(options: { from?: string; to?: string; groupBy?: string; out?: string; withAudit?: boolean; config?: string }): Promise<number> {

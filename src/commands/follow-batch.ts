@@ -9,7 +9,7 @@ import { needsActionLine, settledExitCode } from './batch-outcome.js';
 import { STATUS_EVERY_MS, formatDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { describeBatch } from './output.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 import { batchProgress } from './progress.js';
 import { describeWaiting } from './waiting-status.js';
 

@@ -1,7 +1,7 @@
 import type { BatchRecord } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
 import { type ManifestScan, formatProblem } from '../manifest/index.js';
-import { count, plural, usd } from './people.js';
+import { count, plural, usd } from '../readable-numbers.js';
 
 /** What commands print for people. Machine-readable output is JSON, chosen with --json. */
 

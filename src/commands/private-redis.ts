@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { StipendError } from '../errors.js';
-import { assertRedisReachable } from '../queue/redis.js';
+import { assertRedisReachable } from '../redis/connection.js';
 import { redactUrl } from '../redact-url.js';
 
 /** The demo found no Redis and could not start one of its own; the message says how to get one. */

@@ -1,5 +1,5 @@
 import type { ActionKind } from '../batches/needs-action.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 
 /** How many rows of each kind need action, as people read it: the headings of `status --problems` and the words of run's last line. */
 export const PROBLEM_COUNTS: Record<ActionKind, (n: number) => string> = {

@@ -1,7 +1,7 @@
 import type { SubmitProgress } from '../batches/submit.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { FINAL_STATUSES } from '../ledger/payments.js';
-import { count, plural } from './people.js';
+import { count, plural } from '../readable-numbers.js';
 
 /**
  * Plain progress lines, for logs, pipes and CI, where a progress bar shows nothing: long work (a

@@ -1,5 +1,5 @@
 import { formatProblem, type ManifestScan } from '../manifest/index.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 
 /**
  * The problems of the rows `--allow-partial` leaves out, one line each as `validate` prints them

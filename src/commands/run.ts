@@ -13,7 +13,7 @@ import { awaitingApprovalLine } from './approval-lines.js';
 import { followBatch } from './follow-batch.js';
 import { dryRunCommand } from './dry-run.js';
 import { describeScan, printProblems } from './output.js';
-import { plural } from './people.js';
+import { plural } from '../readable-numbers.js';
 import { withProgressLines } from './progress-lines.js';
 import { printRejectedRows } from './rejected-lines.js';
 import { stopWorkersInProcess } from './stop-workers.js';

@@ -13,7 +13,7 @@ import { resolveReversal } from '../reversals/resolve.js';
 import type { RunningWorkers, WorkerSide } from '../worker-side.js';
 import { EXIT } from './exit-codes.js';
 import { followBatch, settledEnding } from './follow-batch.js';
-import { count, plural } from './people.js';
+import { count, plural } from '../readable-numbers.js';
 import { stopWorkersInProcess } from './stop-workers.js';
 
 /**

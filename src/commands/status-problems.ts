@@ -2,7 +2,7 @@ import type { StipendContext } from '../context.js';
 import { type BatchRecord, isSettled } from '../ledger/batches.js';
 import { ACTION_KINDS, type ActionKind, KIND_ADVICE, type RowNeedingAction, rowsNeedingAction } from '../batches/needs-action.js';
 import { describeBatch } from './output.js';
-import { plural, usd } from './people.js';
+import { plural, usd } from '../readable-numbers.js';
 import { PROBLEM_COUNTS } from './problem-counts.js';
 
 /**

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import type { FileEvent, FileListener } from '../ingest/ingest-file.js';
 import { formatDuration } from './duration.js';
 import { describeBatch } from './output.js';
-import { plural, usd } from './people.js';
+import { plural, usd } from '../readable-numbers.js';
 import { everyInterval, payingLine, submitLine } from './progress-lines.js';
 
 /**

@@ -33,7 +33,7 @@ export interface ResolvedConfig {
   source: string;
   redisUrl: string;
   prefix: string;
-  /** What makes a sending mark durable before its request leaves (ledger/durability.ts). */
+  /** What makes a sending mark durable before its request leaves (sending/durability.ts). */
   durability: { waitReplicas: number | undefined; confirmTimeoutMs: number; statement: DurabilityStatement | undefined };
   reportsDir: string;
   /** config rememberPaymentsDays in ms; undefined: remembered forever. */

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { Account } from '../config/load.js';
 import { BatchLedger } from '../ledger/batches.js';
-import { parseTimings } from '../metrics/provider-timings.js';
+import { readTimings } from '../metrics/provider-timings.js';
 import { RedisKeys } from '../redis/keys.js';
 import { readPaymentTotals } from './payment-totals.js';
 import { SnapshotHistogram } from './snapshot-histogram.js';
@@ -61,7 +61,7 @@ export function dashboardMetrics(sources: MetricSources): { contentType: string;
       Promise.all(
         accounts.map(async (account) => ({
           labels: { provider: account.provider, account: account.name },
-          timings: parseTimings(await redis.hgetall(keys.providerTimings(account.provider, account.name))),
+          timings: await readTimings(redis, keys.providerTimings(account.provider, account.name)),
         })),
       ),
     ]);

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { openAccountQueue } from '../queue/account-queue.js';
 import { logBullErrors } from '../queue/bull-errors.js';
 import { bullPrefix } from '../queue/payment-job.js';
-import { assertRedisReachable, connectRedis } from '../queue/redis.js';
+import { assertRedisReachable, connectRedis } from '../redis/connection.js';
 import { redactUrl } from '../redact-url.js';
 import { basicAuth, type Credentials } from './auth.js';
 import { bullBoard } from './board.js';

@@ -8,7 +8,7 @@ import type { BatchRecord } from '../ledger/batches.js';
 import type { Logger } from '../log.js';
 import { formatProblem, type ManifestScan, sha256File } from '../manifest/index.js';
 import { OtherAccountDuplicateError } from '../queue/enqueue-errors.js';
-import { tryLock } from '../queue/redis-lock.js';
+import { tryLock } from '../redis/lock.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
 import { safeCell } from '../reports/safe-cell.js';
 import type { DropFolder, DroppedFile } from './drop-folder.js';

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { parseCents, parseDollars, type ParsedAmount } from '../money.js';
 import type { AnyAdapter } from '../providers/index.js';
 import { type AmountColumn, type ManifestLayout, PARTICIPANT_COLUMN, PAYMENT_ID_COLUMN, REIMBURSEMENT_COLUMN } from './header.js';
-import { describeCardNumbers, findCardNumbers } from './card-numbers.js';
+import { describeCardNumbers, findCardNumbers } from '../card-numbers.js';
 import { derivePaymentId, paymentIdProblem } from './payment-id.js';
 import type { Problem } from './problems.js';
 import type { CsvRecord } from './read-csv.js';

@@ -83,8 +83,13 @@ export function timingRecorder(redis: Redis, key: string, onError: (error: unkno
   };
 }
 
+/** One account's request timings as recorded (timingRecorder); undefined when no request was recorded yet. */
+export async function readTimings(redis: Redis, key: string): Promise<Record<TimingName, HistogramSnapshot> | undefined> {
+  return parseTimings(await redis.hgetall(key));
+}
+
 /** The histograms in one account's hash; undefined when no request was recorded yet. */
-export function parseTimings(hash: Record<string, string>): Record<TimingName, HistogramSnapshot> | undefined {
+function parseTimings(hash: Record<string, string>): Record<TimingName, HistogramSnapshot> | undefined {
   if (Object.keys(hash).length === 0) return undefined;
   return Object.fromEntries(TIMING_NAMES.map((name) => [name, histogramOf(hash, name)])) as Record<TimingName, HistogramSnapshot>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeCardNumbers, findCardNumbers } from '../manifest/card-numbers.js';
+import { describeCardNumbers, findCardNumbers } from '../card-numbers.js';
 
 /**
  * Building blocks for provider field schemas. Lengths count characters (Unicode code points), not

@@ -26,7 +26,7 @@ export interface Capabilities {
    * key it dedupes on is derived from the payment alone (CT Payer's internalPaymentId is the payment
    * id). Only then is a sending mark Redis lost harmless, since the resend it causes is refused; a
    * key the provider issued (ClientPay) lives in the ledger and is lost with it
-   * (ledger/durability.ts).
+   * (sending/durability.ts).
    */
   resendSafeWithoutLedger: boolean;
 }

@@ -1,7 +1,7 @@
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
 import { EnqueueBusyError } from './enqueue-errors.js';
-import { tryLock } from './redis-lock.js';
+import { tryLock } from '../redis/lock.js';
 
 /**
  * How long a hold on a file lasts without renewal. Renewed every third of it while its holder works,

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { type PaymentRecord, type PaymentRef, parsePaymentRecord } from '../ledger/payments.js';
+import type { PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { paymentJob } from './payment-job.js';
 
 /**
@@ -20,12 +20,10 @@ export async function requeuePayments(context: StipendContext, queue: Queue, acc
   const ledger = context.payments(account);
   for await (const page of context.rows.pages(batchId)) {
     const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
-    const replies = (await context.redis.pipeline(refs.map((ref) => ['hgetall', ledger.key(ref)])).exec()) ?? [];
+    const records = await ledger.getMany(refs);
     const jobs = [];
     for (const [i, ref] of refs.entries()) {
-      const [error, hash] = replies[i] ?? [];
-      if (error) throw error;
-      const record = parsePaymentRecord(hash as Record<string, string>);
+      const record = records[i];
       if (!record) continue;
       const round = await decide({ ref, record });
       if (round === undefined) continue;

@@ -111,7 +111,7 @@ export class RedisKeys {
     return `${this.prefix}:pause:${provider}:${account}`;
   }
 
-  /** STRING: the account's provider session, sealed (queue/session-seal.ts). Written by queue/shared-session.ts. */
+  /** STRING: the account's provider session, sealed (sending/session-seal.ts). Written by sending/shared-session.ts. */
   session(provider: string, account: string): string {
     return `${this.prefix}:session:${provider}:${account}`;
   }
@@ -121,17 +121,17 @@ export class RedisKeys {
     return `${this.prefix}:metrics:provider-timings:${provider}:${account}`;
   }
 
-  /** STRING: the lease (queue/redis-lock.ts) of the one process ingesting a dropped file, by its path in the folder. Written by ingest/ingest-file.ts. */
+  /** STRING: the lease (redis/lock.ts) of the one process ingesting a dropped file, by its path in the folder. Written by ingest/ingest-file.ts. */
   watchLease(relativePath: string): string {
     return `${this.prefix}:watch:${relativePath}`;
   }
 
-  /** STRING: the lock (queue/redis-lock.ts) of the one worker process sweeping at a time. Written by the sweeper. */
+  /** STRING: the lock (redis/lock.ts) of the one worker process sweeping at a time. Written by the sweeper. */
   sweeperLock(): string {
     return `${this.prefix}:sweeper`;
   }
 
-  /** STRING: written before each WAIT / WAITAOF that confirms sending marks durable. Written by ledger/durability.ts. */
+  /** STRING: written before each WAIT / WAITAOF that confirms sending marks durable. Written by sending/durability.ts. */
   durabilityProbe(): string {
     return `${this.prefix}:durability:probe`;
   }

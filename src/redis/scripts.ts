@@ -49,7 +49,7 @@ const SCRIPTS = {
   // The account's rate limit (limits/account-gate.ts).
   admitRequest: 4,
   answeredRequests: 2,
-  // Locks (queue/redis-lock.ts).
+  // Locks (redis/lock.ts).
   renewLock: 1,
   releaseLock: 1,
 } as const satisfies Record<string, number | typeof KEYS_PER_CALL>;

@@ -1,5 +1,5 @@
 import { PROVIDER_FIELD } from '../ledger/claims.js';
-import { maskCardNumbers } from '../manifest/card-numbers.js';
+import { maskCardNumbers } from '../card-numbers.js';
 import type { ClientPayFields } from '../providers/clientpay.js';
 import type { CtPayerFields } from '../providers/ctpayer.js';
 import { getAdapter } from '../providers/index.js';

@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import type { BatchRecord } from '../ledger/batches.js';
-import { maskCardNumbers } from '../manifest/card-numbers.js';
+import { maskCardNumbers } from '../card-numbers.js';
 import { safeCell } from './safe-cell.js';
 import { writeWholeFiles } from './whole-files.js';
 
@@ -27,7 +27,7 @@ export interface RejectedProblem {
  * Writes <dir>/rejected.csv from the ledger's rejected rows, in file order, when the batch has any;
  * a batch without them gets none (its rows are fixed once queued, so it never had one). Whole or
  * not at all (whole-files.ts), formula-safe (safe-cell.ts), card numbers masked
- * (manifest/card-numbers.ts: a row recorded by an earlier version may quote one).
+ * (card-numbers.ts: a row recorded by an earlier version may quote one).
  * Returns the file and how many problems it lists.
  */
 export async function writeRejectedCsv(context: StipendContext, batch: BatchRecord, dir: string): Promise<{ path: string; problems: number } | undefined> {

@@ -2,7 +2,7 @@ import type { StipendContext } from '../context.js';
 import type { BatchRow } from '../ledger/batch-rows.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import type { PaymentRecord } from '../ledger/payments.js';
-import { maskCardNumbers } from '../manifest/card-numbers.js';
+import { maskCardNumbers } from '../card-numbers.js';
 import { MANIFEST_RECORD_FIELDS, type ManifestValues } from './manifest-columns.js';
 
 /**

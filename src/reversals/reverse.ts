@@ -4,7 +4,7 @@ import { accountOf } from '../batches/account-of.js';
 import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
-import { checkDurability } from '../ledger/durability.js';
+import { checkDurability } from '../sending/durability.js';
 import { createLogger } from '../log.js';
 import { ReversalRefusedError, UsageError } from '../errors.js';
 import { isSettled } from '../ledger/batches.js';
@@ -167,7 +167,7 @@ class PaymentReverser {
     private readonly payments: PaymentLedger,
     private readonly reversals: ReversalLedger,
     private readonly request: { reason: string; by: string },
-    /** Where Redis could lose the claim: resolves true once it is durable (ledger/durability.ts). */
+    /** Where Redis could lose the claim: resolves true once it is durable (sending/durability.ts). */
     private readonly confirmDurable: (() => Promise<boolean>) | undefined,
   ) {}
 

@@ -29,7 +29,7 @@ export interface SendClaim<Refusal extends string> {
    */
   keep?(): Promise<boolean>;
   /**
-   * Where Redis could lose the claim (ledger/durability.ts): resolves true once it is durable. The
+   * Where Redis could lose the claim (sending/durability.ts): resolves true once it is durable. The
    * request waits for it; a claim Redis loses would let the same send leave again.
    */
   confirmDurable?: () => Promise<boolean>;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SharedSession } from '../providers/types.js';
-import { tryLock } from '../queue/redis-lock.js';
+import { tryLock } from '../redis/lock.js';
 import type { SessionSeal } from './session-seal.js';
 
 const LOCK_MS = 15_000;

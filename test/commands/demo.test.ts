@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoRedis } from '../../src/commands/private-redis.js';
 import { sandboxProviders } from '../../src/config/sandbox-accounts.js';
-import { readRedisSettings } from '../../src/ledger/durability.js';
-import { assertRedisReachable } from '../../src/queue/redis.js';
+import { readRedisSettings } from '../../src/sending/durability.js';
+import { assertRedisReachable } from '../../src/redis/connection.js';
 import { freePort, redisServerInstalled } from '../helpers/private-redis.js';
 import { stipend } from '../helpers/stipend-process.js';
 

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeBatch, describeScan, printProblems } from '../../src/commands/output.js';
-import { plural, usd } from '../../src/commands/people.js';
+import { plural, usd } from '../../src/readable-numbers.js';
 import type { BatchRecord } from '../../src/ledger/batches.js';
 import type { ManifestScan } from '../../src/manifest/index.js';
 

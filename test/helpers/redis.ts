@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { deleteKeys } from '../../src/queue/cleanup.js';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 
 /** The real Redis under a key prefix of this test file's own. */

@@ -2,7 +2,6 @@ import { afterAll, expect, it } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { type ApprovalFence, PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { auditEntries } from '../../src/audit/audit-trail.js';
-import type { StipendContext } from '../../src/context.js';
 import { testRedis } from '../helpers/redis.js';
 
 /**
@@ -15,7 +14,7 @@ const { redis, keys, cleanup } = testRedis();
 afterAll(cleanup);
 const batches = new BatchLedger(redis, keys);
 const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
-const trail = () => auditEntries({ redis, keys } as StipendContext);
+const trail = () => auditEntries({ redis, keys });
 const CALL_MS = 20_000;
 const strict: ApprovalFence = { reason: 'the batch totals $150.00, above ctpayer/main\'s approval threshold of $100.00', worker: { identity: 'service:worker@strict-host' } };
 const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });

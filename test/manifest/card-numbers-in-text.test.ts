@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { assignCards } from '../../src/cards/assign.js';
-import { findCardNumbers, maskCardNumbers } from '../../src/manifest/card-numbers.js';
+import { findCardNumbers, maskCardNumbers } from '../../src/card-numbers.js';
 import { formatProblem, scanManifest } from '../../src/manifest/index.js';
 import { ctpayer } from '../../src/providers/ctpayer.js';
 import { quoted } from '../../src/quote.js';

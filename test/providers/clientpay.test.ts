@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClientPayClient, type ClientPayCredentials, type ClientPayFields, clientpay } from '../../src/providers/clientpay.js';
 import { createHttpSender } from '../../src/providers/http.js';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import { sessionSeal } from '../../src/sending/session-seal.js';
 import { redisSession } from '../../src/sending/shared-session.js';

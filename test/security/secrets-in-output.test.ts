@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deleteKeys } from '../../src/queue/cleanup.js';
-import { connectRedis } from '../../src/queue/redis.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import { freePort } from '../helpers/private-redis.js';
 import { stipend } from '../helpers/stipend-process.js';

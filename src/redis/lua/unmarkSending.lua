@@ -1,5 +1,5 @@
 --[[
-  The mark of epoch ARGV[1] could not be made durable before its request left (ledger/durability.ts),
+  The mark of epoch ARGV[1] could not be made durable before its request left (sending/durability.ts),
   so the request is not sent: the payment is as it was before the mark. Should this write be lost
   in turn, the payment stays sending: in doubt, which is safe. KEYS: payment.
 ]]

@@ -4,7 +4,7 @@ import type { DurabilityStatement } from '../config/schema.js';
 import type { StipendContext } from '../context.js';
 import { RedisDurabilityError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { connectRedis } from '../queue/redis.js';
+import { connectRedis } from '../redis/connection.js';
 import { redactUrl } from '../redact-url.js';
 
 /**

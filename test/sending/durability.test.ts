@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, resolveConfig } from '../../src/config/load.js';
 import { sandboxConfig } from '../../src/config/sandbox-accounts.js';
 import type { DurabilityStatement } from '../../src/config/schema.js';
-import { decideDurability, openConfirmer, readRedisSettings, type RedisSettings } from '../../src/ledger/durability.js';
+import { decideDurability, openConfirmer, readRedisSettings, type RedisSettings } from '../../src/sending/durability.js';
 import { RedisDurabilityError } from '../../src/errors.js';
 import { redisServerInstalled } from '../helpers/private-redis.js';
 import { startRedisServer, startReplicatedRedis, type RedisServer } from '../helpers/replicated-redis.js';
