@@ -20,7 +20,7 @@ export async function settledBatch(context: StipendContext, account: Account, fi
   for await (const page of context.rows.pages(batchId)) {
     await Promise.all(page.map((row) => {
       n += 1;
-      const ref = { batchId, paymentId: row.p! };
+      const ref = { batchId, paymentId: row.paymentId! };
       if (n % 200 === 0) return ledger.finalize(ref, { status: 'unknown', code: 'NO_RESPONSE', message: 'the connection closed before an answer came back' });
       if (n % 50 === 0) return ledger.finalize(ref, { status: 'declined', code: 'CARD_INACTIVE', message: 'the card is not active' });
       return ledger.finalize(ref, { status: 'paid', reference: `T${String(n).padStart(9, '0')}`, code: 'SUCCESS', message: 'Card loaded' });

@@ -85,7 +85,7 @@ async function sweepBatch(context: StipendContext, account: Account, queue: Queu
   const ledger = context.payments(account);
   const canceledBy = batch.state === 'canceled' ? describeActor(batch.canceled_by ?? 'unknown', batch.canceled_by_name) : undefined;
   for await (const page of context.rows.pages(batchId)) {
-    const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
+    const refs = page.flatMap((row) => (row.kind === 'payment' ? [{ batchId, paymentId: row.paymentId }] : []));
     const statuses = await ledger.readMany(refs, ['status', 'round']);
     const open = [];
     for (const [i, ref] of refs.entries()) {

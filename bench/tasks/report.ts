@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
+import { storedPaymentId } from '../../src/ledger/batch-rows.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import type { Task } from './task.js';
 
@@ -42,7 +43,7 @@ export const reportBaseline: Task = async (args, start) => {
     for (let at = 0; ; at += PAGE) {
       const page = await redis.lrange(keys.batchRows(batchId), at, at + PAGE - 1);
       const read = redis.pipeline();
-      for (const entry of page) read.hgetall(keys.payment(batch.provider!, batch.account!, batchId, (JSON.parse(entry) as { p: string }).p));
+      for (const entry of page) read.hgetall(keys.payment(batch.provider!, batch.account!, batchId, storedPaymentId(entry)));
       for (const [, hash] of (await read.exec()) ?? []) {
         items += 1;
         if (!stringifier.write(hash)) await once(stringifier, 'drain');

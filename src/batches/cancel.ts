@@ -29,9 +29,9 @@ export async function cancelBatch(context: StipendContext, batchId: string, by: 
   const ledger = context.payments(accountOf(context, batch));
   for await (const page of context.rows.pages(batchId)) {
     for (const row of page) {
-      if (row.s !== 'payment') continue;
+      if (row.kind !== 'payment') continue;
       // Only queued payments: a payment sending has a call under way, which its run settles.
-      const ref = { batchId, paymentId: row.p };
+      const ref = { batchId, paymentId: row.paymentId };
       if ((await ledger.get(ref))?.status !== 'queued') continue;
       await ledger.cancel(ref, canceledBy);
     }

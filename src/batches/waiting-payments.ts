@@ -22,7 +22,7 @@ export async function waitingPayments(context: StipendContext, account: Account,
   const ledger = context.payments(account);
   const waiting: WaitingPayments = { queued: 0, sending: 0, answers: new Map(), pausedMs: 0 };
   for await (const page of context.rows.pages(batchId)) {
-    const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
+    const refs = page.flatMap((row) => (row.kind === 'payment' ? [{ batchId, paymentId: row.paymentId }] : []));
     for (const { status, code, message } of await ledger.readMany(refs, ['status', 'code', 'message'])) {
       if (status === 'sending') waiting.sending += 1;
       if (status !== 'queued') continue;

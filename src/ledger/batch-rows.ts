@@ -7,25 +7,88 @@ import type { RedisKeys } from '../redis/keys.js';
  * - payment: this batch owns the payment; its status lives in the payment record;
  * - duplicate: another batch already holds this payment; the report points at it;
  * - rejected: the row failed validation (--allow-partial) and was never queued.
- * Keys are short because a batch can have a million rows.
  */
-export const batchRow = z.discriminatedUnion('s', [
-  z.object({ s: z.literal('payment'), l: z.number().int(), p: z.string() }),
-  /** h: the batch that holds the payment. */
-  z.object({ s: z.literal('duplicate'), l: z.number().int(), p: z.string(), y: z.string(), a: z.number().int(), h: z.string() }),
+const batchRow = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('payment'), line: z.number().int(), paymentId: z.string() }),
   z.object({
-    s: z.literal('rejected'),
-    l: z.number().int(),
+    kind: z.literal('duplicate'),
+    line: z.number().int(),
+    paymentId: z.string(),
+    payee: z.string(),
+    amountCents: z.number().int(),
+    /** The batch that holds the payment. */
+    holderBatchId: z.string(),
+  }),
+  z.object({
+    kind: z.literal('rejected'),
+    line: z.number().int(),
     /** The row's problems as one line, for the report's message column. */
-    m: z.string(),
-    /** Each problem: its column (none for the whole row) and message; rows recorded before it have only `m`. */
-    q: z.array(z.object({ c: z.string().optional(), m: z.string() })).optional(),
-    p: z.string().optional(),
-    y: z.string().optional(),
-    a: z.number().int().optional(),
+    message: z.string(),
+    /** Each problem: its column (none for the whole row) and message; rows recorded before it have only `message`. */
+    problems: z.array(z.object({ column: z.string().optional(), message: z.string() })).optional(),
+    /** What the row's cells gave, where they could be read. */
+    paymentId: z.string().optional(),
+    payee: z.string().optional(),
+    amountCents: z.number().int().optional(),
   }),
 ]);
 export type BatchRow = z.infer<typeof batchRow>;
+export type RejectedRow = Extract<BatchRow, { kind: 'rejected' }>;
+
+/**
+ * The row as the list stores it: one-letter keys, because a batch can have a million rows (the
+ * bench counts the bytes of each). Rows already stored are read as they are, so these keys and
+ * their order never change; nothing outside this file sees them.
+ */
+const storedRow = z
+  .discriminatedUnion('s', [
+    z.object({ s: z.literal('payment'), l: z.number().int(), p: z.string() }),
+    z.object({ s: z.literal('duplicate'), l: z.number().int(), p: z.string(), y: z.string(), a: z.number().int(), h: z.string() }),
+    z.object({
+      s: z.literal('rejected'),
+      l: z.number().int(),
+      m: z.string(),
+      q: z.array(z.object({ c: z.string().optional(), m: z.string() })).optional(),
+      p: z.string().optional(),
+      y: z.string().optional(),
+      a: z.number().int().optional(),
+    }),
+  ])
+  .transform((row): BatchRow => {
+    switch (row.s) {
+      case 'payment':
+        return { kind: 'payment', line: row.l, paymentId: row.p };
+      case 'duplicate':
+        return { kind: 'duplicate', line: row.l, paymentId: row.p, payee: row.y, amountCents: row.a, holderBatchId: row.h };
+      case 'rejected':
+        return {
+          kind: 'rejected', line: row.l, message: row.m,
+          problems: row.q?.map((problem) => ({ column: problem.c, message: problem.m })),
+          paymentId: row.p, payee: row.y, amountCents: row.a,
+        };
+    }
+  });
+
+/** The stored entry of a row, as every writer pushes it (JSON leaves out what is undefined). */
+export function encodeBatchRow(row: BatchRow): string {
+  switch (row.kind) {
+    case 'payment':
+      return JSON.stringify({ s: row.kind, l: row.line, p: row.paymentId });
+    case 'duplicate':
+      return JSON.stringify({ s: row.kind, l: row.line, p: row.paymentId, y: row.payee, a: row.amountCents, h: row.holderBatchId });
+    case 'rejected':
+      return JSON.stringify({
+        s: row.kind, l: row.line, m: row.message,
+        q: row.problems?.map((problem) => ({ c: problem.column, m: problem.message })),
+        p: row.paymentId, y: row.payee, a: row.amountCents,
+      });
+  }
+}
+
+/** A stored entry's payment id, read bare: the bench's baseline report reads the list with no logic between. */
+export function storedPaymentId(entry: string): string {
+  return (JSON.parse(entry) as { p: string }).p;
+}
 
 const PAGE = 1000;
 
@@ -40,7 +103,7 @@ export class BatchRows {
     for (let start = 0; ; start += PAGE) {
       const page = await this.redis.lrange(this.keys.batchRows(batchId), start, start + PAGE - 1);
       if (page.length === 0) return;
-      yield page.map((entry) => batchRow.parse(JSON.parse(entry)));
+      yield page.map((entry) => storedRow.parse(JSON.parse(entry)));
       if (page.length < PAGE) return;
     }
   }

@@ -8,7 +8,7 @@ import { formatUsd } from '../money.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readPipelined } from '../redis/read-pipelined.js';
 import { scripted, type ScriptedRedis } from '../redis/scripts.js';
-import type { BatchRow } from './batch-rows.js';
+import { type BatchRow, encodeBatchRow } from './batch-rows.js';
 import { FINAL_STATUSES, type FinalStatus } from './payment-status.js';
 
 /**
@@ -162,10 +162,10 @@ export class BatchLedger {
     lastLine: number,
     after = 0,
   ): Promise<{ state: string; enqueuedLine: number } | undefined> {
-    const recorded = rows.flatMap((r) => (r.s === 'payment' ? [r.p] : []));
+    const recorded = rows.flatMap((r) => (r.kind === 'payment' ? [r.paymentId] : []));
     const answer = (await this.redis.recordChunk(
       this.keys.batch(batchId), this.keys.batchRows(batchId), this.keys.batchClaims(batchId),
-      after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, rows.length, ...rows.map((r) => JSON.stringify(r)), ...recorded,
+      after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, rows.length, ...rows.map(encodeBatchRow), ...recorded,
     )) as [string, string] | 'ok';
     return answer === 'ok' ? undefined : { state: answer[0], enqueuedLine: Number(answer[1]) };
   }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.js';
 import { scripted } from '../redis/scripts.js';
+import { encodeBatchRow } from './batch-rows.js';
 
 /**
  * Each provider field of a payment is its own hash field, named with this prefix (`f.cardId`), not
@@ -75,7 +76,7 @@ export async function settleUnrecordedClaim(
   claim: { batchId: string; paymentId: string; line: number; amountCents: number; jobExists: boolean },
 ): Promise<'released' | 'adopted' | 'recorded'> {
   const { batchId, paymentId } = claim;
-  const entry = JSON.stringify({ s: 'payment', l: claim.line, p: paymentId });
+  const entry = encodeBatchRow({ kind: 'payment', line: claim.line, paymentId });
   return (await scripted(redis).settleUnrecordedClaim(
     keys.batchClaims(batchId), keys.holder(owner.provider, owner.account, paymentId), keys.payment(owner.provider, owner.account, batchId, paymentId),
     keys.batch(batchId), keys.batchRows(batchId),

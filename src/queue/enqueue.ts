@@ -107,11 +107,9 @@ async function claimChunk(context: StipendContext, account: Account, batchId: st
   for (const row of chunk) {
     if (!row.ok) {
       entries.push({
-        s: 'rejected', l: row.line, m: row.problems.map(formatProblem).join('; '),
-        q: row.problems.map((problem) => ({ ...(problem.column === undefined ? {} : { c: problem.column }), m: problem.message })),
-        ...(row.paymentId === undefined ? {} : { p: row.paymentId }),
-        ...(row.payee === undefined ? {} : { y: row.payee }),
-        ...(row.amountCents === undefined ? {} : { a: row.amountCents }),
+        kind: 'rejected', line: row.line, message: row.problems.map(formatProblem).join('; '),
+        problems: row.problems.map(({ column, message }) => ({ column, message })),
+        paymentId: row.paymentId, payee: row.payee, amountCents: row.amountCents,
       });
       counts.rejected += 1;
       continue;
@@ -119,11 +117,11 @@ async function claimChunk(context: StipendContext, account: Account, batchId: st
     const { payment } = row;
     const holder = holderOf.get(payment);
     if (holder !== undefined) {
-      entries.push({ s: 'duplicate', l: row.line, p: payment.paymentId, y: payment.payee, a: payment.amountCents, h: holder });
+      entries.push({ kind: 'duplicate', line: row.line, paymentId: payment.paymentId, payee: payment.payee, amountCents: payment.amountCents, holderBatchId: holder });
       counts.duplicates += 1;
       continue;
     }
-    entries.push({ s: 'payment', l: row.line, p: payment.paymentId });
+    entries.push({ kind: 'payment', line: row.line, paymentId: payment.paymentId });
     counts.accepted += 1;
     counts.acceptedCents += payment.amountCents;
     jobs.push(paymentJob(account, { batchId, paymentId: payment.paymentId, amountCents: payment.amountCents, fields: fields.get(payment)! }));

@@ -19,7 +19,7 @@ export type RequeueDecision = (payment: { ref: PaymentRef; record: PaymentRecord
 export async function requeuePayments(context: StipendContext, queue: Queue, account: Account, batchId: string, decide: RequeueDecision): Promise<void> {
   const ledger = context.payments(account);
   for await (const page of context.rows.pages(batchId)) {
-    const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
+    const refs = page.flatMap((row) => (row.kind === 'payment' ? [{ batchId, paymentId: row.paymentId }] : []));
     const records = await ledger.getMany(refs);
     const jobs = [];
     for (const [i, ref] of refs.entries()) {

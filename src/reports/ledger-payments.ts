@@ -12,7 +12,7 @@ export async function* ledgerPayments(context: StipendContext, createdUntilMs: n
     const batch = await context.batches.get(batchId);
     const ledger = context.payments({ provider: batch.provider, name: batch.account });
     for await (const page of context.rows.pages(batchId)) {
-      const refs = page.flatMap((row) => (row.s === 'payment' ? [{ batchId, paymentId: row.p }] : []));
+      const refs = page.flatMap((row) => (row.kind === 'payment' ? [{ batchId, paymentId: row.paymentId }] : []));
       for (const record of await ledger.getMany(refs)) {
         if (record) yield { batch, record };
       }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { StipendContext } from '../context.js';
-import type { BatchRow } from '../ledger/batch-rows.js';
+import type { RejectedRow } from '../ledger/batch-rows.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import { maskCardNumbers } from '../card-numbers.js';
 import { safeCell } from './safe-cell.js';
@@ -13,8 +13,6 @@ import { writeWholeFiles } from './whole-files.js';
 /** Beside reconciliation.csv: the problems of the rows `--allow-partial` left out, one per line. */
 export const REJECTED_FILE = 'rejected.csv';
 export const REJECTED_COLUMNS = ['line', 'column', 'problem'] as const;
-
-type RejectedRow = Extract<BatchRow, { s: 'rejected' }>;
 
 /** One line of rejected.csv. `column` is empty for a problem of the whole row (e.g. a ragged row). */
 export interface RejectedProblem {
@@ -42,7 +40,7 @@ export async function writeRejectedCsv(context: StipendContext, batch: BatchReco
     try {
       for await (const page of context.rows.pages(batch.batch_id)) {
         for (const row of page) {
-          if (row.s !== 'rejected') continue;
+          if (row.kind !== 'rejected') continue;
           for (const { line, column, problem } of rejectedProblems(row)) {
             count += 1;
             if (!stringifier.write([line, column, problem])) await once(stringifier, 'drain');
@@ -67,6 +65,6 @@ export async function writeRejectedCsv(context: StipendContext, batch: BatchReco
  * before problems were kept one by one has their joined text only, shown as one problem of the row.
  */
 export function rejectedProblems(row: RejectedRow): RejectedProblem[] {
-  const problems = row.q ?? [{ m: row.m }];
-  return problems.map((problem) => ({ line: row.l, column: problem.c ?? '', problem: maskCardNumbers(problem.m) }));
+  const problems = row.problems ?? [{ message: row.message }];
+  return problems.map((problem) => ({ line: row.line, column: problem.column ?? '', problem: maskCardNumbers(problem.message) }));
 }

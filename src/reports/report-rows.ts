@@ -1,5 +1,5 @@
 import type { StipendContext } from '../context.js';
-import type { BatchRow } from '../ledger/batch-rows.js';
+import type { BatchRow, RejectedRow } from '../ledger/batch-rows.js';
 import type { BatchRecord } from '../ledger/batches.js';
 import type { PaymentRecord } from '../ledger/payments.js';
 import { maskCardNumbers } from '../card-numbers.js';
@@ -46,8 +46,6 @@ export interface ReportRow {
   rejected: RejectedRow | undefined;
 }
 
-export type RejectedRow = Extract<BatchRow, { s: 'rejected' }>;
-
 /**
  * The batch's rows, a page at a time, memory flat however large the batch: the next page is read
  * from Redis while the caller works on the current one.
@@ -70,29 +68,29 @@ export async function* reportRows(context: StipendContext, batch: BatchRecord): 
 /** One page of rows with their records, read in one round trip. */
 async function joinPage(context: StipendContext, batch: BatchRecord, page: BatchRow[]): Promise<ReportRow[]> {
   // A payment row's own record, or for a duplicate the record of the batch that holds the payment.
-  const refs = page.flatMap((row) => (row.s === 'rejected' ? [] : [{ batchId: row.s === 'duplicate' ? row.h : batch.batch_id, paymentId: row.p }]));
+  const refs = page.flatMap((row) => (row.kind === 'rejected' ? [] : [{ batchId: row.kind === 'duplicate' ? row.holderBatchId : batch.batch_id, paymentId: row.paymentId }]));
   const records = await context.payments({ provider: batch.provider, name: batch.account }).readMany(refs, SHOWN);
   let next = 0;
   return page.map((row): ReportRow => {
-    if (row.s === 'rejected') {
+    if (row.kind === 'rejected') {
       // Never recorded: the manifest's values of a rejected row are in the manifest only. Its
       // problems quote cells masked, but a row recorded by an earlier version may hold a card number.
-      const ledger = { message: maskCardNumbers(row.m) };
-      return { line: row.l, paymentId: row.p ?? '', payee: row.y ?? '', cents: row.a, status: 'rejected', ledger, manifest: undefined, rejected: row };
+      const ledger = { message: maskCardNumbers(row.message) };
+      return { line: row.line, paymentId: row.paymentId ?? '', payee: row.payee ?? '', cents: row.amountCents, status: 'rejected', ledger, manifest: undefined, rejected: row };
     }
     const read = records[next++];
     // No status: the payment has no record.
     const record = read?.status == null ? undefined : read;
-    if (row.s === 'duplicate') {
-      const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.h}`;
+    if (row.kind === 'duplicate') {
+      const original = record ? `batch ${record.batch_id} line ${record.line}, status ${record.status}` : `batch ${row.holderBatchId}`;
       // The ledger keeps one record per payment: its manifest values are those of the batch holding it.
       const ledger = { reference: record?.reference ?? '', message: `already submitted: ${original}; not paid again` };
-      return { line: row.l, paymentId: row.p, payee: row.y, cents: row.a, status: 'skipped_duplicate', ledger, manifest: record, rejected: undefined };
+      return { line: row.line, paymentId: row.paymentId, payee: row.payee, cents: row.amountCents, status: 'skipped_duplicate', ledger, manifest: record, rejected: undefined };
     }
     if (!record) {
-      return { line: row.l, paymentId: row.p, payee: '', cents: undefined, status: 'unknown', ledger: { message: 'payment record missing from the ledger' }, manifest: undefined, rejected: undefined };
+      return { line: row.line, paymentId: row.paymentId, payee: '', cents: undefined, status: 'unknown', ledger: { message: 'payment record missing from the ledger' }, manifest: undefined, rejected: undefined };
     }
-    return { line: row.l, paymentId: row.p, payee: record.payee ?? '', cents: Number(record.amount_cents), status: reportStatus(batch, record.status), ledger: record, manifest: record, rejected: undefined };
+    return { line: row.line, paymentId: row.paymentId, payee: record.payee ?? '', cents: Number(record.amount_cents), status: reportStatus(batch, record.status), ledger: record, manifest: record, rejected: undefined };
   });
 }
 

@@ -151,8 +151,8 @@ async function chooseTargets(context: StipendContext, payments: PaymentLedger, r
   const records: PaymentRecord[] = [];
   for await (const page of context.rows.pages(batchId)) {
     for (const row of page) {
-      if (row.s !== 'payment') continue;
-      const record = await payments.get({ batchId, paymentId: row.p });
+      if (row.kind !== 'payment') continue;
+      const record = await payments.get({ batchId, paymentId: row.paymentId });
       if (record) records.push(record);
     }
   }

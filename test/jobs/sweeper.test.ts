@@ -21,7 +21,7 @@ const fields = (card: string) => ({ cardId: card, description: 'Visit stipend' }
 async function recordedBatch(batchId: string, payments: { id: string; card: string }[], account: Account = stack.account('ctpayer')) {
   await stack.context.batches.create({ batchId, provider: 'ctpayer', account: account.name, source: 'm.csv', sha256: batchId, rowsTotal: payments.length });
   await stack.context.payments(account).claim(batchId, payments.map((p, i) => ({ line: i + 2, paymentId: p.id, payee: p.card, amountCents: 500, fields: fields(p.card) })));
-  await stack.context.batches.recordChunk(batchId, payments.map((p, i) => ({ s: 'payment', l: i + 2, p: p.id })), { accepted: payments.length, acceptedCents: 500 * payments.length, rejected: 0, duplicates: 0 }, payments.length + 1);
+  await stack.context.batches.recordChunk(batchId, payments.map((p, i) => ({ kind: 'payment', line: i + 2, paymentId: p.id })), { accepted: payments.length, acceptedCents: 500 * payments.length, rejected: 0, duplicates: 0 }, payments.length + 1);
   await stack.context.batches.markEnqueued(batchId);
   return account;
 }

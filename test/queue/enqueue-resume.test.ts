@@ -37,7 +37,7 @@ it('resubmitting the file finishes the interrupted batch: every row once, every 
   const expectedCents = Array.from({ length: ROWS }, (_, i) => 100 * (1 + (i % 7)) + 25).reduce((a, b) => a + b, 0);
   expect(await stack.context.batches.get('interrupted')).toMatchObject({ state: 'enqueued', accepted: ROWS, accepted_cents: expectedCents, duplicates: 0, enqueued_line: ROWS + 1 });
   const recorded: number[] = [];
-  for await (const page of stack.context.rows.pages('interrupted')) recorded.push(...page.map((r) => r.l));
+  for await (const page of stack.context.rows.pages('interrupted')) recorded.push(...page.map((r) => r.line));
   expect(recorded).toEqual(Array.from({ length: ROWS }, (_, i) => i + 2));
   const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
   expect((await queue.getJobCounts()).waiting).toBe(ROWS);

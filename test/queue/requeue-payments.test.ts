@@ -19,8 +19,8 @@ it('adds the jobs the decision asks for, under their round, once however often i
   const ids = ['keep', 'skip', 'round2'];
   await stack.context.batches.create({ batchId, provider: 'ctpayer', account: account.name, source: 'm.csv', sha256: batchId, rowsTotal: 4 });
   await stack.context.payments(account).claim(batchId, ids.map((id, i) => ({ line: i + 2, paymentId: id, payee: id, amountCents: 500, fields: { cardId: `100000000${i}` } })));
-  const rows = [...ids, 'unrecorded'].map((id, i) => ({ s: 'payment' as const, l: i + 2, p: id }));
-  await stack.context.batches.recordChunk(batchId, [...rows, { s: 'rejected', l: 6, m: 'bad amount', q: [{ m: 'bad amount' }] }], { accepted: 4, acceptedCents: 2000, rejected: 1, duplicates: 0 }, 6);
+  const rows = [...ids, 'unrecorded'].map((id, i) => ({ kind: 'payment' as const, line: i + 2, paymentId: id }));
+  await stack.context.batches.recordChunk(batchId, [...rows, { kind: 'rejected', line: 6, message: 'bad amount', problems: [{ message: 'bad amount' }] }], { accepted: 4, acceptedCents: 2000, rejected: 1, duplicates: 0 }, 6);
 
   const queue = openAccountQueue(stack.context.redis, stack.prefix, account);
   try {

@@ -53,7 +53,7 @@ async function batchesOf(sha256: string): Promise<string[]> {
 
 async function recordedLines(batchId: string): Promise<number[]> {
   const lines: number[] = [];
-  for await (const page of stack.context.rows.pages(batchId)) lines.push(...page.map((r) => r.l));
+  for await (const page of stack.context.rows.pages(batchId)) lines.push(...page.map((r) => r.line));
   return lines;
 }
 

@@ -82,23 +82,23 @@ it('a row with several problems is one line of rejected.csv per problem, in the 
 });
 
 it('lists each problem the ledger kept with its column, whatever its text holds; a row kept as one text is one problem', () => {
-  const q = [{ m: 'has 3 cells but the header has 4 columns; every row needs one value' }, { c: 'x', m: 'bad; line 12, column y: not a problem of its own' }];
-  expect(rejectedProblems({ s: 'rejected', l: 12, m: 'ignored when q is there', q })).toEqual([
+  const problems = [{ message: 'has 3 cells but the header has 4 columns; every row needs one value' }, { column: 'x', message: 'bad; line 12, column y: not a problem of its own' }];
+  expect(rejectedProblems({ kind: 'rejected', line: 12, message: 'ignored when problems are there', problems })).toEqual([
     { line: 12, column: '', problem: 'has 3 cells but the header has 4 columns; every row needs one value' },
     { line: 12, column: 'x', problem: 'bad; line 12, column y: not a problem of its own' },
   ]);
-  expect(rejectedProblems({ s: 'rejected', l: 9, m: 'line 9, column amount: bad; line 9: ragged' })).toEqual([
+  expect(rejectedProblems({ kind: 'rejected', line: 9, message: 'line 9, column amount: bad; line 9: ragged' })).toEqual([
     { line: 9, column: '', problem: 'line 9, column amount: bad; line 9: ragged' },
   ]);
 });
 
 it('masks a card number in a problem a version before issue 13 recorded quoting one, showing its last four digits', () => {
   // Then a cell like "$4111 1111 1111 1111" was a row problem quoting it; now it rejects the manifest.
-  const q = [{ c: 'amount', m: '"$4111 1111 1111 1111" has a currency symbol; write the number only' }];
-  expect(rejectedProblems({ s: 'rejected', l: 5, m: 'ignored when q is there', q })).toEqual([
+  const problems = [{ column: 'amount', message: '"$4111 1111 1111 1111" has a currency symbol; write the number only' }];
+  expect(rejectedProblems({ kind: 'rejected', line: 5, message: 'ignored when problems are there', problems })).toEqual([
     { line: 5, column: 'amount', problem: '"$…1111" has a currency symbol; write the number only' },
   ]);
-  expect(rejectedProblems({ s: 'rejected', l: 6, m: 'line 6, column amount: "4111-1111-1111-1111 x" is not an amount' })).toEqual([
+  expect(rejectedProblems({ kind: 'rejected', line: 6, message: 'line 6, column amount: "4111-1111-1111-1111 x" is not an amount' })).toEqual([
     { line: 6, column: '', problem: 'line 6, column amount: "…1111 x" is not an amount' },
   ]);
 });
