@@ -47,7 +47,7 @@ export interface PaymentJobContext {
 }
 
 /** Thrown to hand a payment back to BullMQ for a later attempt; nothing was applied. */
-export class RetryLater extends Error {
+class RetryLater extends Error {
   override name = 'RetryLater';
 }
 

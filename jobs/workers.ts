@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { workerApprovalFence } from '../src/approval/worker-approval.js';
 import { demandConnections } from '../src/config/connection.js';
 import type { Account } from '../src/config/load.js';
@@ -8,7 +8,8 @@ import { SCHEDULES_QUEUE } from '../src/ingest/schedules.js';
 import { checkDurability } from '../src/sending/durability.js';
 import type { Logger } from '../src/log.js';
 import { logBullErrors } from '../src/queue/bull-errors.js';
-import { bullPrefix, paymentQueueOptions, queueName } from '../src/queue/payment-job.js';
+import { openAccountQueue } from '../src/queue/account-queue.js';
+import { bullPrefix, queueName } from '../src/queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../src/redis/connection.js';
 import { redactUrl } from '../src/redact-url.js';
 import { openAccountClients } from '../src/sending/account-clients.js';
@@ -35,7 +36,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const bullConnection = connectRedis(config.redisUrl);
   const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, provider, gate }) => {
-    const queue = logBullErrors(new Queue(queueName(account), paymentQueueOptions(bullConnection, config.prefix)), { queue: queueName(account) }, log);
+    const queue = openAccountQueue(bullConnection, config.prefix, account, log);
     const processor = paymentProcessor({
       account,
       client: provider,

@@ -92,7 +92,6 @@ interface CallParams {
   loadcard: { cardId: string; internalPaymentId: string; amount: string; description: string; groupId?: string; apiusername: string };
   chargecard: { cardId: string; amount: string; reason: string; apiusername: string };
   getaccountbalance: { apiusername: string };
-  getcardbalance: { cardId: string; apiusername: string };
   getcarddetails: { cardId: string; apiusername: string };
   assigncard: { cardId: string; participantId: string; apiusername: string };
   setcardstatus: { cardId: string; reason: string; apiusername: string };
@@ -136,10 +135,6 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return this.balanceField('getaccountbalance', { apiusername: this.apiusername }, 'accountBalance');
   }
 
-  async cardBalanceCents(cardId: string): Promise<number> {
-    return this.balanceField('getcardbalance', { cardId, apiusername: this.apiusername }, 'cardBalance');
-  }
-
   /** assigncard: gives an UNASSIGNED card to a participant. Moves no money. */
   async assignCard(cardId: string, participantId: string): Promise<CardChange> {
     return cardChange(await this.call('assigncard', { cardId, participantId, apiusername: this.apiusername }));
@@ -164,7 +159,7 @@ export class CtPayerClient implements ProviderClient<CtPayerFields> {
     return this.context.credentials.apiusername;
   }
 
-  private async balanceField<R extends 'getaccountbalance' | 'getcardbalance'>(resource: R, params: CallParams[R], field: string): Promise<number> {
+  private async balanceField<R extends 'getaccountbalance'>(resource: R, params: CallParams[R], field: string): Promise<number> {
     const answer = await this.query(resource, params);
     if (!answer.ok) throw new Error(`CT Payer ${resource}: ${answer.reason}`);
     return toCents(String(answer.body[field]));

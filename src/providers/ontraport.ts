@@ -42,7 +42,7 @@ const saleAnswer = z.looseObject({
 });
 // z.object drops whatever else a listed item carries: callers get exactly {id, name}.
 const listing = z.array(z.object({ id: idText, name: z.string() }));
-/** A gateway or invoice template as list_gateways / list_invoices name it. */
+/** A gateway as list_gateways names it. */
 export type OntraportListed = z.infer<typeof listing>[number];
 
 /** The result codes ONTRAPORT documents for a sale. */
@@ -61,7 +61,7 @@ const RESULT_CODES = {
   '7': { kind: 'unknown', meaning: 'Problem with the connection' },
 } as const satisfies Record<ResultCode, { kind: OutcomeKind; meaning: string }>;
 
-/** A call that moves no money (list_gateways, list_invoices) got no usable answer. */
+/** A call that moves no money (list_gateways) got no usable answer. */
 export class OntraportQueryError extends StipendError {
   constructor(reqType: string, reason: string) {
     super('ONTRAPORT_QUERY_FAILED', `ONTRAPORT ${reqType}: ${reason}`);
@@ -108,10 +108,6 @@ export class OntraportClient implements ProviderClient<OntraportFields> {
 
   listGateways(): Promise<OntraportListed[]> {
     return this.list('list_gateways');
-  }
-
-  listInvoices(): Promise<OntraportListed[]> {
-    return this.list('list_invoices');
   }
 
   async close(): Promise<void> {}

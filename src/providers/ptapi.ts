@@ -33,8 +33,6 @@ const errorBody = z.looseObject({ error: z.looseObject({ code: z.string(), messa
 const loadBody = z.looseObject({ loadId: z.union([z.string(), z.number()]).transform(String), externalId: z.unknown() });
 const loadList = z.looseObject({ items: z.array(loadBody) });
 const masterFunds = z.looseObject({ balance: z.number().int().nonnegative() });
-const cardholder = z.looseObject({ status: z.enum(['ACTIVE', 'SUSPENDED', 'CLOSED']) });
-export type CardholderStatus = z.infer<typeof cardholder>['status'];
 
 // Log in again this long before the token expires, so no call goes out with a token about to lapse;
 // at most half the token's lifetime, so a short-lived token is still used.
@@ -170,10 +168,6 @@ export class PtApiClient implements ProviderClient<PtApiFields> {
 
   async fundingBalanceCents(): Promise<number> {
     return (await this.need('/master-funds', masterFunds)).balance;
-  }
-
-  async cardholderStatus(cardholderId: string): Promise<CardholderStatus> {
-    return (await this.need(`/cardholders/${encodeURIComponent(cardholderId)}`, cardholder)).status;
   }
 
   async close(): Promise<void> {

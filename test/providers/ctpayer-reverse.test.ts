@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials } from '../../src/providers/ctpayer.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 import { sandboxPerFile } from '../helpers/client-context.js';
+import { ctPayerCardBalance } from '../helpers/sandbox-state.js';
 
 /** CT Payer reversals (chargecard) on the wire against the sandbox: every outcome they can reach. */
 
@@ -9,6 +10,7 @@ const CREDENTIALS: CtPayerCredentials = { username: 'sandbox', password: 'sandbo
 const CARD = '1000000001';
 
 let sandbox: RunningSandbox;
+const cardBalance = (cardId: string) => ctPayerCardBalance(sandbox, cardId);
 let client: CtPayerClient;
 const contexts = sandboxPerFile('ctpayer', (started) => {
   sandbox = started;
@@ -30,7 +32,7 @@ it('reversed: the card goes down and the funding account up by exactly the amoun
   const unload = sandbox.transactions()[1]!;
   expect(outcome).toEqual({ kind: 'reversed', reference: unload.id, code: 'success', message: '' });
   expect(unload).toMatchObject({ kind: 'unload', payee: CARD, amountCents: 1250, description: 'Paid twice by mistake' });
-  expect(await client.cardBalanceCents(CARD)).toBe(0);
+  expect(cardBalance(CARD)).toBe(0);
   expect(await client.fundingBalanceCents()).toBe(5_000_000);
 });
 
@@ -43,7 +45,7 @@ describe('refused (nothing moved)', () => {
     await load(1250);
     expect(await reverse(cents, { cardId })).toEqual({ kind: 'refused', code, message: expect.any(String) });
     expect(sandbox.transactions()).toHaveLength(1);
-    expect(await client.cardBalanceCents(CARD)).toBe(1250);
+    expect(cardBalance(CARD)).toBe(1250);
   });
 
   it('a reason over CT Payer\'s 45 characters is INVALID_PARAMETER (the adapter\'s reversal.reason refuses it first)', async () => {
@@ -61,7 +63,7 @@ describe('retryable (nothing moved)', () => {
     sandbox.setFaults([{ kind: 'retryable', times: 1, retryAfterSeconds: 2, paths: ['/chargecard.php'] }, { kind: 'throttle', times: 1, paths: ['/chargecard.php'] }]);
     expect(await reverse(1250)).toEqual({ kind: 'retryable', code: 'HTTP_503', message: expect.any(String), throttled: true, retryAfterMs: 2000 });
     expect(await reverse(1250)).toEqual({ kind: 'retryable', code: 'HTTP_429', message: expect.any(String), throttled: true, retryAfterMs: 1000 });
-    expect(await client.cardBalanceCents(CARD)).toBe(1250);
+    expect(cardBalance(CARD)).toBe(1250);
   });
 
   it('AUTH_FAILED is retryable, not throttled', async () => {
@@ -82,7 +84,7 @@ describe('unknown (may have moved): chargecard has no key, so this is never rese
     sandbox.setFaults([{ kind, paths: ['/chargecard.php'] }]);
     expect(await reverse(1250)).toEqual({ kind: 'unknown', code, message: expect.stringContaining('the reversal may have been applied') });
     sandbox.setFaults([]);
-    expect(await client.cardBalanceCents(CARD)).toBe(cardAfter);
+    expect(cardBalance(CARD)).toBe(cardAfter);
   });
 });
 

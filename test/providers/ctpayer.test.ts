@@ -3,6 +3,7 @@ import type { HttpRequest } from '../../src/providers/http.js';
 import { ctpayer, type CtPayerClient, type CtPayerCredentials, type CtPayerFields } from '../../src/providers/ctpayer.js';
 import type { RunningSandbox } from '../../src/sandbox/index.js';
 import { sandboxPerFile } from '../helpers/client-context.js';
+import { ctPayerCardBalance } from '../helpers/sandbox-state.js';
 import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 
 /** The real CT Payer adapter against the CT Payer sandbox over HTTP: every outcome it can reach. */
@@ -10,6 +11,7 @@ import { itTreatsLostAnswersAsUnknown } from '../helpers/contract-cases.js';
 const CREDENTIALS: CtPayerCredentials = { username: 'sandbox', password: 'sandbox-password', apiusername: 'test-suite' };
 
 let sandbox: RunningSandbox;
+const cardBalance = (cardId: string) => ctPayerCardBalance(sandbox, cardId);
 let client: CtPayerClient;
 const contexts = sandboxPerFile('ctpayer', (started) => {
   sandbox = started;
@@ -38,7 +40,7 @@ describe('paid', () => {
     const [applied] = sandbox.transactions();
     expect(outcome).toEqual({ kind: 'paid', reference: applied!.id, code: 'success', message: '' });
     expect(applied).toMatchObject({ kind: 'load', payee: '1000000004', amountCents: 1999, key: 'paid-1' });
-    expect(await client.cardBalanceCents('1000000004')).toBe(1999);
+    expect(cardBalance('1000000004')).toBe(1999);
     expect(await client.fundingBalanceCents()).toBe(5_000_000 - 1999);
   });
 
@@ -47,7 +49,7 @@ describe('paid', () => {
     const again = await pay({}, { paymentId: 'dup-1' });
     expect(again).toMatchObject({ kind: 'paid', reference: (first as { reference: string }).reference, code: 'DUPLICATE_PAYMENT' });
     expect(sandbox.transactions()).toHaveLength(1);
-    expect(await client.cardBalanceCents('1000000001')).toBe(1250);
+    expect(cardBalance('1000000001')).toBe(1250);
   });
 
   it('a payment whose answer was lost is settled by the resend: unknown, then paid once', async () => {
@@ -56,7 +58,7 @@ describe('paid', () => {
     const [applied] = sandbox.transactions();
     expect(await pay({}, { paymentId: 'lost-1' })).toMatchObject({ kind: 'paid', reference: applied!.id, code: 'DUPLICATE_PAYMENT' });
     expect(sandbox.transactions()).toHaveLength(1);
-    expect(await client.cardBalanceCents('1000000001')).toBe(1250);
+    expect(cardBalance('1000000001')).toBe(1250);
   });
 });
 
@@ -101,7 +103,7 @@ describe('retryable (nothing moved)', () => {
 });
 
 describe('unknown (may have moved)', () => {
-  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => client.cardBalanceCents('1000000001'), cents: 1250 });
+  itTreatsLostAnswersAsUnknown({ sandbox: () => sandbox, pay: async () => () => pay(), moved: () => cardBalance('1000000001'), cents: 1250 });
 
   it('no answer within the timeout', async () => {
     sandbox.setFaults([{ kind: 'latency', latencyMs: 400 }]);
@@ -115,13 +117,13 @@ describe('calls that move no money', () => {
     expect(await clientWith({ credentials: { ...CREDENTIALS, password: 'wrong' } }).check()).toEqual({ status: 'failed', detail: expect.stringContaining('AUTH_FAILED') });
   });
 
-  it('getaccountbalance, getcardbalance and getcarddetails read the sandbox', async () => {
+  it('getaccountbalance and getcarddetails read the sandbox', async () => {
     await pay({ cardId: '1000000002' }, { amountCents: 4321 });
     expect(await client.fundingBalanceCents()).toBe(5_000_000 - 4321);
-    expect(await client.cardBalanceCents('1000000002')).toBe(4321);
+    expect(cardBalance('1000000002')).toBe(4321);
     expect(await client.cardDetails('1000000002')).toEqual({ cardId: '1000000002', participantId: 'P-0002', cardStatus: 'ACTIVE', balanceCents: 4321 });
     expect(await client.cardDetails('1000000021')).toEqual({ cardId: '1000000021', participantId: '', cardStatus: 'UNASSIGNED', balanceCents: 0 });
-    await expect(client.cardBalanceCents('1000000099')).rejects.toThrow(/CARD_NOT_FOUND/);
+    await expect(client.cardDetails('1000000099')).rejects.toThrow(/CARD_NOT_FOUND/);
   });
 });
 
@@ -170,7 +172,6 @@ describe('the parameters on the wire', () => {
     expect(await recording.pay({ paymentId: 'wire-1', idempotencyKey: 'wire-1', amountCents: 500, fields })).toMatchObject({ kind: 'paid' });
     expect(await recording.reverse({ paymentId: 'wire-1', amountCents: 500, fields, paymentReference: 'ref', reason: 'Paid twice' })).toMatchObject({ kind: 'reversed' });
     expect(await recording.fundingBalanceCents()).toBe(5_000_000);
-    expect(await recording.cardBalanceCents('1000000001')).toBe(0);
     expect(await recording.cardDetails('1000000001')).toMatchObject({ cardStatus: 'ACTIVE' });
     expect(await recording.assignCard('1000000021', 'P-0021')).toEqual({ kind: 'done' });
     expect(await recording.cancelCard('1000000003', 'Lost Card')).toEqual({ kind: 'done' });
@@ -181,7 +182,6 @@ describe('the parameters on the wire', () => {
       loadcard: [...withApiUser, 'amount', 'cardId', 'description', 'groupId', 'internalPaymentId'].sort(),
       chargecard: [...withApiUser, 'amount', 'cardId', 'reason'].sort(),
       getaccountbalance: withApiUser,
-      getcardbalance: [...withApiUser, 'cardId'].sort(),
       getcarddetails: [...withApiUser, 'cardId'].sort(),
       assigncard: [...withApiUser, 'cardId', 'participantId'].sort(),
       setcardstatus: [...withApiUser, 'cardId', 'reason'].sort(),
