@@ -3,6 +3,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY jobs ./jobs
+COPY scripts ./scripts
 COPY fixtures ./fixtures
 RUN npm ci && npm prune --omit=dev
 USER node
