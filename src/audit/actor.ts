@@ -11,6 +11,8 @@ import { UsageError } from '../errors.js';
 export const actor = z.object({
   identity: z.string().min(1),
   displayName: z.string().trim().min(1).optional(),
+  /** Where a console decision came from: the browser's address, recorded beside this host. */
+  via: z.string().min(1).optional(),
 });
 export type Actor = z.infer<typeof actor>;
 
@@ -32,6 +34,18 @@ export function personHere(displayName?: string): Actor {
     throw new UsageError('--by must be a name of 1-100 printable characters on one line');
   }
   return actor.parse({ identity: `${osUser()}@${thisHost()}`, ...(displayName === undefined ? {} : { displayName }) });
+}
+
+// Nor with this: a person signed in to the console (people/people.ts), `console:alice`.
+const CONSOLE = 'console:';
+
+/**
+ * A person signed in to the console, from the browser at `address`. Their identity is their console
+ * name, never an operating-system user's: maker-checker compares console people with console people
+ * and CLI users with CLI users (docs/console.md says how to keep one person to one identity).
+ */
+export function consolePerson(name: string, address: string): Actor {
+  return { identity: `${CONSOLE}${name}`, via: address };
 }
 
 /** A service of this program on this host: `service:watch@host`, `service:schedule:<name>@host`, `service:worker@host`. */

@@ -19,13 +19,22 @@ import { type Actor, thisHost } from './actor.js';
  *   retried    a failed payment sent round again
  *   resolved   a person's verdict on an unknown payment or reversal
  *   reversed   a reversal of a paid payment asked for
+ *   person_added, person_removed, password_reset
+ *              the console's people changed (people/people.ts); these name no batch
  *
  * The entry's id is Redis's own clock (ms) when it was appended: when it happened, never a machine's.
  */
-export const AUDIT_EVENTS = ['submitted', 'held', 'approved', 'canceled', 'abandoned', 'retried', 'resolved', 'reversed'] as const;
+export const AUDIT_EVENTS = [
+  'submitted', 'held', 'approved', 'canceled', 'abandoned', 'retried', 'resolved', 'reversed',
+  'person_added', 'person_removed', 'password_reset',
+] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
-/** An entry as read back. `at`: its id's time. `host`: the machine the decision was made on. */
+/**
+ * An entry as read back. `at`: its id's time. `host`: where the decision was made: the machine, and
+ * for the console the browser's address (`ops-1 via 203.0.113.7`). `batch_id`: empty for the
+ * people events.
+ */
 export const auditEntry = z
   .object({
     id: z.string().regex(/^\d+-\d+$/),
@@ -52,7 +61,7 @@ export function auditFields(event: AuditEvent, who: Actor, where: { batchId: str
     'event', event,
     'identity', who.identity,
     ...(who.displayName === undefined ? [] : ['display_name', who.displayName]),
-    'host', thisHost(),
+    'host', who.via === undefined ? thisHost() : `${thisHost()} via ${who.via}`,
     'batch_id', where.batchId,
     ...(where.paymentId === undefined ? [] : ['payment_id', where.paymentId]),
     ...(details === undefined ? [] : ['details', details]),

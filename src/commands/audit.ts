@@ -64,5 +64,6 @@ function asJson(entry: AuditEntry): Record<string, string | null> {
 function describe(entry: AuditEntry): string {
   const payment = entry.payment_id === undefined ? '' : ` payment ${entry.payment_id}`;
   const details = entry.details === undefined ? '' : `: ${entry.details}`;
-  return `${entry.at} ${entry.event} batch ${entry.batch_id}${payment} by ${describeActor(entry.identity, entry.display_name)} on ${entry.host}${details}`;
+  const batch = entry.batch_id === '' ? '' : ` batch ${entry.batch_id}`;
+  return `${entry.at} ${entry.event}${batch}${payment} by ${describeActor(entry.identity, entry.display_name)} on ${entry.host}${details}`;
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { dashboardCredentials } from '../dashboard/auth.js';
+import { dashboardSignIn } from '../dashboard/auth.js';
 import { startDashboard } from '../dashboard/server.js';
 import { createLogger } from '../log.js';
 import { redactUrl } from '../redact-url.js';
@@ -10,18 +10,18 @@ import { redactUrl } from '../redact-url.js';
  */
 export async function dashboardCommand(options: { host: string; port: string; allowActions?: boolean; auth: boolean; config?: string }): Promise<number> {
   const config = await loadConfig({ path: options.config });
-  const credentials = dashboardCredentials(config.dashboard.signIn, { auth: options.auth, host: options.host });
+  const engineers = dashboardSignIn(config.dashboard.signIn, { auth: options.auth, host: options.host });
   const log = createLogger({ name: 'dashboard' });
   const dashboard = await startDashboard({
     config,
     host: options.host,
     port: Number(options.port),
-    credentials,
+    engineers,
     readOnly: config.dashboard.readOnly && !options.allowActions,
     log,
   });
   const url = redactUrl(dashboard.url);
-  process.stdout.write(`dashboard: ${url}/ (metrics ${url}/metrics, health ${url}/healthz)\n`);
+  process.stdout.write(`dashboard: ${url}/console/ (queues ${url}/queues, metrics ${url}/metrics, health ${url}/healthz)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

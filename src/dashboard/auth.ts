@@ -1,30 +1,39 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { DEFAULT_DASHBOARD_USERNAME } from '../config/load.js';
 import type { DashboardSignIn } from '../config/schema.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { allowed, signInRequired } from '../console/guard.js';
+import { UsageError } from '../errors.js';
+import type { People } from '../people/people.js';
+import type { Sessions } from '../people/sessions.js';
 
 export type Credentials = DashboardSignIn;
+
+/**
+ * Who may see the engineers' pages (/metrics, /queues): the configured Basic sign-in (Prometheus
+ * needs one), else people signed in to the console as admins, else (--no-auth, loopback only) anyone
+ * who can reach the address. The console itself always needs a person's own sign-in.
+ */
+export type EngineersSignIn = { kind: 'basic'; credentials: Credentials } | { kind: 'console-admins' } | { kind: 'open' };
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * Who may sign in: the configured user (`signIn` is asked only here, so --no-auth needs no password
- * set). Without one the dashboard does not start, except with --no-auth on a loopback address,
- * where only this machine can reach it.
+ * Who may see /metrics and /queues: the configured Basic user (`signIn` is asked only here, so
+ * --no-auth needs no password set), else the console's admins. --no-auth opens them, on a loopback
+ * address only, where only this machine can reach them.
  */
-export function dashboardCredentials(signIn: () => Credentials | undefined, options: { auth: boolean; host: string }): Credentials | undefined {
+export function dashboardSignIn(signIn: () => Credentials | undefined, options: { auth: boolean; host: string }): EngineersSignIn {
   if (!options.auth) {
     if (!LOOPBACK_HOSTS.has(options.host)) throw new UsageError(`--no-auth is allowed only on a loopback address (127.0.0.1, ::1, localhost), not ${options.host}`);
-    return undefined;
+    return { kind: 'open' };
   }
   const credentials = signIn();
-  if (!credentials) {
-    throw new ConfigError(
-      `the dashboard's sign-in is not configured: set DASHBOARD_PASSWORD (at least 12 characters; the user is DASHBOARD_USERNAME, else ${DEFAULT_DASHBOARD_USERNAME}), or dashboard.password in the configuration, or use --no-auth on 127.0.0.1`,
-    );
-  }
-  return credentials;
+  return credentials ? { kind: 'basic', credentials } : { kind: 'console-admins' };
+}
+
+/** /metrics and /queues for people signed in to the console as admins (when no Basic sign-in is configured). */
+export async function consoleAdmins(people: People, sessions: Sessions): Promise<RequestHandler[]> {
+  return [signInRequired(people, sessions, await sessions.cookieSecret()), allowed('manage-people')];
 }
 
 /**

@@ -135,4 +135,39 @@ export class RedisKeys {
   durabilityProbe(): string {
     return `${this.prefix}:durability:probe`;
   }
+
+  /** SET: the name of every person who may sign in to the console. Written by people/people.ts. */
+  people(): string {
+    return `${this.prefix}:people`;
+  }
+
+  /** HASH: one person's role and password hash (scrypt, never the password). Written by people/people.ts. */
+  person(name: string): string {
+    return `${this.prefix}:person:${name}`;
+  }
+
+  /** HASH, expiring: one console session (who, its CSRF token, from where). Written by people/sessions.ts. */
+  consoleSession(sessionId: string): string {
+    return `${this.prefix}:console:session:${sessionId}`;
+  }
+
+  /** SET: the sessions of one person, so removing them or signing out everywhere ends them all. Written by people/sessions.ts. */
+  personSessions(name: string): string {
+    return `${this.prefix}:console:sessions-of:${name}`;
+  }
+
+  /** STRING, expiring: failed sign-ins in a row, by name or by address. Written by people/sign-in-throttle.ts. */
+  signInFailures(kind: 'name' | 'address', who: string): string {
+    return `${this.prefix}:console:sign-in-failures:${kind}:${who}`;
+  }
+
+  /** STRING: the secret that signs console cookies, made once by the first console to start. Written by people/sessions.ts. */
+  consoleSecret(): string {
+    return `${this.prefix}:console:secret`;
+  }
+
+  /** HASH, expiring: an uploaded manifest's clean validation (file, SHA-256, account, who). Written by console/uploads.ts. */
+  consoleUpload(token: string): string {
+    return `${this.prefix}:console:upload:${token}`;
+  }
 }

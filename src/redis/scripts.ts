@@ -49,6 +49,12 @@ const SCRIPTS = {
   // The account's rate limit (limits/account-gate.ts).
   admitRequest: 4,
   answeredRequests: 2,
+  // The console's people, sessions and sign-in throttle (people/).
+  touchSession: 1,
+  signInThrottle: 2,
+  addPerson: 3,
+  removePerson: 3,
+  resetPassword: 2,
   // Locks (redis/lock.ts).
   renewLock: 1,
   releaseLock: 1,

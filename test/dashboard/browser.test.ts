@@ -19,7 +19,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
 
   beforeAll(async () => {
     stack = await startStack({ providers: ['ctpayer', 'virtualrx'] });
-    dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, credentials: CREDENTIALS, readOnly: true, log: createLogger({ level: 'silent' }) });
+    dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, engineers: { kind: 'basic', credentials: CREDENTIALS }, readOnly: true, log: createLogger({ level: 'silent' }) });
   });
   afterAll(async () => {
     await dashboard?.close();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   // Every VirtualRx answer is lost after the sandbox applied the payment: its rows end unknown.
   stack.sandboxes.virtualrx!.setFaults([{ kind: 'drop-after', rate: 1 }]);
   await stack.startWorkers();
-  dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, credentials: undefined, readOnly: true, log: silent });
+  dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, engineers: { kind: 'open' }, readOnly: true, log: silent });
   const manifests = {
     virtualrx: ['payment_id,CustId,ProgramId,ClaimReferenceNumber,ClientGroupID,amount_cents', 'm-1,20230226001,7311,CLM-1,GRP-1,1500', 'm-2,20230226002,7311,CLM-2,GRP-1,2500'],
     ctpayer: ['payment_id,cardId,amount_cents,description', 'm-3,1000000001,700,Visit 1'],

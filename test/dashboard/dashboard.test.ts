@@ -33,7 +33,7 @@ beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer', 'virtualrx'] });
   // Started here rather than through the stack, so that the last test can stop them.
   workers = await startWorkers(stack.context, stack.config.accounts, silent);
-  dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, credentials: CREDENTIALS, readOnly: true, log: silent });
+  dashboard = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, engineers: { kind: 'basic', credentials: CREDENTIALS }, readOnly: true, log: silent });
   const file = await stack.manifest('visits.csv', [
     'payment_id,cardId,amount,description',
     'v-1,1000000001,25.00,Visit 1 stipend',
@@ -60,7 +60,7 @@ function get(path: string, options: { auth?: { username: string; password: strin
 
 describe('sign-in', () => {
   it('refuses the board and /metrics without the configured user and password, and admits with them', async () => {
-    for (const path of ['/queues', '/queues/api/queues', '/metrics', '/']) {
+    for (const path of ['/queues', '/queues/api/queues', '/metrics']) {
       const anonymous = await get(path, { auth: null });
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
@@ -69,8 +69,9 @@ describe('sign-in', () => {
     }
     expect((await get('/queues')).status).toBe(200);
     expect((await get('/metrics')).status).toBe(200);
-    const root = await get('/');
-    expect([root.status, root.headers.get('location')]).toEqual([302, '/queues']);
+    // The root is the people's console, which has its own sign-in (test/console/).
+    const root = await get('/', { auth: null });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/console/batches']);
   });
 
   it('leaves /healthz open, for load balancers and container checks', async () => {
@@ -108,7 +109,7 @@ describe('bull-board', () => {
   });
 
   it('with actions allowed, pauses and resumes a queue, but never adds a job or rewrites one\'s data', async () => {
-    const writable = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, credentials: CREDENTIALS, readOnly: false, log: silent });
+    const writable = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, engineers: { kind: 'basic', credentials: CREDENTIALS }, readOnly: false, log: silent });
     const queue = new Queue('pay.virtualrx.main', { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
     const call = (path: string, method: string, body?: unknown) =>
       fetch(`${writable.url}/queues/api/queues/pay.virtualrx.main/${path}`, {
@@ -191,7 +192,7 @@ describe('/healthz', () => {
     const dir = await mkdtemp(join(tmpdir(), 'stipend-dashboard-redis-'));
     const redis = await startPrivateRedis(dir);
     const config = resolveConfig({ redis: { url: redis.url, prefix: stack.prefix }, accounts: { ctpayer: { main: { baseUrl: stack.sandboxes.ctpayer!.url, credentials: stack.account('ctpayer').connection().credentials } } } }, 'test');
-    const own = await startDashboard({ config, host: '127.0.0.1', port: 0, credentials: undefined, readOnly: true, log: silent });
+    const own = await startDashboard({ config, host: '127.0.0.1', port: 0, engineers: { kind: 'open' }, readOnly: true, log: silent });
     try {
       await redis.kill();
       const response = await fetch(`${own.url}/healthz`);
