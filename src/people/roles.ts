@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * What a person may do in the console. Each role reads everything; beyond that it grants exactly
- * its own actions, so the person who manages people is not thereby able to move money, and an
- * approver who should also submit needs a second person's decision anyway (maker-checker).
+ * What a person may do in the console. Roles are ranked: each may do what the ones before it may,
+ * so a team of two can each submit and approve the other's batches (never their own: maker-checker
+ * is judged on who submitted, batches/approval.ts).
  *
  *   viewer     read: batches, rows, reports, finance exports, the audit trail
  *   submitter  + upload, validate and submit manifests
@@ -20,8 +20,8 @@ export type Action = (typeof ACTIONS)[number];
 const GRANTS: Record<Role, readonly Action[]> = {
   viewer: ['read'],
   submitter: ['read', 'submit'],
-  approver: ['read', 'decide'],
-  admin: ['read', 'manage-people'],
+  approver: ['read', 'submit', 'decide'],
+  admin: ['read', 'submit', 'decide', 'manage-people'],
 };
 
 export function may(who: Role, action: Action): boolean {
@@ -31,7 +31,7 @@ export function may(who: Role, action: Action): boolean {
 /** What a role does, in words, for the people page and `stipend users list`. */
 export const ROLE_DESCRIPTIONS: Record<Role, string> = {
   viewer: 'reads batches, reports, exports and the audit trail',
-  submitter: 'uploads and submits manifests',
-  approver: 'approves and cancels batches, resolves unknown rows, reverses payments',
-  admin: 'adds, removes and resets people',
+  submitter: 'reads; uploads and submits manifests',
+  approver: 'as a submitter; approves and cancels others\' batches, resolves unknown rows, reverses payments',
+  admin: 'as an approver; adds, removes and resets people',
 };

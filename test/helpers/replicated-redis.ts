@@ -16,7 +16,8 @@ export async function startReplicatedRedis(dir: string): Promise<{
   pauseReplica(): void;
   resumeReplica(): void;
   /** Kill the primary (SIGKILL) and carry on from the replica's copy, which lacks the primary's last writes: Redis restored to an older copy. */
-  failover(): Promise<void>;
+  /** `restored` runs on the new primary before anyone else reaches it (what it holds, unchanged by workers). */
+  failover(restored?: (url: string) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }> {
   let generation = 0;
@@ -47,7 +48,7 @@ export async function startReplicatedRedis(dir: string): Promise<{
     url: `redis://127.0.0.1:${port}`,
     pauseReplica: () => replica.child.kill('SIGSTOP'),
     resumeReplica: () => replica.child.kill('SIGCONT'),
-    async failover() {
+    async failover(restored?: (url: string) => Promise<void>) {
       target = undefined;
       // The replica is killed too, not resumed: a stopped replica still holds the primary's later
       // writes in its socket buffer and would apply them. What it applied before is in its AOF.
@@ -56,6 +57,7 @@ export async function startReplicatedRedis(dir: string): Promise<{
       primary = await startRedisServer(replica.dir);
       // A fresh replica follows the new primary, as Sentinel would give it, so WAIT can be met again.
       replica = await startRedisServer(join(dir, `server-${++generation}`), { primaryPort: primary.port });
+      await restored?.(primary.url);
       target = primary.port;
     },
     async close() {
