@@ -98,11 +98,11 @@ export async function runCli(workerSide: WorkerSide): Promise<void> {
 
   program
     .command('dashboard')
-    .description('bull-board for every queue, /metrics for Prometheus and /healthz, behind the configured sign-in')
+    .description('the operations console (/console, each person signs in), bull-board (/queues), /metrics for Prometheus and /healthz')
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .addOption(new Option('--port <port>', 'port to listen on').default('4100').argParser(positiveInteger))
     .option('--allow-actions', 'let people pause, retry, promote and clean jobs (read-only by default)')
-    .option('--no-auth', 'no sign-in; only on a loopback address')
+    .option('--no-auth', 'no sign-in for /queues and /metrics; only on a loopback address (the console always needs one)')
     .action(async (options) => exit(await (await import('./commands/dashboard.js')).dashboardCommand({ ...options, config: config() })));
 
   program
