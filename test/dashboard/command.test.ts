@@ -134,7 +134,7 @@ describe('stipend dashboard', () => {
     }
     const { code, stdout, stderr } = await dashboard.output;
     expect(code).toBe(0);
-    expect(stdout).toBe(`dashboard: http://127.0.0.1:${port}/ (metrics http://127.0.0.1:${port}/metrics, health http://127.0.0.1:${port}/healthz)\n`);
+    expect(stdout).toBe(`dashboard: http://127.0.0.1:${port}/console/ (queues http://127.0.0.1:${port}/queues, metrics http://127.0.0.1:${port}/metrics, health http://127.0.0.1:${port}/healthz)\n`);
     expect(stderr).toContain('"msg":"dashboard listening"');
     expect(stdout + stderr).not.toContain(PASSWORD);
   });
