@@ -67,7 +67,7 @@ ${before === undefined ? '' : html`<p><a href="/console/audit${withQuery(query)}
 
   router.get('/console/audit.csv', allowed('read'), async (request, response) => {
     const filters = await readFilters(request, context);
-    await sendWrittenFile(response, 'audit.csv', async (dir) => {
+    await sendWrittenFile(response, context.config.prefix, 'audit.csv', async (dir) => {
       const file = join(dir, 'audit.csv');
       await writeAuditCsv(context, file, filterOf(filters));
       return file;

@@ -54,7 +54,7 @@ export function financePage(deps: ConsoleDeps): Router {
     const groupBy = queryField(request, 'groupBy', 'Group by') ?? 'provider';
     if (!(GROUPINGS as readonly string[]).includes(groupBy)) throw new UsageError(`Group by: one of ${GROUPINGS.join(', ')}`);
     const name = `export-${from}-to-${to}`;
-    await sendWrittenFile(response, part === 'rows' ? `${name}.csv` : `${name}.totals.csv`, async (dir) => {
+    await sendWrittenFile(response, context.config.prefix, part === 'rows' ? `${name}.csv` : `${name}.totals.csv`, async (dir) => {
       const written = await writeFinanceExport(context, { from, to, groupBy: groupBy as (typeof GROUPINGS)[number], out: join(dir, `${name}.csv`) });
       return part === 'rows' ? written.rowsFile : written.totalsFile;
     });
@@ -69,7 +69,7 @@ export function financePage(deps: ConsoleDeps): Router {
     if (!parsed.success) throw new UsageError(`Tax year: ${parsed.error.issues[0]!.message}`);
     // A year with no configured threshold is refused before anything is written.
     thresholdFor(context.config, parsed.data.year);
-    await sendWrittenFile(response, `tax-${year}.csv`, async (dir) => (await writeTaxExport(context, { year, out: join(dir, `tax-${year}.csv`) })).file);
+    await sendWrittenFile(response, context.config.prefix, `tax-${year}.csv`, async (dir) => (await writeTaxExport(context, { year, out: join(dir, `tax-${year}.csv`) })).file);
   });
   return router;
 }
