@@ -74,6 +74,28 @@ export async function runCli(workerSide: WorkerSide): Promise<void> {
     .description('remove a schedule')
     .action(async (name: string) => exit(await (await import('./commands/schedule.js')).scheduleRemoveCommand(name, { config: config() })));
 
+  const users = program.command('users').description('the people who may sign in to the console (stipend dashboard) and their roles');
+  users
+    .command('add <name>')
+    .description('add a person; a password is generated and printed once')
+    .requiredOption('--role <role>', 'viewer, submitter, approver or admin')
+    .option('--password-stdin', 'read the password (one line) from standard input instead, for scripts')
+    .action(async (name: string, options) => exit(await (await import('./commands/users.js')).usersAddCommand(name, { ...options, config: config() })));
+  users
+    .command('reset <name>')
+    .description('give a person a new password (generated and printed once) and end their console sessions')
+    .option('--password-stdin', 'read the password (one line) from standard input instead, for scripts')
+    .action(async (name: string, options) => exit(await (await import('./commands/users.js')).usersResetCommand(name, { ...options, config: config() })));
+  users
+    .command('remove <name>')
+    .description('remove a person and end their console sessions')
+    .action(async (name: string) => exit(await (await import('./commands/users.js')).usersRemoveCommand(name, { config: config() })));
+  users
+    .command('list')
+    .description('everyone with their role, who added them and when, and when their password was set')
+    .option('--json', 'machine-readable output')
+    .action(async (options) => exit(await (await import('./commands/users.js')).usersListCommand({ ...options, config: config() })));
+
   program
     .command('worker')
     .description('pay queued payments until stopped (SIGINT/SIGTERM finish the payments in flight)')

@@ -39,6 +39,9 @@ export class Sessions {
       .hset(this.keys.consoleSession(id), fields)
       .pexpire(this.keys.consoleSession(id), IDLE_MS)
       .sadd(this.keys.personSessions(name), id)
+      // No session in the set outlives the newest by more than ABSOLUTE_MS: the ids of sessions that
+      // lapsed unused (never signed out) go with the set then, instead of piling up in it.
+      .pexpire(this.keys.personSessions(name), ABSOLUTE_MS)
       .exec();
     return fields;
   }

@@ -13,9 +13,9 @@ export interface StipendResult {
 /**
  * The `stipend` command in its own process, as an operator runs it. A command still running after
  * `deadlineMs` is killed (code null), so a command that would wait for ever fails its test instead
- * of hanging it.
+ * of hanging it. `input` is written to its standard input, which is then closed.
  */
-export function stipend(args: string[], options: { env?: Record<string, string>; deadlineMs?: number } = {}): Promise<StipendResult> {
+export function stipend(args: string[], options: { env?: Record<string, string>; deadlineMs?: number; input?: string } = {}): Promise<StipendResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'jobs/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...options.env } });
     let stdout = '';
@@ -23,6 +23,7 @@ export function stipend(args: string[], options: { env?: Record<string, string>;
     let killed = false;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (options.input !== undefined) child.stdin.end(options.input);
     const timer = setTimeout(() => {
       killed = true;
       child.kill('SIGKILL');
