@@ -14,9 +14,12 @@ import { rememberReportFolder, reportFolder } from '../reports/report-folder.js'
 // Where `retry` writes the report of the batch it follows, unless told otherwise.
 export { reportFolder };
 
-/** Writes the batch's report under `outDir` and remembers that folder as its report folder. */
-export function writeBatchReport(context: StipendContext, batchId: string, outDir: string): ReturnType<typeof writeReconciliation> {
-  return writeReconciliation(context, batchId, outDir);
+/**
+ * Writes the batch's report under `outDir` and remembers that folder as its report folder; with
+ * `remember: false` (a copy for a download, its folder removed once sent) the folder is not remembered.
+ */
+export function writeBatchReport(context: StipendContext, batchId: string, outDir: string, options?: { remember?: boolean }): ReturnType<typeof writeReconciliation> {
+  return writeReconciliation(context, batchId, outDir, options);
 }
 
 /**

@@ -37,7 +37,16 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 .notice.good { border-color: var(--good); }
 .status-paid { color: var(--good); font-weight: 600; }
 .status-unknown, .status-reversal_unknown, .status-failed, .status-declined { color: var(--bad); font-weight: 600; }
-progress { width: 10rem; height: 1rem; }
+progress { width: 10rem; max-width: 100%; height: 1rem; display: block; }
+[hidden] { display: none !important; }
+ul.totals, ul.links { list-style: none; margin: 0; padding: 0; }
+ul.totals li { white-space: nowrap; }
+ul.links { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
+nav.pager { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: 1rem 0; }
+.muted { color: var(--muted); font-size: .9em; }
+code.wrap { overflow-wrap: anywhere; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.status-reversed, .status-reversing { color: var(--warn); font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
@@ -51,22 +60,32 @@ dl.facts dd { margin: 0; }
 `;
 
 export const CONSOLE_JS = `
-// Live progress: every element with data-batch-progress is updated from the server-sent events of
-// /console/events (batch state, counts per status, rows done).
+// Live figures: an element with data-batch-id holds cells data-field="<name>"; each 'batch' event of
+// /console/events (console/batch-events.ts) carries the batch's figures under those names. A count
+// shows grouped as the server renders it; a <progress> takes the final count of the accepted; an
+// element data-hide-zero is shown only while its count is not zero. EventSource reconnects by itself.
 (function () {
-  var watched = document.querySelectorAll('[data-batch-id]');
-  if (!watched.length || !window.EventSource) return;
+  if (!window.EventSource || !document.querySelector('[data-batch-id]')) return;
   var source = new EventSource('/console/events');
   source.addEventListener('batch', function (event) {
-    var batch = JSON.parse(event.data);
-    document.querySelectorAll('[data-batch-id="' + batch.batchId + '"]').forEach(function (node) {
+    var batch;
+    try { batch = JSON.parse(event.data); } catch (error) { return; }
+    document.querySelectorAll('[data-batch-id]').forEach(function (node) {
+      if (node.getAttribute('data-batch-id') !== batch.batchId) return;
       node.querySelectorAll('[data-field]').forEach(function (cell) {
         var value = batch[cell.getAttribute('data-field')];
         if (value === undefined) return;
-        if (cell.tagName === 'PROGRESS') { cell.max = batch.rowsTotal || 1; cell.value = value; }
-        else cell.textContent = String(value);
+        if (cell.tagName === 'PROGRESS') {
+          cell.max = Math.max(batch.accepted, 1);
+          cell.value = value;
+          return;
+        }
+        cell.textContent = typeof value === 'number' ? value.toLocaleString('en-US') : String(value);
+        var shown = cell.closest('[data-hide-zero]');
+        if (shown && typeof value === 'number') shown.hidden = value === 0;
       });
     });
   });
+  window.addEventListener('pagehide', function () { source.close(); });
 })();
 `;

@@ -52,12 +52,14 @@ export interface BatchSummary {
  * Everything comes from the ledger, a page of rows at a time, so the report always matches the
  * ledger and memory stays flat for large batches. The next page is read from Redis
  * while the current one is written. `outDir` is remembered as the batch's report folder, where
- * commands that change the batch later rewrite it (report-folder.ts).
+ * commands that change the batch later rewrite it (report-folder.ts), unless `remember` is false: a
+ * copy written for a download, in a folder removed once sent, must not become the batch's report folder.
  */
 export async function writeReconciliation(
   context: StipendContext,
   batchId: string,
   outDir: string,
+  { remember = true }: { remember?: boolean } = {},
 ): Promise<{ dir: string; csv: string; summary: BatchSummary; rejected?: { path: string; problems: number } }> {
   const batch = await context.batches.get(batchId);
   const dir = joinInside(outDir, batchId);
@@ -95,7 +97,7 @@ export async function writeReconciliation(
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const rejected = await writeRejectedCsv(context, batch, dir);
-  await rememberReportFolder(context, batchId, outDir);
+  if (remember) await rememberReportFolder(context, batchId, outDir);
   return { dir, csv: csvPath, summary, ...(rejected === undefined ? {} : { rejected }) };
 }
 
