@@ -1,3 +1,4 @@
+import { when } from './when.js';
 import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { BatchRecord } from '../ledger/batches.js';
@@ -77,17 +78,11 @@ ${rows.map((row) => {
 <td>${statusLabel(row.status)}</td>
 <td>${ledger.reference ?? ''}</td>
 <td class="num">${ledger.attempts ?? ''}</td>
-<td>${ledger.settled_at ? html`<time datetime="${ledger.settled_at}">${readableTime(ledger.settled_at)}</time>` : ''}</td>
+<td>${ledger.settled_at ? when(ledger.settled_at) : ''}</td>
 <td>${ledger.message ?? ''}${conflict ? html`<br><strong>conflicting paid answer: ${conflict}</strong>` : ''}</td>
 ${reverseLink ? html`<td>${row.status === 'paid' ? html`<a href="${reverseLink(row)}">Reverse</a>` : ''}</td>` : ''}
 </tr>`;
 })}
 </tbody></table></div>
 ${rows.length === 0 ? html`<p>No rows ${batch.rows_total === 0 ? 'in this batch' : 'with this status'}.</p>` : ''}`;
-}
-
-/** `2026-11-21T10:15:00.123Z` → `2026-11-21 10:15:00 UTC`: the ledger's times, as people read them. */
-export function readableTime(iso: string): string {
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
-  return match ? `${match[1]} ${match[2]} UTC` : iso;
 }

@@ -7,8 +7,9 @@ import { may } from '../../people/roles.js';
 import { count, plural, usd } from '../../readable-numbers.js';
 import { BatchEvents } from '../batch-events.js';
 import { progressCell, stateWord, totalsList } from '../batch-figures.js';
-import { DOWNLOADS, type Download, sendReportFile } from '../batch-downloads.js';
-import { ROWS_PER_PAGE, ROW_STATUSES, pageNumber, readableTime, rowFilter, rowsPage, rowsTable } from '../batch-rows-view.js';
+import { DOWNLOADS, sendReportFile } from '../batch-downloads.js';
+import { when } from '../when.js';
+import { ROWS_PER_PAGE, ROW_STATUSES, pageNumber, rowFilter, rowsPage, rowsTable } from '../batch-rows-view.js';
 import type { ConsoleDeps } from '../deps.js';
 import { allowed, signedIn } from '../guard.js';
 import { type Html, html } from '../html.js';
@@ -59,7 +60,7 @@ ${older ? html`<a href="/console/batches?page=${pageNo + 1}">Older batches</a>` 
       title: `Batch ${batch.batch_id}`, who, current: '/console/batches',
       body: html`${batchFacts(batch)}
 <h2>Report</h2>
-<ul class="links">${Object.keys(DOWNLOADS).map((file) => html`<li><a href="${base}/${file}" download>${file}</a></li>`)}</ul>
+<ul class="links">${DOWNLOADS.map((file) => html`<li><a href="${base}/${file}" download>${file}</a></li>`)}</ul>
 <h2 id="rows">Rows</h2>
 <form class="row" method="get" action="${base}">
 <label for="status">Show rows <select id="status" name="status">
@@ -76,7 +77,7 @@ ${more ? html`<a href="${pageLink(pageNo + 1)}">Next ${ROWS_PER_PAGE} rows</a>` 
     }));
   });
 
-  for (const file of Object.keys(DOWNLOADS) as Download[]) {
+  for (const file of DOWNLOADS) {
     router.get(`/console/batches/:id/${file}`, allowed('read'), async (request, response) => {
       const batch = await batchOrNotFound(deps, String(request.params.id), response);
       if (batch) await sendReportFile(context, batch.batch_id, file, response);
@@ -113,7 +114,7 @@ ${batches.map((batch) => html`<tr data-batch-id="${batch.batch_id}">
 <td>${batch.provider}/${batch.account}</td>
 <td>${batch.source}</td>
 <td>${submittedBy(batch)}</td>
-<td><time datetime="${batch.created_at}">${readableTime(batch.created_at)}</time></td>
+<td>${when(batch.created_at)}</td>
 <td data-field="state">${stateWord(batch)}</td>
 <td>${progressCell(batch)}</td>
 <td>${totalsList(batch)}</td>
@@ -134,10 +135,10 @@ ${fact('Provider', batch.provider)}
 ${fact('Account', batch.account)}
 ${fact('File', batch.source)}
 ${fact('SHA-256', html`<code class="wrap">${batch.sha256}</code>`)}
-${fact('Created', html`<time datetime="${batch.created_at}">${readableTime(batch.created_at)}</time>`)}
+${fact('Created', when(batch.created_at))}
 ${fact('Submitted by', submittedBy(batch))}
 ${fact('Approval rule', batch.approval_rule ?? 'none recorded')}
-${batch.approved_by ? fact('Approved by', `${describeActor(batch.approved_by, batch.approved_by_name)}${batch.approved_at ? ` at ${readableTime(batch.approved_at)}` : ''}`) : ''}
+${batch.approved_by ? fact('Approved by', html`${describeActor(batch.approved_by, batch.approved_by_name)}${batch.approved_at ? html` at ${when(batch.approved_at)}` : ''}`) : ''}
 ${batch.canceled_by ? fact('Canceled by', describeActor(batch.canceled_by, batch.canceled_by_name)) : ''}
 ${batch.held_by ? fact('Held by', `${batch.held_by}${batch.held_reason ? `: ${batch.held_reason}` : ''}`) : ''}
 ${fact('Total', `${usd(batch.total_cents ?? batch.accepted_cents)} in ${plural(batch.accepted, 'payment')}`)}
