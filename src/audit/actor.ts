@@ -67,6 +67,14 @@ export function describeActor(identity: string, displayName?: string): string {
   return displayName === undefined ? identity : `${displayName} (${identity})`;
 }
 
+/**
+ * The name a decision is recorded under on the payment itself (resolved_by, reversal_by): the name
+ * the person gave, else their identity (`console:ann`, `alice@ops-1`).
+ */
+export function recordedName(who: Actor): string {
+  return who.displayName ?? who.identity;
+}
+
 /** The user name, or the numeric uid where the system has no name for it (a container's user). */
 function osUser(): string {
   try {

@@ -5,24 +5,41 @@ import { UsageError } from '../errors.js';
 import type { PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { openAccountQueue } from '../queue/account-queue.js';
 import { requeuePayments } from '../queue/requeue-payments.js';
+import { text, withoutCardNumbers } from '../providers/field-rules.js';
 import { accountOf } from './account-of.js';
 
 /**
  * A person settles an `unknown` payment after checking with the provider: paid (with its
- * reference), or not paid (it becomes `failed`, which `retryFailed` may send again).
+ * reference), or not paid (it becomes `failed`, which `retryFailed` may send again). `by`: who
+ * decides (at the command line personHere, in the console the signed-in person); `note`: what they
+ * found, kept in the audit trail and the payment's message.
  */
 export async function resolvePayment(
   context: StipendContext,
   ref: PaymentRef,
   verdict: { paid: string } | { notPaid: true },
-  by: string,
+  by: Actor,
+  note?: string,
 ): Promise<PaymentRecord> {
+  const checkedNote = checkNote(note);
   const batch = await context.batches.get(ref.batchId);
   const ledger = context.payments(accountOf(context, batch));
   if (!(await ledger.get(ref))) throw new UsageError(`batch ${ref.batchId} has no payment ${ref.paymentId}`);
-  const refused = await ledger.resolve(ref, verdict, by);
+  const refused = await ledger.resolve(ref, verdict, by, checkedNote);
   if (refused) throw new UsageError(`payment ${ref.paymentId} cannot be resolved: ${refused}`);
   return (await ledger.get(ref))!;
+}
+
+// A note is recorded in the audit trail and shown in reports: one printable line, never a card number.
+const noteRule = withoutCardNumbers(text({ max: 200 }));
+
+/** A verdict's note as it is recorded (none when empty), or UsageError saying what is wrong with it. */
+export function checkNote(note: string | undefined): string | undefined {
+  const trimmed = note?.trim();
+  if (trimmed === undefined || trimmed === '') return undefined;
+  const checked = noteRule.safeParse(trimmed);
+  if (!checked.success) throw new UsageError(`the note ${checked.error.issues[0]!.message}; nothing was recorded`);
+  return checked.data;
 }
 
 /**

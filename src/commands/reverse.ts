@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { personHere } from '../audit/actor.js';
 import { printRewriteNote, rewriteReport } from '../batches/report.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
@@ -9,7 +9,7 @@ export interface ReverseOptions {
   paymentId?: string[];
   all?: boolean;
   reason: string;
-  /** Who reverses (recorded); default: the operating-system user. */
+  /** A name shown beside the operating-system user and host who reverses (recorded in its place on the payment). */
   by?: string;
   config?: string;
 }
@@ -19,11 +19,13 @@ export interface ReverseOptions {
  * report rewritten. Exit 1 if any was not reversed.
  */
 export async function reverseCommand(batchId: string, options: ReverseOptions): Promise<number> {
+  const by = personHere(options.by);
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
     const results = await reversePayments(
       context,
-      { batchId, paymentIds: options.paymentId, all: options.all, reason: options.reason, by: options.by ?? userInfo().username },
+      { batchId, paymentIds: options.paymentId, all: options.all, reason: options.reason },
+      by,
       (result) => process.stdout.write(`${describe(batchId, result)}\n`),
     );
     const reversed = results.filter((r) => r.kind === 'reversed');

@@ -28,19 +28,20 @@ export async function resolveCommand(
 ): Promise<number> {
   const verdicts = [options.paid !== undefined, options.notPaid === true, options.reversed !== undefined, options.notReversed === true];
   if (verdicts.filter(Boolean).length !== 1) throw new UsageError('say one of --paid <reference>, --not-paid, --reversed <reference> or --not-reversed');
+  const by = personHere(options.by);
   const context = await openContext(await loadConfig({ path: options.config }));
   try {
     const ref = { batchId, paymentId };
     if (options.reversed !== undefined || options.notReversed) {
       const verdict = options.reversed !== undefined ? { reversed: options.reversed } : ({ notReversed: true } as const);
-      const record = await resolveReversal(context, ref, verdict, options.by);
+      const record = await resolveReversal(context, ref, verdict, by);
       process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.reversal_message}${record.status === 'reversed' ? ` (reversal reference ${record.reversal_reference})` : ''}\n`);
       if (record.status === 'paid') process.stdout.write(`it is paid; it can be reversed again with: stipend reverse ${batchId} --payment-id ${paymentId} --reason <text>\n`);
       printRewriteNote(await rewriteReport(context, batchId));
       return 0;
     }
     const verdict = options.paid !== undefined ? { paid: options.paid } : ({ notPaid: true } as const);
-    const record = await resolvePayment(context, ref, verdict, options.by);
+    const record = await resolvePayment(context, ref, verdict, by);
     process.stdout.write(`payment ${paymentId} of batch ${batchId}: ${record.message}${record.reference ? ` (reference ${record.reference})` : ''}\n`);
     if (record.status === 'failed') process.stdout.write(`it can be paid again with: stipend retry ${batchId}\n`);
     printRewriteNote(await rewriteReport(context, batchId));

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type Actor, personHere } from '../audit/actor.js';
+import { type Actor, personHere, recordedName } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readPipelined } from '../redis/read-pipelined.js';
@@ -252,15 +252,15 @@ export class PaymentLedger {
   }
 
   /**
-   * A person's verdict on an unknown payment, with its `resolved` audit entry. `by`: the name recorded
-   * on the payment (resolved_by); `who`: the identity the trail keeps. Returns undefined when done,
-   * else why not.
+   * A person's verdict on an unknown payment, with its `resolved` audit entry naming `who`; the
+   * payment keeps their name (resolved_by) and their note, if any, in its message. Returns undefined
+   * when done, else why not.
    */
-  async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, by: string, who: Actor = personHere(by)): Promise<string | undefined> {
-    const details = 'paid' in verdict ? `paid, reference ${verdict.paid}` : 'not paid';
+  async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, who: Actor, note?: string): Promise<string | undefined> {
+    const details = withNote('paid' in verdict ? `paid, reference ${verdict.paid}` : 'not paid', note);
     const answer = await this.redis.resolvePayment(
       this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.audit(),
-      'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', by, now(), this.memory(), ref.batchId,
+      'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', recordedName(who), now(), this.memory(), ref.batchId, note ?? '',
       ...auditFields('resolved', who, ref, details),
     );
     return answer === 'ok' ? undefined : `it is ${String(answer)}, not unknown`;
@@ -341,6 +341,11 @@ function fenceArgs(ref: PaymentRef, approval: ApprovalFence | undefined): string
 function toMark<P extends string>(answer: unknown): SendMark<P> {
   const [permission, epoch] = answer as [P, number];
   return { permission, epoch: Number(epoch) };
+}
+
+/** An audit entry's details with the note a person added to their verdict. */
+export function withNote(details: string, note: string | undefined): string {
+  return note === undefined ? details : `${details}; note: ${note}`;
 }
 
 const now = () => new Date().toISOString();

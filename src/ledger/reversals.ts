@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { type Actor, personHere } from '../audit/actor.js';
+import { type Actor, recordedName } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { scripted, type ScriptedRedis } from '../redis/scripts.js';
-import type { PaymentRef } from './payments.js';
+import { type PaymentRef, withNote } from './payments.js';
 
 /**
  * Reversals in the payment record (ledger/payments.ts), each transition one Lua script in
@@ -40,11 +40,11 @@ export class ReversalLedger {
   }
 
   /**
-   * paid → reversing, recording who (`by`, the name kept on the payment; `who`, the identity the audit
-   * trail keeps) and why. Returns undefined when claimed, else the status that prevents it.
+   * paid → reversing, recording who asks (their name on the payment, their identity in the audit
+   * trail) and why. Returns undefined when claimed, else the status that prevents it.
    */
-  async claim(ref: PaymentRef, by: string, reason: string, who: Actor = personHere(by)): Promise<string | undefined> {
-    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(), by, reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
+  async claim(ref: PaymentRef, reason: string, who: Actor): Promise<string | undefined> {
+    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(), recordedName(who), reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
     return answer === 'ok' ? undefined : String(answer);
   }
 
@@ -60,11 +60,14 @@ export class ReversalLedger {
     return (await this.redis.interruptReversal(...this.keysOf(ref), String(callMs), message)) === 1;
   }
 
-  /** A person's verdict on a reversal_unknown (`by`, `who` as for claim). Returns undefined when recorded, else the status that prevents it. */
-  async resolve(ref: PaymentRef, verdict: { reversed: string } | { notReversed: true }, by: string, who: Actor = personHere(by)): Promise<string | undefined> {
-    const details = 'reversed' in verdict ? `reversal went through, reference ${verdict.reversed}` : 'reversal did not go through';
+  /**
+   * A person's verdict on a reversal_unknown (`who` and their note recorded as for a payment's,
+   * ledger/payments.ts resolve). Returns undefined when recorded, else the status that prevents it.
+   */
+  async resolve(ref: PaymentRef, verdict: { reversed: string } | { notReversed: true }, who: Actor, note?: string): Promise<string | undefined> {
+    const details = withNote('reversed' in verdict ? `reversal went through, reference ${verdict.reversed}` : 'reversal did not go through', note);
     const answer = await this.redis.resolveReversal(
-      ...this.keysOf(ref), this.keys.audit(), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', by, now(),
+      ...this.keysOf(ref), this.keys.audit(), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', recordedName(who), now(), note ?? '',
       ...auditFields('resolved', who, ref, details),
     );
     return answer === 'ok' ? undefined : String(answer);

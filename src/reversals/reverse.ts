@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import type { Actor } from '../audit/actor.js';
 import { accountOf } from '../batches/account-of.js';
 import { demandConnections } from '../config/connection.js';
 import type { Account } from '../config/load.js';
@@ -36,8 +37,6 @@ export const reverseRequest = z
     paymentIds: z.array(z.string().min(1)).optional(),
     all: z.boolean().optional(),
     reason: z.string(),
-    /** Who asks for it (recorded). */
-    by: z.string().trim().min(1, { error: '--by must name who reverses' }),
   })
   .refine((r) => (r.paymentIds !== undefined && r.paymentIds.length > 0) !== (r.all === true), {
     error: 'say which payments to reverse: --payment-id <id> (repeatable) or --all',
@@ -75,9 +74,11 @@ function asKeyless(account: Account): Account {
   return { ...account, adapter: { ...adapter, capabilities: { ...adapter.capabilities, resendSafeWithoutLedger: false } } };
 }
 
+/** `by`: who asks for the reversals (at the command line personHere, in the console the signed-in person). */
 export async function reversePayments(
   context: StipendContext,
   input: ReverseRequest,
+  by: Actor,
   onResult: (result: ReversalResult) => void = () => {},
 ): Promise<ReversalResult[]> {
   const parsed = reverseRequest.safeParse(input);
@@ -100,7 +101,7 @@ export async function reversePayments(
   const durability = await checkDurability(context, [asKeyless(account)], createLogger());
   const client = await openAccountClient(context, account);
   try {
-    const reverser = new PaymentReverser(account, reversal, client, payments, reversals, request, durability.confirmFor(account));
+    const reverser = new PaymentReverser(account, reversal, client, payments, reversals, { reason: request.reason, by }, durability.confirmFor(account));
     const limit = pLimit(account.concurrency);
     await Promise.all(targets.map((record) => limit(async () => report(await reverser.reverse(record, request.all === true)))));
   } finally {
@@ -115,22 +116,35 @@ export async function reversePayments(
  * returns how the provider reverses.
  */
 function checkReversible(account: Account, reason: string): Reversal {
+  const reversal = reversalOf(account);
+  const problem = reasonProblem(account, reason);
+  if (problem !== undefined) throw new ReversalRefusedError(`--reason ${problem}; nothing was reversed`);
+  return reversal;
+}
+
+/** How the account's provider reverses; ReversalRefusedError when it cannot, through its API. */
+export function reversalOf(account: Account): Reversal {
   const { adapter } = account;
-  const { reversal } = adapter;
-  if (!reversal) {
+  if (!adapter.reversal) {
     throw new ReversalRefusedError(
       `${adapter.name} payments cannot be reversed through its API; ask ${adapter.name} to reverse them (its portal or support). Nothing was changed.`,
     );
   }
+  return adapter.reversal;
+}
+
+/** What is wrong with a reversal's reason (`must be at most 45 characters (has 46) for CT Payer`), or undefined. */
+export function reasonProblem(account: Account, reason: string): string | undefined {
+  const { adapter } = account;
   const checks = [
     { rule: reasonRule, whose: '' },
-    { rule: reversal.reason, whose: ` for ${adapter.name}` },
+    ...(adapter.reversal ? [{ rule: adapter.reversal.reason, whose: ` for ${adapter.name}` }] : []),
   ];
   for (const { rule, whose } of checks) {
     const checked = rule.safeParse(reason);
-    if (!checked.success) throw new ReversalRefusedError(`--reason ${checked.error.issues[0]!.message}${whose}; nothing was reversed`);
+    if (!checked.success) return `${checked.error.issues[0]!.message}${whose}`;
   }
-  return reversal;
+  return undefined;
 }
 
 /** The payments to reverse, every named one checked to exist first: a typo reverses nothing. */
@@ -166,7 +180,7 @@ class PaymentReverser {
     private readonly client: AccountClient,
     private readonly payments: PaymentLedger,
     private readonly reversals: ReversalLedger,
-    private readonly request: { reason: string; by: string },
+    private readonly request: { reason: string; by: Actor },
     /** Where Redis could lose the claim: resolves true once it is durable (sending/durability.ts). */
     private readonly confirmDurable: (() => Promise<boolean>) | undefined,
   ) {}
@@ -240,7 +254,7 @@ class PaymentReverser {
   private reversingClaim(record: PaymentRecord): SendClaim<string> {
     const ref = { batchId: record.batch_id, paymentId: record.payment_id };
     return {
-      take: () => this.reversals.claim(ref, this.request.by, this.request.reason),
+      take: () => this.reversals.claim(ref, this.request.reason, this.request.by),
       confirmDurable: this.confirmDurable,
     };
   }

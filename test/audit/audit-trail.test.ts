@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { type AuditEntry } from '../../src/audit/audit-entry.js';
 import { auditEntries } from '../../src/audit/audit-trail.js';
 import { approveBatch } from '../../src/batches/approval.js';
@@ -41,12 +42,12 @@ beforeAll(async () => {
   // A display name a spreadsheet would run as a formula: kept as typed, written formula-safe.
   await approveBatch(stack.context, paid, { identity: 'bob@checker-host', displayName: '=Bob' });
   await waitForBatch(stack.context, paid, { pollMs: 50 });
-  await reversePayments(stack.context, { batchId: paid, paymentIds: ['au-1'], reason: 'Paid to the wrong participant', by: 'Dana' });
+  await reversePayments(stack.context, { batchId: paid, paymentIds: ['au-1'], reason: 'Paid to the wrong participant' }, personHere('Dana'));
 
   canceled = await submit('canceled.csv', [['au-3', '40.00'], ['au-4', '50.00']]);
   // An answer lost before the batch was canceled (the ledger's own step), settled by a person.
   await stack.context.payments(stack.account('ctpayer')).finalize({ batchId: canceled, paymentId: 'au-3' }, { status: 'unknown', code: 'NO_RESPONSE', message: 'answer lost' });
-  await resolvePayment(stack.context, { batchId: canceled, paymentId: 'au-3' }, { notPaid: true }, 'Dana');
+  await resolvePayment(stack.context, { batchId: canceled, paymentId: 'au-3' }, { notPaid: true }, personHere('Dana'));
   await cancelBatch(stack.context, canceled, { identity: 'carol@checker-host' });
 }, 60_000);
 afterAll(() => stack?.close());

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { auditEntries } from '../../src/audit/audit-trail.js';
 import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
 import { submitManifest } from '../../src/batches/submit.js';
@@ -48,10 +49,10 @@ it('settles unknown payments by hand, retries the failed ones, and pays each exa
 
   // A person checks with VirtualRx: s-1 went through (its reference), s-2 did not.
   const reference = sandbox.transactions().find((t) => t.payee === '20230226001')!.id;
-  await resolvePayment(stack.context, { batchId, paymentId: 's-1' }, { paid: reference }, 'alice');
-  await resolvePayment(stack.context, { batchId, paymentId: 's-2' }, { notPaid: true }, 'bob');
-  await expect(resolvePayment(stack.context, { batchId, paymentId: 's-1' }, { notPaid: true }, 'bob')).rejects.toThrow('cannot be resolved: it is paid, not unknown');
-  await expect(resolvePayment(stack.context, { batchId, paymentId: 'nope' }, { notPaid: true }, 'bob')).rejects.toThrow(`batch ${batchId} has no payment nope`);
+  await resolvePayment(stack.context, { batchId, paymentId: 's-1' }, { paid: reference }, personHere('alice'));
+  await resolvePayment(stack.context, { batchId, paymentId: 's-2' }, { notPaid: true }, personHere('bob'));
+  await expect(resolvePayment(stack.context, { batchId, paymentId: 's-1' }, { notPaid: true }, personHere('bob'))).rejects.toThrow('cannot be resolved: it is paid, not unknown');
+  await expect(resolvePayment(stack.context, { batchId, paymentId: 'nope' }, { notPaid: true }, personHere('bob'))).rejects.toThrow(`batch ${batchId} has no payment nope`);
   expect((await retryFailed(stack.context, batchId)).retried).toBe(1);
   await waitForBatch(stack.context, batchId, { pollMs: 50 });
 

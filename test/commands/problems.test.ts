@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../../jobs/workers.js';
+import { personHere } from '../../src/audit/actor.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { statusCommand } from '../../src/commands/batch.js';
 import { EXIT } from '../../src/commands/exit-codes.js';
@@ -126,7 +127,7 @@ describe('a batch with every kind of problem', () => {
     const account = stack.account('virtualrx');
     const reversals = new ReversalLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
     // np-1's reversal left and its answer was lost; np-2 got a second paid answer naming another payment.
-    expect(await reversals.claim({ batchId, paymentId: 'np-1' }, 'alice', 'Paid to the wrong participant')).toBeUndefined();
+    expect(await reversals.claim({ batchId, paymentId: 'np-1' }, 'Paid to the wrong participant', personHere('alice'))).toBeUndefined();
     await reversals.settle({ batchId, paymentId: 'np-1' }, { to: 'reversal_unknown', code: 'NETWORK', message: 'the connection closed before an answer' });
     expect(await stack.context.payments(account).finalize({ batchId, paymentId: 'np-2' }, { status: 'paid', reference: 'VRX-OTHER', code: '0', message: 'Payment accepted' })).toBe('conflict');
 

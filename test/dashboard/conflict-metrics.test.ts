@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { resolvePayment } from '../../src/batches/settle.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
@@ -59,10 +60,10 @@ it('counts conflicting paid answers by provider and account, zero included, and 
   expect([await conflicts('virtualrx'), await conflicts('ctpayer')]).toEqual([0, 0]);
 
   const [first, second] = stack.sandboxes.virtualrx!.transactions().map((t) => t.id);
-  await resolvePayment(stack.context, ref('m-1'), { notPaid: true }, 'alice');
+  await resolvePayment(stack.context, ref('m-1'), { notPaid: true }, personHere('alice'));
   await lateAnswer('m-1', first!);
   expect(await conflicts('virtualrx')).toBe(1);
-  await resolvePayment(stack.context, ref('m-2'), { paid: second! }, 'alice');
+  await resolvePayment(stack.context, ref('m-2'), { paid: second! }, personHere('alice'));
   await lateAnswer('m-2', 'VRX-ANOTHER');
 
   const series = await scrape();

@@ -1,4 +1,5 @@
 import { afterAll, expect, it, vi } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { settleUnrecordedClaim } from '../../src/ledger/claims.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
@@ -157,11 +158,11 @@ it('lets a person settle an unknown payment, once, and moves the batch counts', 
     await mark(ref('b-resolve', id), false);
     await ledger.finalize(ref('b-resolve', id), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
   }
-  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { paid: 'TX-77' }, 'alice')).toBeUndefined();
-  expect(await ledger.resolve(ref('b-resolve', 'x-not'), { notPaid: true }, 'bob')).toBeUndefined();
-  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { notPaid: true }, 'bob')).toBe('it is paid, not unknown');
-  expect(await ledger.resolve(ref('b-resolve', 'x-done'), { paid: 'T' }, 'bob')).toBe('it is queued, not unknown');
-  expect(await ledger.get(ref('b-resolve', 'x-paid'))).toMatchObject({ status: 'paid', reference: 'TX-77', code: 'RESOLVED_PAID', resolved_by: 'alice' });
+  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { paid: 'TX-77' }, personHere('alice'), 'confirmed on the phone')).toBeUndefined();
+  expect(await ledger.resolve(ref('b-resolve', 'x-not'), { notPaid: true }, personHere('bob'))).toBeUndefined();
+  expect(await ledger.resolve(ref('b-resolve', 'x-paid'), { notPaid: true }, personHere('bob'))).toBe('it is paid, not unknown');
+  expect(await ledger.resolve(ref('b-resolve', 'x-done'), { paid: 'T' }, personHere('bob'))).toBe('it is queued, not unknown');
+  expect(await ledger.get(ref('b-resolve', 'x-paid'))).toMatchObject({ status: 'paid', reference: 'TX-77', code: 'RESOLVED_PAID', resolved_by: 'alice', message: 'settled by hand as paid by alice: confirmed on the phone' });
   expect(await ledger.get(ref('b-resolve', 'x-not'))).toMatchObject({ status: 'failed', code: 'RESOLVED_NOT_PAID', resolved_by: 'bob' });
   expect((await ledger.get(ref('b-resolve', 'x-not')))?.may_have_applied).toBeUndefined();
   expect(await batches.get('b-resolve')).toMatchObject({ final: 2, n_unknown: 0, n_paid: 1, c_paid: 400, n_failed: 1, c_failed: 600 });
@@ -276,7 +277,7 @@ it('path 8, an unknown payment keeps its identity until a person settles it, wha
   const holder = (id: string) => keys.holder('ctpayer', 'short8', id);
   expect(await redis.pttl(holder('k-unknown'))).toBe(-1);
   expect(await redis.pttl(holder('k-paid'))).toBeGreaterThan(0);
-  expect(await shortMemory.resolve(ref('b-keep', 'k-unknown'), { notPaid: true }, 'alice')).toBeUndefined();
+  expect(await shortMemory.resolve(ref('b-keep', 'k-unknown'), { notPaid: true }, personHere('alice'))).toBeUndefined();
   expect(await redis.pttl(holder('k-unknown'))).toBeGreaterThan(0);
 });
 
@@ -284,7 +285,7 @@ it('path 9, a late paid: after a person said not paid, or a second paid with ano
   await newBatch('b-late', ['l-not', 400], ['l-twice', 500], ['l-same', 600]);
   await fresh(ref('b-late', 'l-not'));
   await ledger.finalize(ref('b-late', 'l-not'), { status: 'unknown', code: 'NO_RESPONSE', message: '' });
-  await ledger.resolve(ref('b-late', 'l-not'), { notPaid: true }, 'bob');
+  await ledger.resolve(ref('b-late', 'l-not'), { notPaid: true }, personHere('bob'));
   expect(await ledger.finalize(ref('b-late', 'l-not'), { status: 'paid', reference: 'LATE-1', code: 'success', message: 'late answer' })).toBe('conflict');
   expect(await ledger.get(ref('b-late', 'l-not'))).toMatchObject({ status: 'failed', conflict_code: 'LATE_PAID_AFTER_NOT_PAID', conflict_reference: 'LATE-1' });
 

@@ -1,4 +1,5 @@
 import { afterAll, expect, it, vi } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { ReversalLedger } from '../../src/ledger/reversals.js';
@@ -24,14 +25,14 @@ async function paid(batchId: string, cents = 1000): Promise<PaymentRef> {
 
 it('claims only a paid payment, once, and moves its count and cents on the batch each step', async () => {
   const ref = await paid('b-claim');
-  expect(await reversals.claim(ref, 'alice', 'wrong card')).toBeUndefined();
-  expect(await reversals.claim(ref, 'bob', 'again')).toBe('reversing');
+  expect(await reversals.claim(ref, 'wrong card', personHere('alice'))).toBeUndefined();
+  expect(await reversals.claim(ref, 'again', personHere('bob'))).toBe('reversing');
   expect(await payments.get(ref)).toMatchObject({ status: 'reversing', reversal_by: 'alice', reversal_reason: 'wrong card', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_paid: 0, c_paid: 0, n_reversing: 1, c_reversing: 1000 });
 
   expect(await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' })).toBe(true);
   expect(await reversals.settle(ref, { to: 'paid', definite: true, code: 'LATE', message: '' })).toBe(false);
-  expect(await reversals.claim(ref, 'bob', 'again')).toBe('reversed');
+  expect(await reversals.claim(ref, 'again', personHere('bob'))).toBe('reversed');
   expect(await payments.get(ref)).toMatchObject({ status: 'reversed', reversal_reference: 'R1', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_reversing: 0, n_reversed: 1, c_reversed: 1000 });
   // Final for paying: a payment job that runs again sends nothing.
@@ -41,16 +42,16 @@ it('claims only a paid payment, once, and moves its count and cents on the batch
   expect(await payments.finalize(ref, { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe('ignored');
 
   const unpaid = { batchId: 'b-claim', paymentId: 'nobody' };
-  expect(await reversals.claim(unpaid, 'alice', 'x')).toBe('missing');
+  expect(await reversals.claim(unpaid, 'x', personHere('alice'))).toBe('missing');
 });
 
 it('a refusal puts the payment back to paid with the answer kept; a new claim clears the old answer', async () => {
   const ref = await paid('b-refused');
-  await reversals.claim(ref, 'alice', 'spent?');
+  await reversals.claim(ref, 'spent?', personHere('alice'));
   await reversals.settle(ref, { to: 'paid', definite: true, code: 'INSUFFICIENT_FUNDS', message: 'card holds less' });
   expect(await payments.get(ref)).toMatchObject({ status: 'paid', reversal_code: 'INSUFFICIENT_FUNDS', reversal_by: 'alice' });
   expect(await batches.get('b-refused')).toMatchObject({ n_paid: 1, n_reversing: 0 });
-  await reversals.claim(ref, 'bob', 'try again');
+  await reversals.claim(ref, 'try again', personHere('bob'));
   const claimed = await payments.get(ref);
   expect(claimed).toMatchObject({ status: 'reversing', reversal_by: 'bob' });
   expect(claimed?.reversal_code).toBeUndefined();
@@ -58,24 +59,24 @@ it('a refusal puts the payment back to paid with the answer kept; a new claim cl
 
 it('a definite answer replaces a reversal_unknown; a retry-later one does not; a person settles the rest', async () => {
   const ref = await paid('b-unknown', 700);
-  await reversals.claim(ref, 'alice', 'x');
+  await reversals.claim(ref, 'x', personHere('alice'));
   await reversals.settle(ref, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' });
   expect(await reversals.settle(ref, { to: 'paid', definite: false, code: '80000', message: '' })).toBe(false);
   expect(await reversals.settle(ref, { to: 'reversed', reference: 'R7', code: 'success', message: '' })).toBe(true);
   expect(await batches.get('b-unknown')).toMatchObject({ final: 1, n_reversal_unknown: 0, n_reversed: 1, c_reversed: 700 });
-  expect(await reversals.resolve(ref, { notReversed: true }, 'carol')).toBe('reversed');
+  expect(await reversals.resolve(ref, { notReversed: true }, personHere('carol'))).toBe('reversed');
 
   const other = await paid('b-resolve', 300);
-  await reversals.claim(other, 'alice', 'x');
+  await reversals.claim(other, 'x', personHere('alice'));
   await reversals.settle(other, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' });
-  expect(await reversals.resolve(other, { notReversed: true }, 'carol')).toBeUndefined();
+  expect(await reversals.resolve(other, { notReversed: true }, personHere('carol'))).toBeUndefined();
   expect(await payments.get(other)).toMatchObject({ status: 'paid', reversal_code: 'RESOLVED_NOT_REVERSED', reversal_resolved_by: 'carol' });
   expect(await batches.get('b-resolve')).toMatchObject({ n_paid: 1, n_reversal_unknown: 0 });
 });
 
 it('marks a claim interrupted only once it is older than any call can last, by Redis\'s clock', async () => {
   const ref = await paid('b-interrupt');
-  await reversals.claim(ref, 'dave', 'x');
+  await reversals.claim(ref, 'x', personHere('dave'));
   // This process's clock runs an hour ahead: the claim is still recent by Redis's.
   vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
   try {
@@ -92,7 +93,7 @@ it('marks a claim interrupted only once it is older than any call can last, by R
 
 it('a reversed payment keeps its identity: a later batch with the same payment does not pay it', async () => {
   const ref = await paid('b-held');
-  await reversals.claim(ref, 'alice', 'x');
+  await reversals.claim(ref, 'x', personHere('alice'));
   await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' });
   const again = await payments.claim('b-later', [{ line: 2, paymentId: ref.paymentId, payee: '1000000001', amountCents: 1000, fields: {} }]);
   expect(again).toEqual(['b-held']);

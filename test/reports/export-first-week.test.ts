@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { cancelBatch } from '../../src/batches/cancel.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
@@ -30,7 +31,7 @@ beforeAll(async () => {
 
   const paid = await submit('paid.csv', ['payment_id,cardId,amount,description', 'fw-1,1000000001,479.90,Visit 1', 'fw-2,1000000002,20.00,Visit 1']);
   await waitForBatch(stack.context, paid, { pollMs: 50 });
-  const reversed = await reversePayments(stack.context, { batchId: paid, paymentIds: ['fw-1'], reason: 'Paid to the wrong participant', by: 'alice' });
+  const reversed = await reversePayments(stack.context, { batchId: paid, paymentIds: ['fw-1'], reason: 'Paid to the wrong participant' }, personHere('alice'));
   expect(reversed).toMatchObject([{ kind: 'reversed' }]);
   await cancelBatch(stack.context, await submit('held.csv', ['payment_id,cardId,amount,description', 'fw-3,1000000003,700.00,Visit 2']), { identity: 'olga' });
 }, 60_000);

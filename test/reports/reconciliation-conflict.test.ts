@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { resolvePayment } from '../../src/batches/settle.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
@@ -51,13 +52,13 @@ async function lateAnswer(paymentId: string, reference: string): Promise<Finaliz
 
 it('shows a late or second paid answer as a conflict, keeping the status a person gave the row', { timeout: 60_000 }, async () => {
   // A person wrongly finds late-1 not paid, then the lost answer arrives: it was paid after all.
-  await resolvePayment(stack.context, ref('late-1'), { notPaid: true }, 'alice');
+  await resolvePayment(stack.context, ref('late-1'), { notPaid: true }, personHere('alice'));
   expect(await lateAnswer('late-1', appliedIds.get('CLM-1')!)).toBe('conflict');
   // late-2 is settled paid under one reference; an answer naming another one arrives.
-  await resolvePayment(stack.context, ref('late-2'), { paid: appliedIds.get('CLM-2')! }, 'alice');
+  await resolvePayment(stack.context, ref('late-2'), { paid: appliedIds.get('CLM-2')! }, personHere('alice'));
   expect(await lateAnswer('late-2', 'VRX-SOMETHING-ELSE')).toBe('conflict');
   // late-3: the same answer again agrees with the verdict, which is no conflict.
-  await resolvePayment(stack.context, ref('late-3'), { paid: appliedIds.get('CLM-3')! }, 'alice');
+  await resolvePayment(stack.context, ref('late-3'), { paid: appliedIds.get('CLM-3')! }, personHere('alice'));
   expect(await lateAnswer('late-3', appliedIds.get('CLM-3')!)).toBe('ignored');
 
   const report = await writeReconciliation(stack.context, batchId, stack.dir);

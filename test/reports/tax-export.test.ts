@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { resolveConfig } from '../../src/config/load.js';
@@ -90,14 +91,14 @@ it('defaults to $600 through 2025 and $2,000 from 2026, and refuses a year no th
 it('takes a confirmed reversal off the year, and counts one still in doubt', async () => {
   const withThreshold = { ...stack.context, config: { ...stack.context.config, taxThresholds: [{ fromYear: 2000, cents: 200_000 }] } };
   // P-A's $1,500 stipend goes back: the year keeps the payment and takes the reversal off.
-  const [reversed] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-1'], reason: 'Paid in error', by: 'alice' });
+  const [reversed] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-1'], reason: 'Paid in error' }, personHere('alice'));
   expect(reversed).toMatchObject({ kind: 'reversed' });
   const { participants } = await writeTaxExport(withThreshold, { year: String(year), out: join(stack.dir, 'tax-reversed.csv') });
   expect(participants.find((p) => p.participant === 'P-A')).toMatchObject({ taxableCents: 50_000, reimbursementCents: 30_000, payments: 3, reportable: false });
 
   // A reversal whose answer was lost may not have given anything back: P-B keeps the $1,900.
   stack.sandboxes.ctpayer!.setFaults([{ kind: 'drop-after', paths: ['/chargecard.php'] }]);
-  const [inDoubt] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-3'], reason: 'Paid in error', by: 'alice' });
+  const [inDoubt] = await reversePayments(stack.context, { batchId: ctpayerBatch, paymentIds: ['tx-3'], reason: 'Paid in error' }, personHere('alice'));
   stack.sandboxes.ctpayer!.setFaults([]);
   expect(inDoubt).toMatchObject({ kind: 'reversal_unknown' });
   const after = await writeTaxExport(withThreshold, { year: String(year), out: join(stack.dir, 'tax-in-doubt.csv') });

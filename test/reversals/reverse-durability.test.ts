@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { reversePayments } from '../../src/reversals/reverse.js';
@@ -39,7 +40,7 @@ it.skipIf(!installed)('sends no reversal whose claim the replica has not confirm
   if (!submitted.accepted) throw new Error('manifest refused');
   await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
   const charges = () => stack.sandboxes.ctpayer!.requests().filter((r) => r.path === '/chargecard.php').length;
-  const reverse = () => reversePayments(stack.context, { batchId: submitted.batchId, paymentIds: ['rd-1'], reason: 'Paid to the wrong participant', by: 'alice' });
+  const reverse = () => reversePayments(stack.context, { batchId: submitted.batchId, paymentIds: ['rd-1'], reason: 'Paid to the wrong participant' }, personHere('alice'));
   const ledger = stack.context.payments(stack.account('ctpayer'));
 
   redis.pauseReplica();

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { personHere } from '../../src/audit/actor.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { ReversalRefusedError, UsageError } from '../../src/errors.js';
@@ -40,7 +41,7 @@ async function submit(provider: keyof typeof HEADERS, rows: string[]): Promise<{
 }
 
 const reverse = (batchId: string, which: string[] | 'all', options: { reason?: string; by?: string } = {}) =>
-  reversePayments(stack.context, { batchId, ...(which === 'all' ? { all: true } : { paymentIds: which }), reason: options.reason ?? REASON, by: options.by ?? 'alice' });
+  reversePayments(stack.context, { batchId, ...(which === 'all' ? { all: true } : { paymentIds: which }), reason: options.reason ?? REASON }, personHere(options.by ?? 'alice'));
 const record = (provider: string, batchId: string, paymentId: string) => stack.context.payments(stack.account(provider)).get({ batchId, paymentId });
 
 const ctpayer = () => stack.sandboxes.ctpayer!;
@@ -137,7 +138,7 @@ describe('CT Payer (chargecard)', () => {
       new ReversalRefusedError('--reason must be at most 45 characters (has 46) for CT Payer; nothing was reversed'),
     );
     await expect(reverse(batchId, ['rs-1', 'rs-nope'])).rejects.toThrow(new UsageError(`batch ${batchId} has no payment rs-nope; nothing was reversed`));
-    await expect(reversePayments(stack.context, { batchId, reason: REASON, by: 'alice' })).rejects.toThrow(/--payment-id <id> \(repeatable\) or --all/);
+    await expect(reversePayments(stack.context, { batchId, reason: REASON }, personHere('alice'))).rejects.toThrow(/--payment-id <id> \(repeatable\) or --all/);
     await expect(reverse(batchId, ['rs-1'], { reason: 'line\nbreak' })).rejects.toThrow(ReversalRefusedError);
     await expect(reverse(batchId, ['rs-1'], { reason: 'Card 4111 1111 1111 1111 was lost' })).rejects.toThrow(/^--reason holds what looks like a full card number \(…1111\); card numbers are never recorded or sent; nothing was reversed$/);
     expect(ctpayer().requests()).toHaveLength(requests);
@@ -180,9 +181,9 @@ describe('CT Payer (chargecard)', () => {
     expect(unloads('ctpayer', '1000000008')).toHaveLength(1);
 
     const reference = unloads('ctpayer', '1000000008')[0]!.id;
-    const settled = await resolveReversal(stack.context, { batchId, paymentId: 'lo-1' }, { reversed: reference }, 'carol');
+    const settled = await resolveReversal(stack.context, { batchId, paymentId: 'lo-1' }, { reversed: reference }, personHere('carol'));
     expect(settled).toMatchObject({ status: 'reversed', reversal_reference: reference, reversal_code: 'RESOLVED_REVERSED', reversal_resolved_by: 'carol' });
-    await expect(resolveReversal(stack.context, { batchId, paymentId: 'lo-1' }, { notReversed: true }, 'dave')).rejects.toThrow('cannot be resolved: it is reversed, not reversal_unknown');
+    await expect(resolveReversal(stack.context, { batchId, paymentId: 'lo-1' }, { notReversed: true }, personHere('dave'))).rejects.toThrow('cannot be resolved: it is reversed, not reversal_unknown');
     expect(await stack.context.batches.get(batchId)).toMatchObject({ n_reversed: 1, n_reversal_unknown: 0, final: 1 });
   });
 
@@ -190,7 +191,7 @@ describe('CT Payer (chargecard)', () => {
     const { batchId } = await submit('ctpayer', ['cr-1,1000000009,700,Visit 1']);
     const ref = { batchId, paymentId: 'cr-1' };
     const ledger = new ReversalLedger(stack.context.redis, stack.context.keys, 'ctpayer', 'main');
-    expect(await ledger.claim(ref, 'dave', REASON)).toBeUndefined();
+    expect(await ledger.claim(ref, REASON, personHere('dave'))).toBeUndefined();
     const requests = chargeRequests();
     expect((await reverse(batchId, ['cr-1']))[0]).toMatchObject({ kind: 'not_reversible', message: expect.stringMatching(/^already being reversed, by dave since /) });
 
@@ -202,7 +203,7 @@ describe('CT Payer (chargecard)', () => {
     expect(chargeRequests()).toBe(requests);
 
     // Checked with CT Payer: nothing came back. It is paid again, and can be reversed again.
-    expect(await resolveReversal(stack.context, ref, { notReversed: true }, 'erin')).toMatchObject({ status: 'paid', reversal_code: 'RESOLVED_NOT_REVERSED' });
+    expect(await resolveReversal(stack.context, ref, { notReversed: true }, personHere('erin'))).toMatchObject({ status: 'paid', reversal_code: 'RESOLVED_NOT_REVERSED' });
     expect(await reverse(batchId, ['cr-1'])).toMatchObject([{ kind: 'reversed' }]);
     expect(cardBalance('1000000009')).toBe(0);
   });
