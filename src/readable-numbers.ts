@@ -21,3 +21,12 @@ export function usd(cents: number): string {
 export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count(n)} ${n === 1 ? singular : pluralForm}`;
 }
+
+/**
+ * 95000 → "95 seconds"; 185000 → "4 minutes": a duration for people, rounded up (whole seconds,
+ * whole minutes from 2 minutes, whole hours from 2 hours), as a time to wait is better over- than understated.
+ */
+export function duration(ms: number): string {
+  const [size, unit] = ms < 120_000 ? ([1000, 'second'] as const) : ms < 7_200_000 ? ([60_000, 'minute'] as const) : ([3_600_000, 'hour'] as const);
+  return plural(Math.max(1, Math.ceil(ms / size)), unit);
+}

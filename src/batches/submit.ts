@@ -46,6 +46,8 @@ export async function submitManifest(
   options: {
     file: string;
     account: Account;
+    /** The file's name as the batch records it (default: the file's base name); the console stores uploads under random names. */
+    source?: string;
     allowPartial?: boolean;
     /** Who submits (maker-checker): by default the person running this process (audit/actor.ts). */
     submittedBy?: Actor;
@@ -65,7 +67,7 @@ export async function submitManifest(
     };
     if (!isAcceptable(scan, options.allowPartial ?? false)) return { accepted: false, scan };
     const { provider, name } = options.account;
-    const source = basename(options.file);
+    const source = options.source ?? basename(options.file);
     // One enqueue per file at a time: a second submitter of it is refused (EnqueueBusyError).
     const hold = await holdFileToSubmit(context, options.account, scan.sha256, source);
     try {

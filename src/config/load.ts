@@ -47,6 +47,8 @@ export interface ResolvedConfig {
      * command needs them); undefined when no password is configured anywhere.
      */
     signIn: () => DashboardSignIn | undefined;
+    /** Where the console keeps uploaded manifests, as configured (relative to the working folder, like reportsDir). */
+    uploadsDir: string | undefined;
   };
   /** Information-return thresholds in cents, by the first tax year each applies to, oldest first. */
   taxThresholds: { fromYear: number; cents: number }[];
@@ -95,7 +97,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
     sweepIntervalMs: config.workers.sweepIntervalMs,
-    dashboard: { readOnly: config.dashboard.readOnly, signIn: () => resolveSignIn(config.dashboard, source, env) },
+    dashboard: { readOnly: config.dashboard.readOnly, signIn: () => resolveSignIn(config.dashboard, source, env), uploadsDir: config.dashboard.uploadsDir },
     taxThresholds: config.taxThresholds.map((t) => ({ fromYear: t.fromYear, cents: parseBalanceDollars(t.amount)! })).sort((a, b) => a.fromYear - b.fromYear),
     accounts,
   };

@@ -92,6 +92,8 @@ const dashboard = z.strictObject({
   password: z.string().optional(),
   /** Read-only: the queues can be looked at, not paused, retried or cleaned (`--allow-actions` lifts it for a run). */
   readOnly: z.boolean().default(true),
+  /** Where the console keeps uploaded manifests between their validation and their submission (default: a folder under the system's temporary folder). */
+  uploadsDir: z.string().min(1).optional(),
 });
 
 /** The dashboard's sign-in, from the file or the environment, as it must be to be used. */

@@ -65,7 +65,7 @@ export async function startDashboard(options: {
   const context = await openContext(config);
   const people = new People(context.redis, context.keys);
   const sessions = new Sessions(context.redis, context.keys);
-  const uploadsDir = options.uploadsDir ?? join(tmpdir(), `stipend-console-uploads-${config.prefix}`);
+  const uploadsDir = options.uploadsDir ?? config.dashboard.uploadsDir ?? join(tmpdir(), `stipend-console-uploads-${config.prefix}`);
 
   const app = express();
   app.disable('x-powered-by');
