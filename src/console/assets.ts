@@ -27,8 +27,10 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.inline { display: inline; }
 form.stack { display: grid; gap: .75rem; max-width: 32rem; }
 form.row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; }
-label { display: grid; gap: .2rem; font-weight: 600; }
-input, select, textarea, button { font: inherit; padding: .4rem .6rem; border: 1px solid var(--muted); border-radius: 4px; background: var(--paper); color: var(--ink); }
+label { display: grid; grid-template-columns: minmax(0, 1fr); gap: .2rem; font-weight: 600; min-width: 0; }
+label:has(> input[type="radio"]), label:has(> input[type="checkbox"]) { display: flex; align-items: center; gap: .5rem; font-weight: 400; }
+fieldset { border: 1px solid var(--line); border-radius: 4px; }
+input, select, textarea, button { max-width: 100%; font: inherit; padding: .4rem .6rem; border: 1px solid var(--muted); border-radius: 4px; background: var(--paper); color: var(--ink); }
 button { cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
 button.secondary { background: var(--paper); color: var(--accent); }
 button.danger { background: var(--bad); border-color: var(--bad); }
@@ -63,13 +65,19 @@ export const CONSOLE_JS = `
 // Live figures: an element with data-batch-id holds cells data-field="<name>"; each 'batch' event of
 // /console/events (console/batch-events.ts) carries the batch's figures under those names. A count
 // shows grouped as the server renders it; a <progress> takes the final count of the accepted; an
-// element data-hide-zero is shown only while its count is not zero. EventSource reconnects by itself.
+// element data-hide-zero is shown only while its count is not zero. The rows of a batch page are
+// not redrawn live: its data-rows-of notice (the final count and state the rows were drawn at)
+// appears, with a link that reloads them, once those move on. EventSource reconnects by itself.
 (function () {
   if (!window.EventSource || !document.querySelector('[data-batch-id]')) return;
   var source = new EventSource('/console/events');
   source.addEventListener('batch', function (event) {
     var batch;
     try { batch = JSON.parse(event.data); } catch (error) { return; }
+    document.querySelectorAll('[data-rows-of]').forEach(function (notice) {
+      if (notice.getAttribute('data-rows-of') !== batch.batchId) return;
+      if (String(batch.final) !== notice.getAttribute('data-final') || batch.state !== notice.getAttribute('data-state')) notice.hidden = false;
+    });
     document.querySelectorAll('[data-batch-id]').forEach(function (node) {
       if (node.getAttribute('data-batch-id') !== batch.batchId) return;
       node.querySelectorAll('[data-field]').forEach(function (cell) {

@@ -77,7 +77,7 @@ describe('payments whose outcome is unknown', () => {
     expect(page.text).toContain('<dt>Amount</dt><dd>$15.00</dd>');
     expect(page.text).toContain('<dt>Amount</dt><dd>$25.00</dd>');
     expect(page.text).toContain(`<a href="/console/batches/${batchId}">${batchId}</a> (virtualrx/main, line 2)`);
-    expect(page.text).toMatch(/<dt>Last attempt<\/dt><dd>\d{4}-\d\d-\d\dT/);
+    expect(page.text).toMatch(/<dt>Last attempt<\/dt><dd><time datetime="\d{4}-\d\d-\d\dT[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/);
     expect(page.text).not.toContain('action="/console/payments/resolve"');
     expect(page.text).toContain('An approver records what happened.');
   });

@@ -62,6 +62,7 @@ ${older ? html`<a href="/console/batches?page=${pageNo + 1}">Older batches</a>` 
 <h2>Report</h2>
 <ul class="links">${DOWNLOADS.map((file) => html`<li><a href="${base}/${file}" download>${file}</a></li>`)}</ul>
 <h2 id="rows">Rows</h2>
+<p class="notice" data-rows-of="${batch.batch_id}" data-final="${batch.final}" data-state="${stateWord(batch)}" role="status" hidden>Payments have moved on since this page was loaded: <a href="">show the rows as they are now</a>.</p>
 <form class="row" method="get" action="${base}">
 <label for="status">Show rows <select id="status" name="status">
 <option value="all"${status === 'all' ? html` selected` : ''}>all</option>

@@ -1,3 +1,4 @@
+import { when } from '../when.js';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { type RowNeedingAction, rowsNeedingAction } from '../../batches/needs-action.js';
@@ -137,12 +138,12 @@ function rowInDoubt({ batch, row, times }: RowInDoubt, i: number, who: SignedIn)
 <dt>Amount</dt><dd>${row.cents === undefined ? 'unknown' : usd(row.cents)}</dd>
 <dt>Status</dt><dd>${row.status}</dd>
 ${reversal
-    ? html`<dt>Paid</dt><dd>${times.settled_at ?? '?'} (reference ${times.reference ?? '?'})</dd>
-<dt>Reversal asked</dt><dd>${times.reversal_requested_at ?? '?'} by ${times.reversal_by ?? '?'}: ${times.reversal_reason ?? ''}</dd>
-<dt>Reversal in doubt since</dt><dd>${times.reversal_settled_at ?? '?'}</dd>`
-    : html`<dt>Submitted</dt><dd>${times.submitted_at ?? '?'}</dd>
-<dt>Last attempt</dt><dd>${times.sending_at ?? 'never marked sending'}</dd>
-<dt>In doubt since</dt><dd>${times.settled_at ?? '?'}</dd>
+    ? html`<dt>Paid</dt><dd>${at(times.settled_at)} (reference ${times.reference ?? '?'})</dd>
+<dt>Reversal asked</dt><dd>${at(times.reversal_requested_at)} by ${times.reversal_by ?? '?'}: ${times.reversal_reason ?? ''}</dd>
+<dt>Reversal in doubt since</dt><dd>${at(times.reversal_settled_at)}</dd>`
+    : html`<dt>Submitted</dt><dd>${at(times.submitted_at)}</dd>
+<dt>Last attempt</dt><dd>${times.sending_at ? when(times.sending_at) : 'never marked sending'}</dd>
+<dt>In doubt since</dt><dd>${at(times.settled_at)}</dd>
 <dt>Attempts</dt><dd>${times.attempts ?? '0'}</dd>`}
 <dt>Last answer</dt><dd>${[row.code, row.message].filter(Boolean).join(': ') || 'none'}</dd>
 </dl>
@@ -177,4 +178,9 @@ function doneNotice(done: string): Html {
   const paymentId = done.slice(at + 1);
   if (at < 0 || paymentId === '' || !VERDICTS.includes(verdict)) return html``;
   return notice(`Payment ${paymentId} recorded as ${VERDICT_WORDS[verdict]}.${verdict === 'not-paid' ? ' It is failed now: retry the batch to pay it again.' : ''}`, 'good');
+}
+
+/** A time the ledger recorded, as people read it; '?' where it has none. */
+function at(iso: string | null | undefined): Html | string {
+  return iso ? when(iso) : '?';
 }
