@@ -38,7 +38,7 @@ beforeEach(() => {
 // Each test starts with no upload waiting: one left validated by a test is not the next one's.
 afterEach(async () => {
   for (const key of await uploadKeys()) await stack.context.redis.del(key);
-  for (const name of await storedFiles()) await rm(join(uploadsDir, name));
+  for (const name of await storedFiles()) await rm(join(uploadsDir, name), { force: true });
 });
 
 const VALID = 'fixtures/ctpayer/valid.csv';

@@ -70,6 +70,7 @@ export function uploadPage(deps: ConsoleDeps): Router {
     if (taken.kind === 'gone') throw new UsageError('this upload expired or was already submitted; upload it again');
     if (taken.kind === 'not-yours') throw new ForbiddenError(`this upload is ${taken.owner}'s: only the person who uploaded a manifest may submit it`);
     const { upload } = taken;
+    let batchId: string;
     try {
       const account = accountNamed(upload.account);
       if (account === undefined) throw new UsageError(`the account ${upload.account} is no longer configured; nothing was recorded`);
@@ -79,10 +80,12 @@ export function uploadPage(deps: ConsoleDeps): Router {
       if (sha256 !== upload.sha256) throw new UsageError(`${upload.original} changed after its validation; nothing was recorded; upload it again`);
       const result = await submitManifest(context, { file: upload.file, source: upload.original, account, submittedBy: who.actor });
       if (!result.accepted) throw new UsageError(`${upload.original} was refused: ${result.refusal ?? describeRows(result.scan)}. Nothing was recorded; upload it again once that is put right`);
-      response.redirect(303, `/console/batches/${result.batchId}`);
+      batchId = result.batchId;
     } finally {
+      // Removed before the answer, so a person (or a test) who sees the batch finds the upload gone.
       await removeUpload(upload.file);
     }
+    response.redirect(303, `/console/batches/${batchId}`);
   };
   router.post('/console/submit', express.urlencoded({ extended: false, limit: '16kb' }), csrfChecked, allowed('submit'), submit, refusedHere);
 
