@@ -11,7 +11,7 @@ import { bullPrefix, paymentJob, queueName } from '../src/queue/payment-job.js';
 import { connectRedis } from '../src/redis/connection.js';
 import { type RunningSandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { type Measure, trial } from './harness.js';
-import { type AccountSettings, benchConfig, enqueueBatch, newPrefix, writeBenchConfig } from './stack.js';
+import { type AccountSettings, bareBullPrefix, benchConfig, enqueueBatch, newPrefix, writeBenchConfig } from './stack.js';
 
 /**
  * The CT Payer sandbox for the execute rows, in the harness's process so that the worker trial's CPU
@@ -43,7 +43,7 @@ export async function workerTrial(options: {
   const config = await loadConfig({ path: configFile });
   const context = await openContext(config);
   const account = config.accounts[0]!;
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(prefix) });
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(prefix, account) });
   try {
     await queue.pause();
     const batchId = await enqueueBatch(context, account, options.rows);
@@ -75,7 +75,7 @@ export async function bareWorkerTrial(options: {
   const prefix = newPrefix();
   const name = 'bench';
   const redis = connectRedis(options.redisUrl);
-  const queue = new Queue(name, { connection: redis, prefix: bullPrefix(prefix) });
+  const queue = new Queue(name, { connection: redis, prefix: bareBullPrefix(prefix) });
   try {
     await queue.pause();
     const batchId = newBatchId();

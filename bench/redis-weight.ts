@@ -25,10 +25,13 @@ export interface RedisWeight {
  * Every key under the ledger's prefix once `batchId` is settled, weighed with MEMORY USAGE … SAMPLES 0
  * (every element of a hash, list or stream counted, not a sample), a page of keys per pipeline.
  */
-export async function weighKeys(redis: Redis, keys: RedisKeys, batchId: string): Promise<RedisWeight> {
+export async function weighKeys(redis: Redis, keys: RedisKeys, owner: { provider: string; account: string }, batchId: string): Promise<RedisWeight> {
   const weight: RedisWeight = { records: 0, holders: 0, rows: 0, jobs: 0, queues: 0, other: 0, hashtableRecords: 0, recordsCount: 0 };
   const { prefix } = keys;
-  const bull = `${bullPrefix(prefix)}:`;
+  const { provider, account } = owner;
+  const bull = `${bullPrefix(prefix, { provider, name: account })}:`;
+  // Every key of the account starts as its holder keys do, up to the payment id.
+  const accountKeys = keys.holder(provider, account, '').slice(0, -'holder:'.length);
   let cursor = '0';
   do {
     const [next, page] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
@@ -38,12 +41,12 @@ export async function weighKeys(redis: Redis, keys: RedisKeys, batchId: string):
     const answers = (await read.exec()) ?? [];
     for (const [i, key] of page.entries()) {
       const bytes = Number(answers[2 * i]?.[1] ?? 0);
-      if (key.startsWith(`${prefix}:pay:`)) {
+      if (key.startsWith(`${accountKeys}pay:`)) {
         weight.records += bytes;
         weight.recordsCount += 1;
         if (answers[2 * i + 1]?.[1] === 'hashtable') weight.hashtableRecords += 1;
-      } else if (key.startsWith(`${prefix}:holder:`)) weight.holders += bytes;
-      else if (key === keys.batchRows(batchId)) weight.rows += bytes;
+      } else if (key.startsWith(`${accountKeys}holder:`)) weight.holders += bytes;
+      else if (key === keys.batchRows(provider, account, batchId)) weight.rows += bytes;
       else if (key.startsWith(bull)) weight[key.includes(`:${batchId}.`) ? 'jobs' : 'queues'] += bytes;
       else weight.other += bytes;
     }

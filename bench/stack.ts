@@ -14,6 +14,9 @@ export type AccountSettings = Omit<NonNullable<ConfigFile['accounts']['ctpayer']
 /** A Redis key prefix of the trial's own, removed (deleteKeys) once the trial is over. */
 export const newPrefix = (): string => `bench-${randomBytes(4).toString('hex')}`;
 
+/** The BullMQ prefix of a baseline's bare queue: under the bench's prefix, as BullMQ is used alone. */
+export const bareBullPrefix = (prefix: string): string => `${prefix}:bull`;
+
 export interface BenchSettings {
   prefix: string;
   redisUrl: string;

@@ -49,7 +49,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     });
     const worker = new Worker(queueName(account), processor, {
       connection: bullConnection,
-      prefix: bullPrefix(config.prefix),
+      prefix: bullPrefix(config.prefix, account),
       concurrency: account.concurrency,
       // A job whose worker died is picked up again once its lock expires; the ledger makes the
       // re-run safe, so allow several before BullMQ gives up on it.
@@ -66,7 +66,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   const stopping = new AbortController();
   const scheduled = new Worker(SCHEDULES_QUEUE, scheduledRunProcessor(context, stopping.signal, log.child({ schedules: true })), {
     connection: bullConnection,
-    prefix: bullPrefix(config.prefix),
+    prefix: context.keys.schedulesBull(),
     concurrency: 2,
     lockDuration: config.lockDurationMs,
   });

@@ -23,12 +23,13 @@ export async function openContext(config: ResolvedConfig): Promise<StipendContex
   await assertRedisReachable(config.redisUrl);
   const redis = connectRedis(config.redisUrl);
   const keys = new RedisKeys(config.prefix);
+  const batches = new BatchLedger(redis, keys);
   return {
     config,
     redis,
     keys,
-    batches: new BatchLedger(redis, keys),
-    rows: new BatchRows(redis, keys),
+    batches,
+    rows: new BatchRows(redis, keys, batches),
     payments: (account) => new PaymentLedger(redis, keys, account.provider, account.name, config.rememberPaymentsMs),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());

@@ -29,7 +29,7 @@ export async function redisFootprintRow(context: RowContext): Promise<RowResult>
       await workerTrial({
         sandbox, dir: context.dir, redisUrl: context.redisUrl, account, rows,
         settled: async (stipend, batchId) => {
-          weights.push({ ...(await weighKeys(stipend.redis, stipend.keys, batchId)), usedMemory: (await usedMemory(redis)) - before });
+          weights.push({ ...(await weighKeys(stipend.redis, stipend.keys, await stipend.batches.ownerOf(batchId), batchId)), usedMemory: (await usedMemory(redis)) - before });
         },
       });
     }

@@ -37,7 +37,7 @@ export const enqueue: Task = async (args, start) => {
 /** The baseline: bare BullMQ addBulk of the same jobs (same data, same options), nothing else. */
 export const bullmqAddBulk: Task = async (args, start) => {
   const { config, context, account, rows } = await open(args);
-  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(config.prefix) });
+  const queue = new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(config.prefix, account) });
   try {
     start();
     const batchId = newBatchId();

@@ -5,9 +5,10 @@ import { waitForBatch } from '../../src/batches/wait.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
-import { bullPrefix, type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
+import { type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { openProviderClient } from '../../src/sending/provider-client.js';
+import { bareBullPrefix } from '../stack.js';
 import type { Task } from './task.js';
 
 /**
@@ -16,7 +17,7 @@ import type { Task } from './task.js';
  */
 async function resume(redisUrl: string, prefix: string, name: string): Promise<void> {
   const connection = connectRedis(redisUrl);
-  const queue = new Queue(name, { connection, prefix: bullPrefix(prefix) });
+  const queue = new Queue(name, { connection, prefix: bareBullPrefix(prefix) });
   await queue.resume();
   await queue.close();
   await connection.quit();
@@ -51,7 +52,7 @@ export const bullmqWorker: Task = async (args, start) => {
   const [redisUrl, prefix, name, jobs] = [String(args.redisUrl), String(args.prefix), String(args.queue), Number(args.jobs)];
   const connection = connectRedis(redisUrl);
   const call = args.configFile === undefined ? undefined : await providerCall(String(args.configFile));
-  const worker = new Worker(name, call?.pay ?? (async () => {}), { connection, prefix: bullPrefix(prefix), concurrency: Number(args.concurrency) });
+  const worker = new Worker(name, call?.pay ?? (async () => {}), { connection, prefix: bareBullPrefix(prefix), concurrency: Number(args.concurrency) });
   let completed = 0;
   const done = new Promise<void>((resolve) => {
     worker.on('completed', () => {

@@ -35,13 +35,14 @@ export const reportBaseline: Task = async (args, start) => {
   const dir = join(String(args.out), batchId);
   try {
     start();
-    const batch = await redis.hgetall(keys.batch(batchId));
+    const { provider, account } = await context.batches.ownerOf(batchId);
+    const batch = await redis.hgetall(keys.batch(provider, account, batchId));
     await mkdir(dir, { recursive: true });
     const stringifier = stringify({ header: true, columns: RECORD_FIELDS });
     const written = pipeline(stringifier, createWriteStream(join(dir, 'baseline.csv')));
     let items = 0;
     for (let at = 0; ; at += PAGE) {
-      const page = await redis.lrange(keys.batchRows(batchId), at, at + PAGE - 1);
+      const page = await redis.lrange(keys.batchRows(provider, account, batchId), at, at + PAGE - 1);
       const read = redis.pipeline();
       for (const entry of page) read.hgetall(keys.payment(batch.provider!, batch.account!, batchId, storedPaymentId(entry)));
       for (const [, hash] of (await read.exec()) ?? []) {

@@ -17,31 +17,28 @@ export interface AuditFilter {
   identity?: string;
 }
 
-/** Where the trail is read from: a connection and the program's keys (a StipendContext is one). */
+type AccountOfBatch = { provider: string; account: string };
+
+/** Where the trail is read from: a connection, the program's keys and the batch index (a StipendContext is one). */
 export interface AuditSource {
   redis: Redis;
   keys: RedisKeys;
+  /** The batch index (BatchLedger): which account's stream holds a batch's entries, and every account's. */
+  batches: { ownerOf(batchId: string): Promise<AccountOfBatch>; accounts(): Promise<AccountOfBatch[]> };
 }
 
 /**
  * The audit trail in the order its entries were appended (audit/audit-entry.ts), a page at a time.
- * The stream's ids are Redis's clock, so a period is a range of ids; one batch's (one event's, one
- * identity's) entries are picked out of it as they pass.
+ * It is one stream per account (the decisions about its batches, in the account's slot) and one for
+ * the console's people, merged by id. A stream's ids are its Redis server's clock, so a period is a
+ * range of ids; one batch's (one event's, one identity's) entries are picked out as they pass.
  */
 export async function* auditEntries(source: AuditSource, filter: AuditFilter = {}): AsyncGenerator<AuditEntry> {
   // An id given as milliseconds alone starts at that millisecond's first entry and, as the end,
   // ends with its last.
-  let start = filter.fromMs === undefined ? '-' : String(filter.fromMs);
-  const end = filter.untilMs === undefined ? '+' : String(filter.untilMs - 1);
-  for (;;) {
-    const page = await source.redis.xrange(source.keys.audit(), start, end, 'COUNT', PAGE);
-    for (const [id, fields] of page) {
-      const entry = auditEntry.parse({ id, ...fieldsOf(fields) });
-      if (matches(entry, filter)) yield entry;
-    }
-    if (page.length < PAGE) return;
-    start = `(${page.at(-1)![0]}`;
-  }
+  const range = { start: filter.fromMs === undefined ? '-' : String(filter.fromMs), end: filter.untilMs === undefined ? '+' : String(filter.untilMs - 1) };
+  const streams = (await streamsOf(source, filter)).map((key) => streamEntries(source.redis, key, range, 'oldest-first'));
+  for await (const entry of merged(streams, 'oldest-first')) if (matches(entry, filter)) yield entry;
 }
 
 /**
@@ -51,17 +48,61 @@ export async function* auditEntries(source: AuditSource, filter: AuditFilter = {
 export async function* auditEntriesNewestFirst(source: AuditSource, filter: AuditFilter = {}, beforeId?: string): AsyncGenerator<AuditEntry> {
   const untilEnd = filter.untilMs === undefined ? '+' : String(filter.untilMs - 1);
   // A cursor past the period's end (a hand-edited address) starts at the period's end instead.
-  let end = beforeId === undefined || (filter.untilMs !== undefined && Number(beforeId.split('-')[0]) >= filter.untilMs) ? untilEnd : `(${beforeId}`;
-  const start = filter.fromMs === undefined ? '-' : String(filter.fromMs);
-  for (;;) {
-    const page = await source.redis.xrevrange(source.keys.audit(), end, start, 'COUNT', PAGE);
-    for (const [id, fields] of page) {
-      const entry = auditEntry.parse({ id, ...fieldsOf(fields) });
-      if (matches(entry, filter)) yield entry;
-    }
-    if (page.length < PAGE) return;
-    end = `(${page.at(-1)![0]}`;
+  const end = beforeId === undefined || (filter.untilMs !== undefined && Number(beforeId.split('-')[0]) >= filter.untilMs) ? untilEnd : `(${beforeId}`;
+  const range = { start: filter.fromMs === undefined ? '-' : String(filter.fromMs), end };
+  const streams = (await streamsOf(source, filter)).map((key) => streamEntries(source.redis, key, range, 'newest-first'));
+  for await (const entry of merged(streams, 'newest-first')) if (matches(entry, filter)) yield entry;
+}
+
+type Order = 'oldest-first' | 'newest-first';
+
+/** The streams that can hold the entries asked for: a batch's account's alone, the people's alone, or all. */
+async function streamsOf(source: AuditSource, filter: AuditFilter): Promise<string[]> {
+  const { keys } = source;
+  if (filter.batchId !== undefined && filter.batchId !== '') {
+    const owner = await source.batches.ownerOf(filter.batchId).catch(() => undefined);
+    return owner === undefined ? [] : [keys.audit(owner.provider, owner.account)];
   }
+  if (filter.event !== undefined && PEOPLE_EVENTS.has(filter.event)) return [keys.peopleAudit()];
+  const accounts = (await source.batches.accounts()).map((owner) => keys.audit(owner.provider, owner.account));
+  return filter.event === undefined ? [keys.peopleAudit(), ...accounts] : accounts;
+}
+
+const PEOPLE_EVENTS = new Set<AuditEvent>(['person_added', 'person_removed', 'password_reset']);
+
+/** One stream's entries in `range` (inclusive ends, or exclusive with `(`), PAGE at a time. */
+async function* streamEntries(redis: Redis, key: string, range: { start: string; end: string }, order: Order): AsyncGenerator<AuditEntry> {
+  let { start, end } = range;
+  for (;;) {
+    const page = order === 'oldest-first' ? await redis.xrange(key, start, end, 'COUNT', PAGE) : await redis.xrevrange(key, end, start, 'COUNT', PAGE);
+    for (const [id, fields] of page) yield auditEntry.parse({ id, ...fieldsOf(fields) });
+    if (page.length < PAGE) return;
+    if (order === 'oldest-first') start = `(${page.at(-1)![0]}`;
+    else end = `(${page.at(-1)![0]}`;
+  }
+}
+
+/** Entries of several streams as one, in id order: each stream is in order, so the next is always at one's head. */
+async function* merged(streams: AsyncGenerator<AuditEntry>[], order: Order): AsyncGenerator<AuditEntry> {
+  const heads = await Promise.all(streams.map(async (stream) => ({ stream, next: await stream.next() })));
+  const sign = order === 'oldest-first' ? 1 : -1;
+  for (;;) {
+    let first: (typeof heads)[number] | undefined;
+    for (const head of heads) {
+      if (head.next.done) continue;
+      if (first === undefined || sign * compareIds(head.next.value.id, first.next.value!.id) < 0) first = head;
+    }
+    if (first === undefined) return;
+    yield first.next.value!;
+    first.next = await first.stream.next();
+  }
+}
+
+/** Stream ids (`<ms>-<sequence>`) in the order Redis gives them. */
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
+  const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
 }
 
 function matches(entry: AuditEntry, filter: AuditFilter): boolean {

@@ -13,9 +13,9 @@ import { SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import type { Logger } from '../log.js';
 import { openAccountQueue } from '../queue/account-queue.js';
 import { logBullErrors } from '../queue/bull-errors.js';
-import { bullPrefix } from '../queue/payment-job.js';
 import { assertRedisReachable, connectRedis } from '../redis/connection.js';
 import { People } from '../people/people.js';
+import { RedisKeys } from '../redis/keys.js';
 import { Sessions } from '../people/sessions.js';
 import { redactUrl } from '../redact-url.js';
 import { basicAuth, consoleAdmins, type EngineersSignIn } from './auth.js';
@@ -58,7 +58,7 @@ export async function startDashboard(options: {
   const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   if (redis.status !== 'ready') await once(redis, 'ready');
   const paymentQueues = config.accounts.map((account) => openAccountQueue(redis, config.prefix, account, log));
-  const schedules = logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: bullPrefix(config.prefix) }), { queue: SCHEDULES_QUEUE }, log);
+  const schedules = logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: new RedisKeys(config.prefix).schedulesBull() }), { queue: SCHEDULES_QUEUE }, log);
   const queues = [...paymentQueues, schedules];
   const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues });
   // The console's own context: the ledger and the people, on a connection that waits out a blip.

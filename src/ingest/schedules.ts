@@ -8,7 +8,6 @@ import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { logBullErrors } from '../queue/bull-errors.js';
-import { bullPrefix } from '../queue/payment-job.js';
 import { DropFolder } from './drop-folder.js';
 import { ingestFile } from './ingest-file.js';
 
@@ -30,7 +29,7 @@ export type ScheduledRunData = z.infer<typeof scheduledRunData>;
 
 /** `readOnly`: a Queue that only reads (listing schedules) writes nothing, not even the queue's meta. */
 export function schedulesQueue(context: StipendContext, options: { readOnly?: boolean } = {}): Queue {
-  const queue = new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: bullPrefix(context.config.prefix), skipMetasUpdate: options.readOnly === true });
+  const queue = new Queue(SCHEDULES_QUEUE, { connection: context.redis, prefix: context.keys.schedulesBull(), skipMetasUpdate: options.readOnly === true });
   return logBullErrors(queue, { queue: SCHEDULES_QUEUE });
 }
 

@@ -96,12 +96,16 @@ export class BatchRows {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    /** Which account's slot holds a batch (BatchLedger.ownerOf). */
+    private readonly batches: { ownerOf(batchId: string): Promise<{ provider: string; account: string }> },
   ) {}
 
   /** Pages through the rows without loading the whole batch. */
   async *pages(batchId: string): AsyncGenerator<BatchRow[]> {
+    const { provider, account } = await this.batches.ownerOf(batchId);
+    const key = this.keys.batchRows(provider, account, batchId);
     for (let start = 0; ; start += PAGE) {
-      const page = await this.redis.lrange(this.keys.batchRows(batchId), start, start + PAGE - 1);
+      const page = await this.redis.lrange(key, start, start + PAGE - 1);
       if (page.length === 0) return;
       yield page.map((entry) => storedRow.parse(JSON.parse(entry)));
       if (page.length < PAGE) return;

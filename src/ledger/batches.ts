@@ -87,8 +87,26 @@ export function newBatchId(at = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The account a batch belongs to: whose slot holds its keys (redis/keys.ts). */
+export interface BatchOwner {
+  provider: string;
+  account: string;
+}
+
+/** An account as the index names it: `provider/account`. */
+export function ownerName(owner: BatchOwner): string {
+  return `${owner.provider}/${owner.account}`;
+}
+
+function ownerNamed(name: string): BatchOwner {
+  const at = name.indexOf('/');
+  return { provider: name.slice(0, at), account: name.slice(at + 1) };
+}
+
 export class BatchLedger {
   private readonly redis: ScriptedRedis;
+  /** A batch's account never changes: each is read from the index once per process. */
+  private readonly owners = new Map<string, BatchOwner>();
 
   constructor(
     redis: Redis,
@@ -100,6 +118,8 @@ export class BatchLedger {
   /**
    * Records a new batch (state enqueuing) and its `submitted` audit entry at once. `totalCents`: the
    * valid rows' total; `approvalRule`: the submitter's rule as it applied (approval/approval-rule.ts).
+   * The index (all batches, in a slot of its own) is written first: a crash before the batch's own
+   * record leaves an id that names no batch, which every reader skips as it skips one being written.
    */
   async create(batch: {
     batchId: string; provider: string; account: string; source: string; sha256: string; rowsTotal: number;
@@ -107,6 +127,7 @@ export class BatchLedger {
   }): Promise<void> {
     const createdAt = new Date();
     const by = batch.submittedBy ?? personHere();
+    const owner = { provider: batch.provider, account: batch.account };
     const details = [
       `${batch.source}: ${batch.rowsTotal} rows`,
       ...(batch.totalCents === undefined ? [] : [`total ${formatUsd(batch.totalCents)}`]),
@@ -114,7 +135,14 @@ export class BatchLedger {
     ].join('; ');
     await this.redis
       .multi()
-      .hset(this.keys.batch(batch.batchId), {
+      .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
+      .hset(this.keys.batchAccounts(), batch.batchId, ownerName(owner))
+      .sadd(this.keys.accounts(), ownerName(owner))
+      .exec();
+    this.owners.set(batch.batchId, owner);
+    await this.redis
+      .multi()
+      .hset(this.keys.batch(batch.provider, batch.account, batch.batchId), {
         batch_id: batch.batchId,
         provider: batch.provider,
         account: batch.account,
@@ -129,11 +157,36 @@ export class BatchLedger {
         ...(batch.approvalRule === undefined ? {} : { approval_rule: batch.approvalRule }),
         ...(batch.needsApproval ? { needs_approval: '1' } : {}),
       })
-      .zadd(this.keys.batches(), createdAt.getTime(), batch.batchId)
-      .sadd(this.keys.openBatches(), batch.batchId)
+      .sadd(this.keys.openBatches(batch.provider, batch.account), batch.batchId)
       .set(this.keys.batchOfFile(batch.provider, batch.account, batch.sha256), batch.batchId)
-      .xadd(this.keys.audit(), '*', ...auditFields('submitted', by, { batchId: batch.batchId }, details))
+      .xadd(this.keys.audit(batch.provider, batch.account), '*', ...auditFields('submitted', by, { batchId: batch.batchId }, details))
       .exec();
+  }
+
+  /** The account whose slot holds the batch; BatchNotFoundError for an id no batch has. */
+  async ownerOf(batchId: string): Promise<BatchOwner> {
+    const known = this.owners.get(batchId);
+    if (known !== undefined) return known;
+    const name = await this.redis.hget(this.keys.batchAccounts(), batchId);
+    if (name === null) throw new BatchNotFoundError(batchId);
+    const owner = ownerNamed(name);
+    this.owners.set(batchId, owner);
+    return owner;
+  }
+
+  /** The owners of many batches in one read, in order; undefined for an id no batch has. */
+  private async ownersOf(batchIds: readonly string[]): Promise<(BatchOwner | undefined)[]> {
+    const missing = [...new Set(batchIds.filter((id) => !this.owners.has(id)))];
+    if (missing.length > 0) {
+      const names = await this.redis.hmget(this.keys.batchAccounts(), ...missing);
+      for (const [i, name] of names.entries()) if (name !== null) this.owners.set(missing[i]!, ownerNamed(name));
+    }
+    return batchIds.map((id) => this.owners.get(id));
+  }
+
+  /** Every account that ever had a batch: what a read across accounts visits. */
+  async accounts(): Promise<BatchOwner[]> {
+    return (await this.redis.smembers(this.keys.accounts())).sort().map(ownerNamed);
   }
 
   /** The latest batch made from this exact file (by SHA-256) for the account, if any. */
@@ -162,24 +215,33 @@ export class BatchLedger {
     lastLine: number,
     after = 0,
   ): Promise<{ state: string; enqueuedLine: number } | undefined> {
+    const { provider, account } = await this.ownerOf(batchId);
     const recorded = rows.flatMap((r) => (r.kind === 'payment' ? [r.paymentId] : []));
     const answer = (await this.redis.recordChunk(
-      this.keys.batch(batchId), this.keys.batchRows(batchId), this.keys.batchClaims(batchId),
+      this.keys.batch(provider, account, batchId), this.keys.batchRows(provider, account, batchId), this.keys.batchClaims(provider, account, batchId),
       after, lastLine, counts.accepted, counts.acceptedCents, counts.rejected, counts.duplicates, rows.length, ...rows.map(encodeBatchRow), ...recorded,
     )) as [string, string] | 'ok';
     return answer === 'ok' ? undefined : { state: answer[0], enqueuedLine: Number(answer[1]) };
   }
 
+  /** The batches not yet known to be settled, of every account. */
   async openBatchIds(): Promise<string[]> {
-    return this.redis.smembers(this.keys.openBatches());
+    const perAccount = await Promise.all((await this.accounts()).map(async (owner) => {
+      const ids = await this.redis.smembers(this.keys.openBatches(owner.provider, owner.account));
+      for (const id of ids) this.owners.set(id, owner);
+      return ids;
+    }));
+    return perAccount.flat();
   }
 
   async markSettled(batchId: string): Promise<void> {
-    await this.redis.srem(this.keys.openBatches(), batchId);
+    const { provider, account } = await this.ownerOf(batchId);
+    await this.redis.srem(this.keys.openBatches(provider, account), batchId);
   }
 
   async markEnqueued(batchId: string): Promise<void> {
-    await this.redis.hset(this.keys.batch(batchId), 'state', 'enqueued');
+    const { provider, account } = await this.ownerOf(batchId);
+    await this.redis.hset(this.keys.batch(provider, account, batchId), 'state', 'enqueued');
   }
 
   /**
@@ -189,7 +251,8 @@ export class BatchLedger {
    * enqueuing).
    */
   async finishEnqueue(batchId: string, to: 'enqueued' | 'awaiting_approval', lastLine: number): Promise<boolean> {
-    const finished = await this.redis.finishEnqueue(this.keys.batch(batchId), this.keys.batchClaims(batchId), to, lastLine);
+    const { provider, account } = await this.ownerOf(batchId);
+    const finished = await this.redis.finishEnqueue(this.keys.batch(provider, account, batchId), this.keys.batchClaims(provider, account, batchId), to, lastLine);
     return finished === 1;
   }
 
@@ -199,6 +262,7 @@ export class BatchLedger {
    * with its `abandoned` audit entry. False when it was no longer enqueuing.
    */
   async abandon(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
+    const { provider, account } = await this.ownerOf(batchId);
     const fields = [
       'abandoned_by', by.identity, 'abandoned_at', new Date().toISOString(),
       ...(by.displayName === undefined ? [] : ['abandoned_by_name', by.displayName]),
@@ -206,7 +270,7 @@ export class BatchLedger {
     ];
     const details = to === 'canceled' ? 'interrupted enqueue given up; the batch awaited approval, so it is canceled' : 'interrupted enqueue given up; what it queued is paid';
     const abandoned = await this.redis.abandonEnqueue(
-      this.keys.batch(batchId), this.keys.batchClaims(batchId), this.keys.audit(),
+      this.keys.batch(provider, account, batchId), this.keys.batchClaims(provider, account, batchId), this.keys.audit(provider, account),
       to, fields.length, ...fields, ...auditFields('abandoned', by, { batchId }, details),
     );
     return abandoned === 1;
@@ -218,35 +282,44 @@ export class BatchLedger {
    * only the winner is in the trail. False when the batch was not awaiting approval. Who may approve
    * is batches/approval.ts's to judge (approveBatch): the submitter recorded here never changes.
    */
-  async decide(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
+  decide(batchId: string, to: 'enqueued' | 'canceled', by: Actor): Promise<boolean> {
     const role = to === 'enqueued' ? 'approved' : 'canceled';
     const fields = [
       `${role}_by`, by.identity,
       ...(by.displayName === undefined ? [] : [`${role}_by_name`, by.displayName]),
       ...(to === 'enqueued' ? ['approved_at', new Date().toISOString()] : []),
     ];
-    const decided = await this.redis.decideApproval(
-      this.keys.batch(batchId), this.keys.audit(), to, fields.length, ...fields, ...auditFields(role, by, { batchId }),
-    );
-    return decided === 1;
+    const send = async ({ provider, account }: BatchOwner) => (await this.redis.decideApproval(
+      this.keys.batch(provider, account, batchId), this.keys.audit(provider, account), to, fields.length, ...fields, ...auditFields(role, by, { batchId }),
+    )) === 1;
+    // A batch whose account is known has its decision sent at once: on one connection it then runs
+    // before any command sent after the call (a worker's mark), as a decision always did.
+    const known = this.owners.get(batchId);
+    return known === undefined ? this.ownerOf(batchId).then(send) : send(known);
   }
 
   async get(batchId: string): Promise<BatchRecord> {
-    const hash = await this.redis.hgetall(this.keys.batch(batchId));
+    const { provider, account } = await this.ownerOf(batchId);
+    const hash = await this.redis.hgetall(this.keys.batch(provider, account, batchId));
     if (Object.keys(hash).length === 0) throw new BatchNotFoundError(batchId);
     return batchRecord.parse(hash) as BatchRecord;
   }
 
   /**
-   * The records of many batches in one round trip (pipelined), in order; undefined where one is
-   * missing or incomplete (a batch being written this very moment may lack fields yet).
+   * The records of many batches in few round trips (pipelined per account), in order; undefined
+   * where one is missing or incomplete (a batch being written this very moment may lack fields yet).
    */
   async getMany(batchIds: readonly string[]): Promise<(BatchRecord | undefined)[]> {
-    const hashes = await readPipelined(this.redis, batchIds.map((batchId) => ['hgetall', this.keys.batch(batchId)]));
-    return hashes.map((hash) => {
-      const parsed = batchRecord.safeParse(hash);
-      return parsed.success ? (parsed.data as BatchRecord) : undefined;
-    });
+    const owners = await this.ownersOf(batchIds);
+    // An id the index does not know names no batch: it is not read.
+    const known = batchIds.flatMap((batchId, i) => (owners[i] === undefined ? [] : [{ at: i, key: this.keys.batch(owners[i]!.provider, owners[i]!.account, batchId) }]));
+    const hashes = await readPipelined(this.redis, known.map(({ key }) => ['hgetall', key]));
+    const records: (BatchRecord | undefined)[] = batchIds.map(() => undefined);
+    for (const [i, { at }] of known.entries()) {
+      const parsed = batchRecord.safeParse(hashes[i]);
+      if (parsed.success) records[at] = parsed.data as BatchRecord;
+    }
+    return records;
   }
 
   /** The ids of the batches created up to `createdUntilMs` (all of them by default), oldest first. */

@@ -23,9 +23,17 @@ export interface NewPayment {
   reimbursement?: boolean;
 }
 
+/** A changed holder between the read and the script is rare (another batch claiming the same payment): a few tries settle it. */
+const TRIES = 20;
+
 /**
  * Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that
  * does. `otherAccounts`: the provider's other accounts whose holders count too.
+ *
+ * A holder is judged by its payment record, whose key names the holding batch: so the holders are
+ * read first and the script is given every key it reads, compare-and-set on what was read. On a
+ * single Redis the other accounts' holders are checked in the same script; on a cluster they are
+ * in other slots and `otherAccounts` must be empty (queue/other-accounts.ts guards them there).
  */
 export async function claimPayments(
   redis: Redis,
@@ -37,20 +45,24 @@ export async function claimPayments(
 ): Promise<(string | undefined)[]> {
   if (payments.length === 0) return [];
   const { provider, account } = owner;
-  const claimKeys = [
-    keys.batch(batchId), keys.batchClaims(batchId),
-    ...payments.flatMap((p) => [
-      keys.holder(provider, account, p.paymentId), keys.payment(provider, account, batchId, p.paymentId),
-      ...otherAccounts.map((other) => keys.holder(provider, other, p.paymentId)),
-    ]),
-  ];
+  const accounts = [account, ...otherAccounts];
   const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields), p.participantId ?? '', p.reimbursement ? '1' : '']);
-  const prefixes = [account, ...otherAccounts].map((name) => keys.paymentPrefix(provider, name));
-  const holders = (await scripted(redis).claimPayments(claimKeys.length, ...claimKeys, payments.length, otherAccounts.length, batchId, provider, account, new Date().toISOString(), ...prefixes, ...args)) as string[];
-  return holders.map((holder) => (holder === '' ? undefined : holder));
+  for (let attempt = 1; ; attempt += 1) {
+    const seen = await readHolders(redis, keys, provider, accounts, payments.map((p) => p.paymentId));
+    const claimKeys = [
+      keys.batch(provider, account, batchId), keys.batchClaims(provider, account, batchId),
+      ...payments.flatMap((p, i) => [
+        keys.payment(provider, account, batchId, p.paymentId),
+        ...accounts.flatMap((name, j) => [keys.holder(provider, name, p.paymentId), seenRecordKey(keys, provider, name, seen[i]![j]!, p.paymentId)]),
+      ]),
+    ];
+    const answer = await scripted(redis).claimPayments(claimKeys.length, ...claimKeys, payments.length, otherAccounts.length, batchId, provider, account, new Date().toISOString(), ...args, ...seen.flat());
+    if (answer !== 'stale') return (answer as string[]).map((holder) => (holder === '' ? undefined : holder));
+    if (attempt === TRIES) throw new Error(`the holders of batch ${batchId}'s payments kept changing while it claimed them (${TRIES} tries)`);
+  }
 }
 
-/** Per payment id, the account (of `accounts`, all of `provider`) and batch that hold it, if any. */
+/** Per payment id, the account (of `accounts`, all of `provider`) and batch that hold it, if any: one read per account. */
 export async function heldInAccounts(
   redis: Redis,
   keys: RedisKeys,
@@ -58,15 +70,34 @@ export async function heldInAccounts(
   accounts: readonly string[],
   paymentIds: readonly string[],
 ): Promise<({ account: string; batchId: string } | undefined)[]> {
-  if (accounts.length === 0 || paymentIds.length === 0) return paymentIds.map(() => undefined);
-  const holderKeys = paymentIds.flatMap((id) => accounts.map((account) => keys.holder(provider, account, id)));
-  const prefixes = accounts.map((account) => keys.paymentPrefix(provider, account));
-  const held = (await scripted(redis).heldInAccounts(holderKeys.length, ...holderKeys, accounts.length, ...prefixes, ...paymentIds)) as string[];
-  return held.map((found) => {
-    if (found === '') return undefined;
-    const at = found.indexOf(':');
-    return { account: accounts[Number(found.slice(0, at)) - 1]!, batchId: found.slice(at + 1) };
-  });
+  const found: ({ account: string; batchId: string } | undefined)[] = paymentIds.map(() => undefined);
+  if (paymentIds.length === 0) return found;
+  for (const account of accounts) {
+    const held = await heldInAccount(redis, keys, provider, account, paymentIds);
+    for (const [i, batchId] of held.entries()) if (batchId !== '' && found[i] === undefined) found[i] = { account, batchId };
+  }
+  return found;
+}
+
+async function heldInAccount(redis: Redis, keys: RedisKeys, provider: string, account: string, paymentIds: readonly string[]): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    const seen = (await readHolders(redis, keys, provider, [account], paymentIds)).map(([holder]) => holder!);
+    const heldKeys = paymentIds.flatMap((id, i) => [keys.holder(provider, account, id), seenRecordKey(keys, provider, account, seen[i]!, id)]);
+    const answer = await scripted(redis).heldInAccounts(heldKeys.length, ...heldKeys, ...seen);
+    if (answer !== 'stale') return answer as string[];
+    if (attempt === TRIES) throw new Error(`the holders of ${provider}/${account}'s payments kept changing while they were read (${TRIES} tries)`);
+  }
+}
+
+/** Per payment, the batch holding it in each account ('' for none), read in one round trip per account. */
+async function readHolders(redis: Redis, keys: RedisKeys, provider: string, accounts: readonly string[], paymentIds: readonly string[]): Promise<string[][]> {
+  const perAccount = await Promise.all(accounts.map((account) => redis.mget(paymentIds.map((id) => keys.holder(provider, account, id)))));
+  return paymentIds.map((_, i) => perAccount.map((holders) => holders[i] ?? ''));
+}
+
+/** The record of the batch seen holding a payment; with none, the holder key itself stands in (a key of the same slot, never read). */
+function seenRecordKey(keys: RedisKeys, provider: string, account: string, holder: string, paymentId: string): string {
+  return holder === '' ? keys.holder(provider, account, paymentId) : keys.payment(provider, account, holder, paymentId);
 }
 
 export async function settleUnrecordedClaim(
@@ -78,8 +109,8 @@ export async function settleUnrecordedClaim(
   const { batchId, paymentId } = claim;
   const entry = encodeBatchRow({ kind: 'payment', line: claim.line, paymentId });
   return (await scripted(redis).settleUnrecordedClaim(
-    keys.batchClaims(batchId), keys.holder(owner.provider, owner.account, paymentId), keys.payment(owner.provider, owner.account, batchId, paymentId),
-    keys.batch(batchId), keys.batchRows(batchId),
+    keys.batchClaims(owner.provider, owner.account, batchId), keys.holder(owner.provider, owner.account, paymentId), keys.payment(owner.provider, owner.account, batchId, paymentId),
+    keys.batch(owner.provider, owner.account, batchId), keys.batchRows(owner.provider, owner.account, batchId),
     batchId, paymentId, claim.jobExists ? '1' : '', entry, claim.amountCents, claim.line,
   )) as 'released' | 'adopted' | 'recorded';
 }

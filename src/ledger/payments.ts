@@ -236,7 +236,7 @@ export class PaymentLedger {
     result: { status: FinalStatus | 'abandoned'; reference?: string; code: string; message: string; epoch?: number; refused?: boolean },
   ): Promise<FinalizeResult> {
     const recorded = await this.redis.finalizePayment(
-      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId),
+      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId),
       result.status, result.reference ?? '', result.code, result.message, now(), this.memory(), ref.batchId,
       result.epoch === undefined ? '' : String(result.epoch), result.refused ? '1' : '',
     );
@@ -259,7 +259,7 @@ export class PaymentLedger {
   async resolve(ref: PaymentRef, verdict: { paid: string } | { notPaid: true }, who: Actor, note?: string): Promise<string | undefined> {
     const details = withNote('paid' in verdict ? `paid, reference ${verdict.paid}` : 'not paid', note);
     const answer = await this.redis.resolvePayment(
-      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.audit(),
+      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.audit(this.provider, this.account),
       'paid' in verdict ? 'paid' : 'not-paid', 'paid' in verdict ? verdict.paid : '', recordedName(who), now(), this.memory(), ref.batchId, note ?? '',
       ...auditFields('resolved', who, ref, details),
     );
@@ -269,7 +269,7 @@ export class PaymentLedger {
   /** Sends a failed payment round again, its batch open again, with its `retried` audit entry. Returns the new round, or why it cannot go. */
   async retry(ref: PaymentRef, who: Actor = personHere()): Promise<{ round: number } | { refused: string }> {
     const answer = String(await this.redis.retryPayment(
-      this.key(ref), this.keys.batch(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(), this.keys.audit(), ref.batchId,
+      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(this.provider, this.account), this.keys.audit(this.provider, this.account), ref.batchId,
       ...auditFields('retried', who, ref),
     ));
     if (/^\d+$/.test(answer)) return { round: Number(answer) };
@@ -305,7 +305,11 @@ export class PaymentLedger {
 
   /** The keys of a sending mark: the payment, and its batch and the audit stream for the approval fence. */
   private fencedKeys(ref: PaymentRef): [string, string, string] {
-    return [this.key(ref), this.keys.batch(ref.batchId), this.keys.audit()];
+    return [this.key(ref), this.batchKey(ref.batchId), this.keys.audit(this.provider, this.account)];
+  }
+
+  private batchKey(batchId: string): string {
+    return this.keys.batch(this.provider, this.account, batchId);
   }
 
   private holderKey(paymentId: string): string {

@@ -44,7 +44,7 @@ export class ReversalLedger {
    * trail) and why. Returns undefined when claimed, else the status that prevents it.
    */
   async claim(ref: PaymentRef, reason: string, who: Actor): Promise<string | undefined> {
-    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(), recordedName(who), reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
+    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(this.provider, this.account), recordedName(who), reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
     return answer === 'ok' ? undefined : String(answer);
   }
 
@@ -67,14 +67,14 @@ export class ReversalLedger {
   async resolve(ref: PaymentRef, verdict: { reversed: string } | { notReversed: true }, who: Actor, note?: string): Promise<string | undefined> {
     const details = withNote('reversed' in verdict ? `reversal went through, reference ${verdict.reversed}` : 'reversal did not go through', note);
     const answer = await this.redis.resolveReversal(
-      ...this.keysOf(ref), this.keys.audit(), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', recordedName(who), now(), note ?? '',
+      ...this.keysOf(ref), this.keys.audit(this.provider, this.account), 'reversed' in verdict ? 'reversed' : 'not-reversed', 'reversed' in verdict ? verdict.reversed : '', recordedName(who), now(), note ?? '',
       ...auditFields('resolved', who, ref, details),
     );
     return answer === 'ok' ? undefined : String(answer);
   }
 
   private keysOf(ref: PaymentRef): [string, string] {
-    return [this.keys.payment(this.provider, this.account, ref.batchId, ref.paymentId), this.keys.batch(ref.batchId)];
+    return [this.keys.payment(this.provider, this.account, ref.batchId, ref.paymentId), this.keys.batch(this.provider, this.account, ref.batchId)];
   }
 }
 

@@ -52,7 +52,7 @@ export class People {
     checkPassword(password);
     const hash = await hashPassword(password);
     const added = await scripted(this.redis).addPerson(
-      this.keys.person(checked), this.keys.people(), this.keys.audit(),
+      this.keys.person(checked), this.keys.people(), this.keys.peopleAudit(),
       checked, role.parse(as), hash, by.identity, ...auditFields('person_added', by, { batchId: '' }, `${checked} as ${as}`),
     );
     if (added === 0) throw new PeopleError(`${checked} is already a person here (reset their password or remove them first)`);
@@ -60,7 +60,7 @@ export class People {
 
   async remove(name: string, by: Actor): Promise<void> {
     const checked = checkName(name);
-    const removed = await scripted(this.redis).removePerson(this.keys.person(checked), this.keys.people(), this.keys.audit(), checked, ...auditFields('person_removed', by, { batchId: '' }, checked));
+    const removed = await scripted(this.redis).removePerson(this.keys.person(checked), this.keys.people(), this.keys.peopleAudit(), checked, ...auditFields('person_removed', by, { batchId: '' }, checked));
     if (removed === 0) throw new PeopleError(`there is no person ${checked}`);
     await this.sessions.endAllOf(checked);
   }
@@ -69,7 +69,7 @@ export class People {
     const checked = checkName(name);
     checkPassword(password);
     const hash = await hashPassword(password);
-    const reset = await scripted(this.redis).resetPassword(this.keys.person(checked), this.keys.audit(), hash, ...auditFields('password_reset', by, { batchId: '' }, checked));
+    const reset = await scripted(this.redis).resetPassword(this.keys.person(checked), this.keys.peopleAudit(), hash, ...auditFields('password_reset', by, { batchId: '' }, checked));
     if (reset === 0) throw new PeopleError(`there is no person ${checked}`);
     await this.sessions.endAllOf(checked);
   }

@@ -32,7 +32,7 @@ export async function abandonEnqueue(context: StipendContext, batch: BatchRecord
     const current = await context.batches.get(batchId);
     if (current.state !== 'enqueuing') throw new UsageError(`batch ${batchId} is ${current.state.replace('_', ' ')} now, no longer enqueuing; nothing was canceled`);
     const ledger = context.payments(account);
-    const paymentIds = await context.redis.smembers(context.keys.batchClaims(batchId));
+    const paymentIds = await context.redis.smembers(context.keys.batchClaims(provider, name, batchId));
     const claims = [];
     for (const paymentId of paymentIds) {
       const record = await ledger.get({ batchId, paymentId });

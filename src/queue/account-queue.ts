@@ -13,5 +13,5 @@ import { paymentQueueOptions, queueName } from './payment-job.js';
  */
 export function openAccountQueue(connection: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>, log?: Logger): Queue {
   const name = queueName(account);
-  return logBullErrors(new Queue(name, paymentQueueOptions(connection, prefix)), { queue: name }, log);
+  return logBullErrors(new Queue(name, paymentQueueOptions(connection, prefix, account)), { queue: name }, log);
 }

@@ -57,9 +57,9 @@ export function paymentJob(account: Account, data: PaymentJobData, round = 0) {
   };
 }
 
-/** The prefix every Queue and Worker of the program is made with (RedisKeys.bull). */
-export function bullPrefix(prefix: string): string {
-  return new RedisKeys(prefix).bull();
+/** The prefix every Queue and Worker of an account's payment queue is made with (RedisKeys.bull): in the account's slot. */
+export function bullPrefix(prefix: string, account: { provider: string; name: string }): string {
+  return new RedisKeys(prefix).bull(account.provider, account.name);
 }
 
 /**
@@ -74,6 +74,6 @@ const EVENTS_KEPT = 1000;
  * given) into the queue's meta as it starts, and the last one written holds: every Queue of a payment
  * queue should be made with these.
  */
-export function paymentQueueOptions(connection: Redis, prefix: string): QueueOptions {
-  return { connection, prefix: bullPrefix(prefix), streams: { events: { maxLen: EVENTS_KEPT } } };
+export function paymentQueueOptions(connection: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>): QueueOptions {
+  return { connection, prefix: bullPrefix(prefix, account), streams: { events: { maxLen: EVENTS_KEPT } } };
 }

@@ -1,8 +1,15 @@
 /**
  * Every Redis key the program uses, under the configured prefix: nothing else builds a key name.
  * The ledger (batches, payments, holders, audit) is the durable record of each batch and payment;
- * it is kept apart from BullMQ's job data (under bull()), whose retention is BullMQ's business.
+ * it is kept apart from BullMQ's job data (under bull(…)), whose retention is BullMQ's business.
  * Each key says its Redis type and who writes it.
+ *
+ * Slots (docs/scaling-out.md). On Redis Cluster a script or MULTI may only touch keys of one hash
+ * slot, and a key's slot is decided by the first `{…}` in its name. So every key of one provider
+ * account carries the account's tag, `{provider/account}`: its queue, ledger, gate and batches live
+ * in one slot, and different accounts spread over the shards. The console's people and sessions
+ * share the tag `{people}`, the index of all batches `{index}`, the schedules queue `{schedules}`.
+ * Keys used alone (locks, leases) carry no tag. On a single Redis the tags change nothing.
  */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -12,34 +19,62 @@ export class RedisKeys {
     return `${this.prefix}:*`;
   }
 
-  /** BullMQ's own prefix: its queues' keys (payment queues, schedules) are BullMQ's, written by BullMQ. */
-  bull(): string {
-    return `${this.prefix}:bull`;
+  /** Where every key of one account starts: its hash tag. */
+  private account(provider: string, account: string): string {
+    return `${this.prefix}:{${provider}/${account}}`;
   }
 
-  /** ZSET: all batches, scored by creation time. Written by BatchLedger.create. */
+  /** BullMQ's prefix for the account's payment queue: its keys are BullMQ's, written by BullMQ, in the account's slot. */
+  bull(provider: string, account: string): string {
+    return `${this.account(provider, account)}:bull`;
+  }
+
+  /** BullMQ's prefix for the schedules queue (ingest/schedules.ts). */
+  schedulesBull(): string {
+    return `${this.prefix}:{schedules}:bull`;
+  }
+
+  /** ZSET: every batch id, scored by creation time. Written by BatchLedger.create. */
   batches(): string {
-    return `${this.prefix}:batches`;
+    return `${this.prefix}:{index}:batches`;
   }
 
-  /** SET: batches not yet known to be settled, which the sweeper looks after. Written by BatchLedger and retryPayment.lua. */
-  openBatches(): string {
-    return `${this.prefix}:batches:open`;
+  /** HASH: each batch id → the account (`provider/account`) whose slot holds it. Written by BatchLedger.create. */
+  batchAccounts(): string {
+    return `${this.prefix}:{index}:batch-accounts`;
   }
 
-  /** STREAM: every decision, appended and never trimmed (audit/audit-entry.ts). Written by the ledger's scripts and BatchLedger. */
-  audit(): string {
-    return `${this.prefix}:audit`;
+  /** SET: every account (`provider/account`) that ever had a batch: what reads across accounts visit. Written by BatchLedger.create. */
+  accounts(): string {
+    return `${this.prefix}:{index}:accounts`;
+  }
+
+  /** SET: the account's batches not yet known to be settled, which the sweeper looks after. Written by BatchLedger and retryPayment.lua. */
+  openBatches(provider: string, account: string): string {
+    return `${this.account(provider, account)}:batches:open`;
+  }
+
+  /**
+   * STREAM: every decision about the account's batches and payments, appended and never trimmed
+   * (audit/audit-entry.ts). Written by the ledger's scripts and BatchLedger.
+   */
+  audit(provider: string, account: string): string {
+    return `${this.account(provider, account)}:audit`;
+  }
+
+  /** STREAM: every change to the console's people, as audit(…). Written by people/people.ts's scripts. */
+  peopleAudit(): string {
+    return `${this.prefix}:{people}:audit`;
   }
 
   /** HASH: the batch's provenance and its running counts. Written by BatchLedger and the payment scripts' recount. */
-  batch(batchId: string): string {
-    return `${this.prefix}:batch:${batchId}`;
+  batch(provider: string, account: string, batchId: string): string {
+    return `${this.account(provider, account)}:batch:${batchId}`;
   }
 
   /** STRING: the latest batch made from a file (by its SHA-256) for an account, to resume its enqueue. Written by BatchLedger.create. */
   batchOfFile(provider: string, account: string, sha256: string): string {
-    return `${this.prefix}:batch-of-file:${provider}:${account}:${sha256}`;
+    return `${this.account(provider, account)}:batch-of-file:${sha256}`;
   }
 
   /**
@@ -51,8 +86,8 @@ export class RedisKeys {
   }
 
   /** LIST: one JSON entry per manifest row, in file order. Written by BatchLedger.recordChunk and settleUnrecordedClaim.lua. */
-  batchRows(batchId: string): string {
-    return `${this.prefix}:batch:${batchId}:rows`;
+  batchRows(provider: string, account: string, batchId: string): string {
+    return `${this.batch(provider, account, batchId)}:rows`;
   }
 
   /**
@@ -60,23 +95,18 @@ export class RedisKeys {
    * abandoned enqueue releases (queue/abandon-enqueue.ts). Written by claimPayments.lua, emptied as
    * chunks are recorded (recordChunk.lua) and when the enqueue ends.
    */
-  batchClaims(batchId: string): string {
-    return `${this.prefix}:batch:${batchId}:claims`;
+  batchClaims(provider: string, account: string, batchId: string): string {
+    return `${this.batch(provider, account, batchId)}:claims`;
   }
 
   /** STRING: the folder (absolute) holding the batch's <batchId>/reconciliation.csv. Written by reports/report-folder.ts. */
-  reportFolder(batchId: string): string {
-    return `${this.prefix}:batch:${batchId}:report-folder`;
+  reportFolder(provider: string, account: string, batchId: string): string {
+    return `${this.batch(provider, account, batchId)}:report-folder`;
   }
 
   /** HASH: one payment of one batch. Written only by the ledger's scripts (ledger/payments.ts, ledger/reversals.ts, ledger/claims.ts). */
   payment(provider: string, account: string, batchId: string, paymentId: string): string {
-    return `${this.paymentPrefix(provider, account)}${batchId}:${paymentId}`;
-  }
-
-  /** What payment(…) keys start with; the ledger's scripts complete it with a batch and payment id. */
-  paymentPrefix(provider: string, account: string): string {
-    return `${this.prefix}:pay:${provider}:${account}:`;
+    return `${this.account(provider, account)}:pay:${batchId}:${paymentId}`;
   }
 
   /**
@@ -85,7 +115,7 @@ export class RedisKeys {
    * claimPayments.lua, and given its expiry when the payment settles.
    */
   holder(provider: string, account: string, paymentId: string): string {
-    return `${this.prefix}:holder:${provider}:${account}:${paymentId}`;
+    return `${this.account(provider, account)}:holder:${paymentId}`;
   }
 
   /**
@@ -93,7 +123,7 @@ export class RedisKeys {
    * Written by the gate's scripts (limits/account-gate.ts), as are rateUnanswered and rateNext.
    */
   rate(provider: string, account: string): string {
-    return `${this.prefix}:rate:${provider}:${account}`;
+    return `${this.account(provider, account)}:rate`;
   }
 
   /** ZSET: the entries of rate(…) whose answer is not back yet, with the same scores. */
@@ -108,17 +138,25 @@ export class RedisKeys {
 
   /** STRING whose time to live is the account's pause after a 429/503 answer. Written by limits/account-gate.ts. */
   pause(provider: string, account: string): string {
-    return `${this.prefix}:pause:${provider}:${account}`;
+    return `${this.account(provider, account)}:pause`;
   }
 
   /** STRING: the account's provider session, sealed (sending/session-seal.ts). Written by sending/shared-session.ts. */
   session(provider: string, account: string): string {
-    return `${this.prefix}:session:${provider}:${account}`;
+    return `${this.account(provider, account)}:session`;
   }
 
   /** HASH: the account's provider request timings (counts and sums by histogram bucket). Written by metrics/provider-timings.ts. */
   providerTimings(provider: string, account: string): string {
-    return `${this.prefix}:metrics:provider-timings:${provider}:${account}`;
+    return `${this.account(provider, account)}:metrics:provider-timings`;
+  }
+
+  /**
+   * STRING: written before each WAIT / WAITAOF that confirms the account's sending marks durable, in
+   * the account's slot so that it reaches the server that took them. Written by sending/durability.ts.
+   */
+  durabilityProbe(provider: string, account: string): string {
+    return `${this.account(provider, account)}:durability:probe`;
   }
 
   /** STRING: the lease (redis/lock.ts) of the one process ingesting a dropped file, by its path in the folder. Written by ingest/ingest-file.ts. */
@@ -131,43 +169,38 @@ export class RedisKeys {
     return `${this.prefix}:sweeper`;
   }
 
-  /** STRING: written before each WAIT / WAITAOF that confirms sending marks durable. Written by sending/durability.ts. */
-  durabilityProbe(): string {
-    return `${this.prefix}:durability:probe`;
-  }
-
   /** SET: the name of every person who may sign in to the console. Written by people/people.ts. */
   people(): string {
-    return `${this.prefix}:people`;
+    return `${this.prefix}:{people}:people`;
   }
 
   /** HASH: one person's role and password hash (scrypt, never the password). Written by people/people.ts. */
   person(name: string): string {
-    return `${this.prefix}:person:${name}`;
+    return `${this.prefix}:{people}:person:${name}`;
   }
 
   /** HASH, expiring: one console session (who, its CSRF token, from where). Written by people/sessions.ts. */
   consoleSession(sessionId: string): string {
-    return `${this.prefix}:console:session:${sessionId}`;
+    return `${this.prefix}:{people}:session:${sessionId}`;
   }
 
   /** SET: the sessions of one person, so removing them or signing out everywhere ends them all. Written by people/sessions.ts. */
   personSessions(name: string): string {
-    return `${this.prefix}:console:sessions-of:${name}`;
+    return `${this.prefix}:{people}:sessions-of:${name}`;
   }
 
   /** STRING, expiring: failed sign-ins in a row, by name or by address. Written by people/sign-in-throttle.ts. */
   signInFailures(kind: 'name' | 'address', who: string): string {
-    return `${this.prefix}:console:sign-in-failures:${kind}:${who}`;
+    return `${this.prefix}:{people}:sign-in-failures:${kind}:${who}`;
   }
 
   /** STRING: the secret that signs console cookies, made once by the first console to start. Written by people/sessions.ts. */
   consoleSecret(): string {
-    return `${this.prefix}:console:secret`;
+    return `${this.prefix}:{people}:secret`;
   }
 
   /** HASH, expiring: an uploaded manifest's clean validation (file, SHA-256, account, who). Written by console/uploads.ts. */
   consoleUpload(token: string): string {
-    return `${this.prefix}:console:upload:${token}`;
+    return `${this.prefix}:{people}:upload:${token}`;
   }
 }

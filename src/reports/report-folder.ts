@@ -9,10 +9,12 @@ import type { StipendContext } from '../context.js';
  */
 
 export async function rememberReportFolder(context: StipendContext, batchId: string, outDir: string): Promise<void> {
-  await context.redis.set(context.keys.reportFolder(batchId), resolve(outDir));
+  const { provider, account } = await context.batches.ownerOf(batchId);
+  await context.redis.set(context.keys.reportFolder(provider, account, batchId), resolve(outDir));
 }
 
 /** The folder the batch's report was last written under; reportsDir for a batch never reported. */
 export async function reportFolder(context: StipendContext, batchId: string): Promise<string> {
-  return (await context.redis.get(context.keys.reportFolder(batchId))) ?? context.config.reportsDir;
+  const { provider, account } = await context.batches.ownerOf(batchId);
+  return (await context.redis.get(context.keys.reportFolder(provider, account, batchId))) ?? context.config.reportsDir;
 }

@@ -132,11 +132,18 @@ export async function checkDurability(context: StipendContext, accounts: Account
   for (const { account, risks } of decision.accepted) {
     log.warn({ provider: account.provider, account: account.name, risks }, `acceptRedisWriteLoss: ${account.provider}/${account.name} pays although Redis can lose a sending mark (${risks.join('; ')}): such a payment can be paid twice`);
   }
-  const confirmer = decision.confirming.length > 0 ? await openConfirmer(redisUrl, context.keys.durabilityProbe(), decision.plan, options.confirmTimeoutMs) : undefined;
+  // One per account: its probe is written in the account's slot, so on a cluster it reaches (and
+  // its WAIT asks) the server that took the account's marks.
+  const confirmers = await Promise.all(decision.confirming.map(async (account) => ({
+    account,
+    confirmer: await openConfirmer(redisUrl, context.keys.durabilityProbe(account.provider, account.name), decision.plan, options.confirmTimeoutMs),
+  })));
   return {
     confirmFor: (account: Account) =>
-      confirmer && decision.confirming.some((a) => a.provider === account.provider && a.name === account.name) ? confirmer.confirmDurable : undefined,
-    close: async () => confirmer?.close(),
+      confirmers.find((c) => c.account.provider === account.provider && c.account.name === account.name)?.confirmer.confirmDurable,
+    close: async () => {
+      await Promise.all(confirmers.map(({ confirmer }) => confirmer.close()));
+    },
   };
 }
 

@@ -88,7 +88,7 @@ describe('stipend users', () => {
   });
 
   it('refuses a taken name, an unknown person, a short password, a bad role or name: one line, exit 2, nothing changed', async () => {
-    const before = await stack.context.redis.xlen(stack.context.keys.audit());
+    const before = await stack.context.redis.xlen(stack.context.keys.peopleAudit());
     expectOneLineUsageError(await users(['add', 'uma', '--role', 'viewer']), /^stipend: uma is already a person here/);
     expectOneLineUsageError(await users(['reset', 'nobody']), /^stipend: there is no person nobody$/m);
     expectOneLineUsageError(await users(['remove', 'nobody']), /^stipend: there is no person nobody$/m);
@@ -97,7 +97,7 @@ describe('stipend users', () => {
     expectOneLineUsageError(await users(['add', 'bo', '--role', 'boss']), /^stipend: --role must be one of viewer, submitter, approver, admin$/m);
     expectOneLineUsageError(await users(['add', 'Bad Name', '--role', 'viewer']), /^stipend: a person's name is 1-40 lower-case letters/);
     expectOneLineUsageError(await users(['add', 'nobody-role']), /--role/);
-    expect(await stack.context.redis.xlen(stack.context.keys.audit())).toBe(before);
+    expect(await stack.context.redis.xlen(stack.context.keys.peopleAudit())).toBe(before);
     expect(JSON.parse((await users(['list', '--json'])).stdout).map((p: { name: string }) => p.name)).toEqual(['rita', 'stan', 'uma']);
   });
 });

@@ -46,7 +46,7 @@ it('status, report, export, export tax, schedule list, approve and cancel need n
   }
   const [approved, canceled] = batches as [string, string];
   // Submitted by another person: this operating-system user may approve it.
-  await stack.context.redis.hset(stack.context.keys.batch(approved), 'submitted_by', 'someone-else@elsewhere');
+  await stack.context.redis.hset(stack.context.keys.batch('ctpayer', 'other', approved), 'submitted_by', 'someone-else@elsewhere');
   const year = String(new Date().getUTCFullYear());
   for (const args of [
     ['approve', approved],

@@ -110,7 +110,7 @@ describe('the audit page', () => {
 
   it('pages a long trail 200 entries at a time, newest first, each entry once', async () => {
     for (let i = 0; i < 450; i += 1) {
-      await stack.context.redis.xadd(stack.context.keys.audit(), '*', ...auditFields('resolved', { identity: 'pager@ops-1' }, { batchId: other, paymentId: `p-${i}` }, 'not paid'));
+      await stack.context.redis.xadd(stack.context.keys.audit('ctpayer', 'main'), '*', ...auditFields('resolved', { identity: 'pager@ops-1' }, { batchId: other, paymentId: `p-${i}` }, 'not paid'));
     }
     const seen: string[] = [];
     let path = '/console/audit?identity=pager';

@@ -51,7 +51,7 @@ describe('the people page', () => {
   });
 
   it('refuses a taken name, a bad name or role, with one line and nothing changed', async () => {
-    const before = await stack.context.redis.xlen(stack.context.keys.audit());
+    const before = await stack.context.redis.xlen(stack.context.keys.peopleAudit());
     for (const [form, message] of [
       [{ name: 'abe', role: 'viewer' }, 'abe is already a person here'],
       [{ name: 'no spaces', role: 'viewer' }, 'a person&#39;s name is 1-40 lower-case letters'],
@@ -64,7 +64,7 @@ describe('the people page', () => {
       expect(shownPassword(answer.text)).toBeUndefined();
     }
     expect((await ada.post('/console/people/reset', { name: 'nobody' })).text).toContain('there is no person nobody');
-    expect(await stack.context.redis.xlen(stack.context.keys.audit())).toBe(before);
+    expect(await stack.context.redis.xlen(stack.context.keys.peopleAudit())).toBe(before);
     expect((await stack.context.redis.smembers(stack.context.keys.people())).sort()).toEqual(['abe', 'ada', 'nina']);
   });
 
@@ -112,7 +112,7 @@ describe('the people page', () => {
     await addPerson(stack, 'sue', 'submitter');
     const abe = await signIn(console_.url, 'abe', await newPassword('abe'));
     const sue = await signIn(console_.url, 'sue');
-    const before = await stack.context.redis.xlen(stack.context.keys.audit());
+    const before = await stack.context.redis.xlen(stack.context.keys.peopleAudit());
     for (const browser of [abe, sue]) {
       expect((await browser.get('/console/people')).status).toBe(403);
       await browser.get('/console/audit');
@@ -121,7 +121,7 @@ describe('the people page', () => {
       expect((await browser.post('/console/people/reset', { name: 'ada' })).status).toBe(403);
       expect((await browser.post('/console/people/remove', { name: 'ada' })).status).toBe(403);
     }
-    expect(await stack.context.redis.xlen(stack.context.keys.audit())).toBe(before);
+    expect(await stack.context.redis.xlen(stack.context.keys.peopleAudit())).toBe(before);
     expect((await stack.context.redis.smembers(stack.context.keys.people())).sort()).toEqual(['abe', 'ada', 'sue']);
     expect((await sue.get('/console/audit')).text).not.toContain('href="/console/people"');
   });

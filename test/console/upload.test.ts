@@ -63,7 +63,7 @@ async function validate(browser: Browser, name: string, content: string | Uint8A
 }
 
 const batchIds = () => stack.context.batches.batchIds();
-const uploadKeys = () => stack.context.redis.keys(`${stack.prefix}:console:upload:*`);
+const uploadKeys = () => stack.context.redis.keys(stack.context.keys.consoleUpload('*'));
 const storedFiles = () => readdir(uploadsDir).catch(() => [] as string[]);
 
 /** Every value under the stack's prefix, as one text: what Redis holds. */

@@ -91,7 +91,7 @@ describe('bull-board', () => {
   });
 
   it('read-only, refuses every action and changes nothing', async () => {
-    const queue = new Queue('pay.ctpayer.main', { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue('pay.ctpayer.main', { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, stack.account('ctpayer')) });
     try {
       const before = await queue.getJobCounts();
       for (const action of ['pause', 'clean/completed', 'retry/failed', 'empty', 'obliterate']) {
@@ -102,7 +102,7 @@ describe('bull-board', () => {
       expect((await get(`/queues/api/queues/pay.ctpayer.main/${job}/retry`, { method: 'PUT' })).status).toBe(405);
       expect(await queue.isPaused()).toBe(false);
       expect(await queue.getJobCounts()).toEqual(before);
-      expect(await stack.context.redis.exists(`${bullPrefix(stack.prefix)}:pay.ctpayer.main:meta`)).toBe(1);
+      expect(await stack.context.redis.exists(`${bullPrefix(stack.prefix, stack.account('ctpayer'))}:pay.ctpayer.main:meta`)).toBe(1);
     } finally {
       await queue.close();
     }
@@ -110,7 +110,7 @@ describe('bull-board', () => {
 
   it('with actions allowed, pauses and resumes a queue, but never adds a job or rewrites one\'s data', async () => {
     const writable = await startDashboard({ config: stack.config, host: '127.0.0.1', port: 0, engineers: { kind: 'basic', credentials: CREDENTIALS }, readOnly: false, log: silent });
-    const queue = new Queue('pay.virtualrx.main', { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue('pay.virtualrx.main', { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, stack.account('virtualrx')) });
     const call = (path: string, method: string, body?: unknown) =>
       fetch(`${writable.url}/queues/api/queues/pay.virtualrx.main/${path}`, {
         method,

@@ -30,11 +30,11 @@ it('adds back the job of a payment that has none, and settles one whose job fail
   // b-lost: its jobs never made it into Redis. b-failed: its job failed without our processor.
   await recordedBatch('b-lost', [{ id: 'lost-1', card: '1000000001' }, { id: 'lost-2', card: '1000000002' }]);
   const account = await recordedBatch('b-failed', [{ id: 'failed-1', card: '1000000003' }]);
-  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
   const job = paymentJob({ ...account, retry: { attempts: 1, backoffMs: 0 } }, { batchId: 'b-failed', paymentId: 'failed-1', amountCents: 500, fields: fields('1000000003') });
   await queue.add(job.name, job.data, job.opts);
   const connection = stack.context.redis.duplicate();
-  const breaker = new Worker(queueName(account), async () => { throw new Error('job stalled more than allowable limit'); }, { connection, prefix: bullPrefix(stack.prefix) });
+  const breaker = new Worker(queueName(account), async () => { throw new Error('job stalled more than allowable limit'); }, { connection, prefix: bullPrefix(stack.prefix, account) });
   while (((await queue.getJobCounts()).failed ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
   await breaker.close();
   await connection.quit();
@@ -60,7 +60,7 @@ it('leaves a payment whose job waits alone, runs again a job that completed with
   const ledger = stack.context.payments(account);
   await ledger.finalize({ batchId: 'b-idle', paymentId: 'again' }, { status: 'failed', code: 'RETRY_LATER', message: 'busy' });
   expect(await ledger.retry({ batchId: 'b-idle', paymentId: 'again' })).toEqual({ round: 1 });
-  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
   const add = async (paymentId: string) => {
     const job = paymentJob(account, { batchId: 'b-idle', paymentId, amountCents: 500, fields: fields('1000000005') });
     await queue.add(job.name, job.data, job.opts);
@@ -68,7 +68,7 @@ it('leaves a payment whose job waits alone, runs again a job that completed with
   // 'done' completes without our processor settling it; then 'waits' is queued behind nobody.
   await add('done');
   const connection = stack.context.redis.duplicate();
-  const finisher = new Worker(queueName(account), async () => {}, { connection, prefix: bullPrefix(stack.prefix) });
+  const finisher = new Worker(queueName(account), async () => {}, { connection, prefix: bullPrefix(stack.prefix, account) });
   // A payment job is removed as it completes (the ledger, not the job, remembers it).
   while ((await queue.getJob('b-idle.done')) !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
   await finisher.close();

@@ -4,7 +4,8 @@ import { testRedis } from '../helpers/redis.js';
 
 const { redis, keys, cleanup } = testRedis();
 afterAll(cleanup);
-const rows = new BatchRows(redis, keys);
+// Rows of batches of ctpayer/main: the tests write them as the ledger would.
+const rows = new BatchRows(redis, keys, { ownerOf: async () => ({ provider: 'ctpayer', account: 'main' }) });
 
 async function read(batchId: string): Promise<BatchRow[]> {
   const all: BatchRow[] = [];
@@ -28,11 +29,11 @@ const stored: [BatchRow, string][] = [
 
 it('stores each kind of row in its short form and reads it back by name', async () => {
   expect(stored.map(([row]) => encodeBatchRow(row))).toEqual(stored.map(([, bytes]) => bytes));
-  await redis.rpush(keys.batchRows('b1'), ...stored.map(([, bytes]) => bytes));
+  await redis.rpush(keys.batchRows('ctpayer', 'main', 'b1'), ...stored.map(([, bytes]) => bytes));
   expect(await read('b1')).toEqual(stored.map(([row]) => row));
 });
 
 it('reads a rejected row recorded before problems were kept one by one: its message only', async () => {
-  await redis.rpush(keys.batchRows('b2'), '{"s":"rejected","l":9,"m":"line 9: ragged"}');
+  await redis.rpush(keys.batchRows('ctpayer', 'main', 'b2'), '{"s":"rejected","l":9,"m":"line 9: ragged"}');
   expect(await read('b2')).toEqual([{ kind: 'rejected', line: 9, message: 'line 9: ragged' }]);
 });

@@ -64,7 +64,7 @@ async function killedMidEnqueue(batchId: string, tag: string, options: { approva
   await ledger.claim(batchId, written.map(toNew));
   // A batch awaiting approval adds no job.
   if (!approval) {
-    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
     await queue.addBulk(written.map((p) => paymentJob(account, { batchId, paymentId: p.paymentId, amountCents: p.amountCents, fields: toNew(p).fields })));
     await queue.close();
   }

@@ -174,7 +174,7 @@ describe('a payment found `sending` (its worker died mid-call)', () => {
     // The worker "died" here, a while ago (longer than any call can take, by Redis's clock). BullMQ hands the job on:
     const [seconds] = await stack.context.redis.time();
     await stack.context.redis.hset(ledger.key(ref), 'sending_ms', Number(seconds) * 1000 - 60_000);
-    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
     await queue.add(PAYMENT_JOB, { batchId: 'crashed-batch', paymentId, amountCents: 100, fields }, { jobId: paymentJobId('crashed-batch', paymentId) });
     await queue.close();
     for (;;) {
@@ -242,7 +242,7 @@ describe('a payment whose earlier run may still be calling (its lock lapsed, its
     const fields = { CustId: '20230226009', ProgramId: '7311', ClaimReferenceNumber: 'CLM-S', ClientGroupID: 'GRP-1' };
     await ledger.claim(ref.batchId, [{ line: 2, paymentId: ref.paymentId, payee: 'x', amountCents: 100, fields }]);
     await ledger.beginFreshSending(ref); // just now: the call could still be under way
-    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
     await queue.add(PAYMENT_JOB, { ...ref, amountCents: 100, fields }, { jobId: paymentJobId(ref.batchId, ref.paymentId) });
     await queue.close();
 

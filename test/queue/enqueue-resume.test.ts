@@ -39,7 +39,7 @@ it('resubmitting the file finishes the interrupted batch: every row once, every 
   const recorded: number[] = [];
   for await (const page of stack.context.rows.pages('interrupted')) recorded.push(...page.map((r) => r.line));
   expect(recorded).toEqual(Array.from({ length: ROWS }, (_, i) => i + 2));
-  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+  const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
   expect((await queue.getJobCounts()).waiting).toBe(ROWS);
   await queue.close();
 

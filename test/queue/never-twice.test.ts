@@ -97,7 +97,7 @@ it('path 1, doubt forgotten on requeue: a ClientPay call cut off by a crash, the
   await ageSendingMark('clientpay', { batchId, paymentId: id });
 
   // Every later attempt fails before any call: no accessId can be had (the connection drops).
-  await stack.context.redis.del(`${stack.prefix}:session:clientpay:main`);
+  await stack.context.redis.del(stack.context.keys.session('clientpay', 'main'));
   clientpay.setFaults([{ kind: 'drop-before', paths: ['/v2/access-id/current', '/v2/access-id/new'] }]);
   const next = await spawnWorker(stack.configFile);
   try {
@@ -155,7 +155,7 @@ it('path 4, retry on a settled batch: its job lost, the sweeper still pays the r
     // retry queues the row again; its job is then lost (emptied from the dashboard, retry killed before the add).
     ctpayer.setFaults([]);
     expect((await retryFailed(stack.context, batchId)).retried).toBe(1);
-    const queue = new Queue(queueName(stack.account('ctpayer')), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+    const queue = new Queue(queueName(stack.account('ctpayer')), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, stack.account('ctpayer')) });
     await queue.remove(paymentJobId(batchId, id, 1));
     await queue.close();
 

@@ -51,7 +51,7 @@ async function settledBatch(tag: string) {
 
 /** The BullMQ keys of the batch's jobs, whatever state they are in. */
 function jobsOf(batchId: string): Promise<string[]> {
-  return stack.context.redis.keys(`${bullPrefix(stack.prefix)}:${queueName(stack.account('ctpayer'))}:${batchId}.*`);
+  return stack.context.redis.keys(`${bullPrefix(stack.prefix, stack.account('ctpayer'))}:${queueName(stack.account('ctpayer'))}:${batchId}.*`);
 }
 
 /** Waits until no job of the queue waits or runs any more. */
@@ -77,7 +77,7 @@ it('leaves no completed job once a batch settles, and the batch\'s keys stay wit
   const read = stack.context.redis.pipeline();
   for (const key of keys) read.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
   const bytes = ((await read.exec()) ?? []).reduce((sum, [, used]) => sum + Number(used), 0);
-  const records = keys.filter((key) => key.startsWith(`${stack.prefix}:pay:`));
+  const records = keys.filter((key) => key.startsWith(stack.context.keys.payment('ctpayer', 'main', batchId, '')));
   expect(records).toHaveLength(ROWS);
   const encodings = stack.context.redis.pipeline();
   for (const key of records) encodings.object('ENCODING', key);

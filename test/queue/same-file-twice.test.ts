@@ -24,7 +24,7 @@ let payQueue: Queue;
 beforeAll(async () => {
   stack = await startStack({ providers: ['ctpayer'], account: { rateLimit: { max: 5000, perMs: 1000 }, concurrency: 50 } });
   other = await openContext(stack.config);
-  payQueue = new Queue(queueName(stack.account('ctpayer')), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix) });
+  payQueue = new Queue(queueName(stack.account('ctpayer')), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, stack.account('ctpayer')) });
   await stack.startWorkers();
 });
 // A test that failed while paused leaves the next one its workers.
@@ -59,7 +59,7 @@ async function recordedLines(batchId: string): Promise<number[]> {
 
 /** Jobs of this batch in the account's queue, whatever state they are in (a job is a hash named by its id). */
 async function jobsOf(batchId: string): Promise<number> {
-  const base = `${bullPrefix(stack.prefix)}:${queueName(stack.account('ctpayer'))}:${batchId}.`;
+  const base = `${bullPrefix(stack.prefix, stack.account('ctpayer'))}:${queueName(stack.account('ctpayer'))}:${batchId}.`;
   const keys = await stack.context.redis.keys(`${base}*`);
   return keys.filter((key) => !key.slice(base.length).includes(':')).length;
 }

@@ -3,37 +3,46 @@
   held by another batch of this account, or of one of the `m` other accounts given (the same
   provider: the same payment must not be paid through two accounts), is not claimed. While the
   batch is enqueuing, what it claims is listed in its claims set until its rows are recorded.
-  KEYS (as many as the call gives): batch, claims set, then per payment its holder key, its record
-  key and its holder key in each other account. ARGV: n, m, batchId, provider, account, now, this
-  account's record key prefix, the other accounts' prefixes, then per payment line, paymentId,
-  payee, cents, fields (JSON, kept one hash field each named `f.<name>`: PROVIDER_FIELD of
-  ledger/claims.ts), participant id ('' for none), reimbursement ('1' or ''). Returns, per
-  payment, '' when this batch holds it, else the batch that does.
+  KEYS (as many as the call gives): batch, claims set, then per payment its new record key, then
+  for this account and each other account the payment's holder key and the record key of the batch
+  the caller saw holding it (any key of that account's slot when none did). ARGV: n, m, batchId,
+  provider, account, now, then per payment line, paymentId, payee, cents, fields (JSON, kept one
+  hash field each named `f.<name>`: PROVIDER_FIELD of ledger/claims.ts), participant id ('' for
+  none), reimbursement ('1' or ''); then per payment and account the holder the caller saw ('' for
+  none). Returns 'stale' (nothing written) when a holder is no longer what the caller saw, else per
+  payment '' when this batch holds it, else the batch that does.
 ]]
 --- @include "includes/liveHolder"
 local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch = ARGV[3]
+local per_payment = 1 + 2 * (1 + m)
+local seen_first = 7 + n * 7
+for i = 1, n do
+  local k = 2 + (i - 1) * per_payment
+  if not holders_as_seen(k + 2, 2, 1 + m, seen_first + (i - 1) * (1 + m)) then return 'stale' end
+end
 local out, claimed = {}, {}
 for i = 1, n do
-  local k = 2 + (i - 1) * (2 + m)
-  local b = 7 + m + (i - 1) * 7
+  local k = 2 + (i - 1) * per_payment
+  local b = 6 + (i - 1) * 7
+  local s = seen_first + (i - 1) * (1 + m)
   local payment_id = ARGV[b + 2]
-  local holder = live_holder(KEYS[k + 1], ARGV[7], payment_id, batch)
-  for j = 1, m do
-    holder = holder or live_holder(KEYS[k + 2 + j], ARGV[7 + j], payment_id, batch)
+  local holder = nil
+  for j = 0, m do
+    holder = holder or live_holder(KEYS[k + 2 + 2 * j], KEYS[k + 3 + 2 * j], ARGV[s + j], batch)
   end
   if holder then
     out[i] = holder
   else
-    redis.call('SET', KEYS[k + 1], batch)
-    if redis.call('EXISTS', KEYS[k + 2]) == 0 then
+    redis.call('SET', KEYS[k + 2], batch)
+    if redis.call('EXISTS', KEYS[k + 1]) == 0 then
       local record = {'batch_id', batch, 'provider', ARGV[4], 'account', ARGV[5],
         'line', ARGV[b + 1], 'payment_id', payment_id, 'payee', ARGV[b + 3], 'amount_cents', ARGV[b + 4],
         'status', 'queued', 'attempts', '0', 'round', '0', 'submitted_at', ARGV[6]}
       for name, value in pairs(cjson.decode(ARGV[b + 5])) do table.insert(record, 'f.' .. name); table.insert(record, value) end
       if ARGV[b + 6] ~= '' then table.insert(record, 'participant_id'); table.insert(record, ARGV[b + 6]) end
       if ARGV[b + 7] ~= '' then table.insert(record, 'reimbursement'); table.insert(record, ARGV[b + 7]) end
-      redis.call('HSET', KEYS[k + 2], unpack(record))
+      redis.call('HSET', KEYS[k + 1], unpack(record))
     end
     out[i] = ''
     claimed[#claimed + 1] = payment_id

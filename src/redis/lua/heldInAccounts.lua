@@ -1,17 +1,15 @@
 --[[
-  Which of these payments another account holds, changing nothing. KEYS (as many as the call
-  gives): per payment, its holder key in each of the m accounts. ARGV: m, the accounts' record key
-  prefixes, then the payment ids. Returns, per payment, '' or '<the account's index, from 1>:<the
-  batch that holds it>'.
+  Which of these payments another batch of one account holds, changing nothing. KEYS (as many as
+  the call gives): per payment, its holder key and the record key of the batch the caller saw
+  holding it (any key of the account's slot when none did). ARGV: per payment, the holder the
+  caller saw ('' for none). Returns 'stale' when a holder is no longer what the caller saw, else
+  per payment '' or the batch that holds it.
 ]]
 --- @include "includes/liveHolder"
-local m = tonumber(ARGV[1])
+local n = #ARGV
+if not holders_as_seen(1, 2, n, 1) then return 'stale' end
 local out = {}
-for i = 1, #ARGV - 1 - m do
-  out[i] = ''
-  for j = 1, m do
-    local holder = live_holder(KEYS[(i - 1) * m + j], ARGV[1 + j], ARGV[1 + m + i], '')
-    if holder then out[i] = j .. ':' .. holder; break end
-  end
+for i = 1, n do
+  out[i] = live_holder(KEYS[2 * i - 1], KEYS[2 * i], ARGV[i], '') or ''
 end
 return out
