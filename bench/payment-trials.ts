@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { loadConfig, resolveConfig } from '../src/config/load.js';
 import { openContext, type StipendContext } from '../src/context.js';
 import { newBatchId } from '../src/ledger/batches.js';
@@ -74,7 +74,7 @@ export async function bareWorkerTrial(options: {
 }): Promise<Measure> {
   const prefix = newPrefix();
   const name = 'bench';
-  const redis = connectRedis(options.redisUrl);
+  const redis = connectRedis({ redisUrl: options.redisUrl });
   const queue = new Queue(name, { connection: redis, prefix: bareBullPrefix(prefix) });
   try {
     await queue.pause();
@@ -117,7 +117,7 @@ async function besideSandbox(run: () => Promise<Measure>): Promise<Measure> {
  * The trial's measure with the Redis server's CPU time during it (extra.redisCpuMs): the third
  * process on the machine. It counts whatever else that server did meanwhile.
  */
-async function besideRedis(redis: Redis, run: () => Promise<Measure>): Promise<Measure> {
+async function besideRedis(redis: RedisClient, run: () => Promise<Measure>): Promise<Measure> {
   const cpuMs = async () => {
     const info = await redis.info('cpu');
     const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import type { RedisKeys } from '../src/redis/keys.js';
 import { bullPrefix } from '../src/queue/payment-job.js';
 
@@ -25,7 +25,7 @@ export interface RedisWeight {
  * Every key under the ledger's prefix once `batchId` is settled, weighed with MEMORY USAGE … SAMPLES 0
  * (every element of a hash, list or stream counted, not a sample), a page of keys per pipeline.
  */
-export async function weighKeys(redis: Redis, keys: RedisKeys, owner: { provider: string; account: string }, batchId: string): Promise<RedisWeight> {
+export async function weighKeys(redis: RedisClient, keys: RedisKeys, owner: { provider: string; account: string }, batchId: string): Promise<RedisWeight> {
   const weight: RedisWeight = { records: 0, holders: 0, rows: 0, jobs: 0, queues: 0, other: 0, hashtableRecords: 0, recordsCount: 0 };
   const { prefix } = keys;
   const { provider, account } = owner;
@@ -58,6 +58,6 @@ export async function weighKeys(redis: Redis, keys: RedisKeys, owner: { provider
 export const totalBytes = (w: RedisWeight): number => w.records + w.holders + w.rows + w.jobs + w.queues + w.other;
 
 /** INFO memory's used_memory: what the server's allocator holds, whoever it holds it for. */
-export async function usedMemory(redis: Redis): Promise<number> {
+export async function usedMemory(redis: RedisClient): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? Number.NaN);
 }

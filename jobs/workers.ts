@@ -10,8 +10,7 @@ import type { Logger } from '../src/log.js';
 import { logBullErrors } from '../src/queue/bull-errors.js';
 import { openAccountQueue } from '../src/queue/account-queue.js';
 import { bullPrefix, queueName } from '../src/queue/payment-job.js';
-import { assertRedisReachable, connectRedis } from '../src/redis/connection.js';
-import { redactUrl } from '../src/redact-url.js';
+import { assertRedisReachable, connectRedis, describeTarget, type RedisTarget } from '../src/redis/connection.js';
 import { openAccountClients } from '../src/sending/account-clients.js';
 import type { RunningWorkers, WorkersStop } from '../src/worker-side.js';
 import { paymentProcessor } from './pay.js';
@@ -33,7 +32,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
   demandConnections(accounts);
   // Refuses before anything connects where Redis could lose a sending mark an account relies on.
   const durability = await checkDurability(context, accounts, log);
-  const bullConnection = connectRedis(config.redisUrl);
+  const bullConnection = connectRedis(config);
   const accountClients = await openAccountClients(context, accounts, log);
   const running = accountClients.clients.map(({ account, provider, gate }) => {
     const queue = openAccountQueue(bullConnection, config.prefix, account, log);
@@ -85,9 +84,9 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     accounts,
     close: async () => {
       const callsEndedMs = Math.max(0, ...accounts.map((a) => a.timeoutMs)) + STOP_SLACK_MS;
-      const outcome = await stopWithinReach(closeGracefully(), callsEndedMs, config.redisUrl, log);
+      const outcome = await stopWithinReach(closeGracefully(), callsEndedMs, config, log);
       if (outcome === 'redis-unreachable') {
-        log.error({ redis: redactUrl(config.redisUrl) }, 'stopped without Redis (unreachable): what the payments in flight got back could not be recorded; they stay sending in the ledger and the next worker settles them as in doubt');
+        log.error({ redis: describeTarget(config) }, 'stopped without Redis (unreachable): what the payments in flight got back could not be recorded; they stay sending in the ledger and the next worker settles them as in doubt');
       }
       return outcome;
     },
@@ -99,7 +98,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
  * checked: if it answers, the stop is still making progress and is waited for (checked again every
  * STOP_SLACK_MS); if not, nothing more can be recorded and waiting would be for ever.
  */
-async function stopWithinReach(graceful: Promise<void>, callsEndedMs: number, redisUrl: string, log: Logger): Promise<WorkersStop> {
+async function stopWithinReach(graceful: Promise<void>, callsEndedMs: number, redis: RedisTarget, log: Logger): Promise<WorkersStop> {
   const finished = graceful.then(
     () => true,
     (error: unknown) => {
@@ -113,6 +112,6 @@ async function stopWithinReach(graceful: Promise<void>, callsEndedMs: number, re
     // A stop that finished first does not keep the process alive for the timer.
     timer.abort();
     if (done) return 'finished';
-    if (!(await assertRedisReachable(redisUrl).then(() => true, () => false))) return 'redis-unreachable';
+    if (!(await assertRedisReachable(redis).then(() => true, () => false))) return 'redis-unreachable';
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 import type { ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
 import { BatchLedger } from './ledger/batches.js';
@@ -9,7 +9,7 @@ import { RedisKeys } from './redis/keys.js';
 /** What every command needs: the configuration and one Redis connection for the ledger. */
 export interface StipendContext {
   config: ResolvedConfig;
-  redis: Redis;
+  redis: RedisClient;
   /** Every Redis key the program uses (redis/keys.ts). */
   keys: RedisKeys;
   batches: BatchLedger;
@@ -20,8 +20,8 @@ export interface StipendContext {
 }
 
 export async function openContext(config: ResolvedConfig): Promise<StipendContext> {
-  await assertRedisReachable(config.redisUrl);
-  const redis = connectRedis(config.redisUrl);
+  await assertRedisReachable(config);
+  const redis = connectRedis(config);
   const keys = new RedisKeys(config.prefix);
   const batches = new BatchLedger(redis, keys);
   return {

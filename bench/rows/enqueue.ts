@@ -12,7 +12,7 @@ import { newPrefix, writeBenchConfig } from '../stack.js';
 export async function enqueueRow(context: RowContext): Promise<RowResult> {
   const payments = scaled(100_000, context.scale);
   const file = await ctpayerManifest(context.dir, payments);
-  const redis = connectRedis(context.redisUrl);
+  const redis = connectRedis({ redisUrl: context.redisUrl });
   const run = async (task: string): Promise<Measure> => {
     const prefix = newPrefix();
     // Nothing is sent: the account's URL is never called.

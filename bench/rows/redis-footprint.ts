@@ -20,7 +20,7 @@ export async function redisFootprintRow(context: RowContext): Promise<RowResult>
   const payments = scaled(100_000, context.scale);
   const rows = await collect(manifestRows(await ctpayerManifest(context.dir, payments), ctpayer as never));
   const sandbox = await paymentsSandbox();
-  const redis = connectRedis(context.redisUrl);
+  const redis = connectRedis({ redisUrl: context.redisUrl });
   try {
     const account = { concurrency: 50, rateLimit: { max: 1_000_000, perMs: 1000, marginMs: 0 } };
     const weights: (RedisWeight & { usedMemory: number })[] = [];

@@ -16,7 +16,7 @@ import type { Task } from './task.js';
  * their workers, then start the clock and resume the queue: the workers' start-up is not measured.
  */
 async function resume(redisUrl: string, prefix: string, name: string): Promise<void> {
-  const connection = connectRedis(redisUrl);
+  const connection = connectRedis({ redisUrl });
   const queue = new Queue(name, { connection, prefix: bareBullPrefix(prefix) });
   await queue.resume();
   await queue.close();
@@ -50,7 +50,7 @@ export const execute: Task = async (args, start) => {
  */
 export const bullmqWorker: Task = async (args, start) => {
   const [redisUrl, prefix, name, jobs] = [String(args.redisUrl), String(args.prefix), String(args.queue), Number(args.jobs)];
-  const connection = connectRedis(redisUrl);
+  const connection = connectRedis({ redisUrl });
   const call = args.configFile === undefined ? undefined : await providerCall(String(args.configFile));
   const worker = new Worker(name, call?.pay ?? (async () => {}), { connection, prefix: bareBullPrefix(prefix), concurrency: Number(args.concurrency) });
   let completed = 0;

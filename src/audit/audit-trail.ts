@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { type AuditEntry, type AuditEvent, auditEntry } from './audit-entry.js';
 
@@ -21,7 +21,7 @@ type AccountOfBatch = { provider: string; account: string };
 
 /** Where the trail is read from: a connection, the program's keys and the batch index (a StipendContext is one). */
 export interface AuditSource {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** The batch index (BatchLedger): which account's stream holds a batch's entries, and every account's. */
   batches: { ownerOf(batchId: string): Promise<AccountOfBatch>; accounts(): Promise<AccountOfBatch[]> };
@@ -71,7 +71,7 @@ async function streamsOf(source: AuditSource, filter: AuditFilter): Promise<stri
 const PEOPLE_EVENTS = new Set<AuditEvent>(['person_added', 'person_removed', 'password_reset']);
 
 /** One stream's entries in `range` (inclusive ends, or exclusive with `(`), PAGE at a time. */
-async function* streamEntries(redis: Redis, key: string, range: { start: string; end: string }, order: Order): AsyncGenerator<AuditEntry> {
+async function* streamEntries(redis: RedisClient, key: string, range: { start: string; end: string }, order: Order): AsyncGenerator<AuditEntry> {
   let { start, end } = range;
   for (;;) {
     const page = order === 'oldest-first' ? await redis.xrange(key, start, end, 'COUNT', PAGE) : await redis.xrevrange(key, end, start, 'COUNT', PAGE);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { describeTarget, type RedisClient } from '../redis/connection.js';
 import { writeBatchReport } from '../batches/report.js';
 import { submitManifest } from '../batches/submit.js';
 import { waitForBatch } from '../batches/wait.js';
@@ -22,7 +22,7 @@ import { demoRedis } from './private-redis.js';
 
 /** What the demo leaves behind until it ends: its keys under `prefix`, and the running sandboxes by provider. */
 export interface DemoLeftovers {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   sandboxes: ReadonlyMap<string, RunningSandbox>;
 }
@@ -53,15 +53,16 @@ export async function demoCommand(options: { out?: string }, workerSide: WorkerS
     for (const provider of sandboxProviders()) sandboxes.set(provider, await startSandbox(provider, { port: 0 }));
     const ports = Object.fromEntries([...sandboxes].map(([provider, s]) => [provider, s.port]));
     const configured = resolveConfig({ ...sandboxConfig(ports), redis: { prefix } }, 'demo (built-in sandboxes)');
-    const redis = await demoRedis(configured.redisUrl, (line) => process.stdout.write(`${line}\n`));
-    teardown.unshift(() => redis.stop());
-    const config = { ...configured, redisUrl: redis.url };
+    // A configured cluster is used as it is: the private server stands in for one Redis only.
+    const redis = configured.redisCluster === undefined ? await demoRedis(configured.redisUrl, (line) => process.stdout.write(`${line}\n`)) : undefined;
+    if (redis !== undefined) teardown.unshift(() => redis.stop());
+    const config = redis === undefined ? configured : { ...configured, redisUrl: redis.url };
     const context = await openContext(config);
     teardown.unshift(() => context.close());
     teardown.unshift(() => deleteKeys(context.redis, prefix));
     const workers = await workerSide.startWorkers(context, config.accounts, createLogger({ defaultLevel: 'warn' }));
     teardown.unshift(() => workers.close());
-    process.stdout.write(`stipend demo: Redis ${redactUrl(config.redisUrl)}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${redactUrl(s.url)}`).join(', ')}\n\n`);
+    process.stdout.write(`stipend demo: Redis ${describeTarget(config)}, sandboxes ${[...sandboxes].map(([p, s]) => `${p} ${redactUrl(s.url)}`).join(', ')}\n\n`);
     for (const account of config.accounts) {
       const file = fixturePath(account.provider, 'demo.csv');
       if (!existsSync(file)) continue;

@@ -30,7 +30,7 @@ export interface DemoRedis {
  * tells the user, in one line, which it is.
  */
 export async function demoRedis(configuredUrl: string, say: (line: string) => void): Promise<DemoRedis> {
-  if (await assertRedisReachable(configuredUrl).then(() => true, () => false)) return { url: configuredUrl, stop: async () => {} };
+  if (await assertRedisReachable({ redisUrl: configuredUrl }).then(() => true, () => false)) return { url: configuredUrl, stop: async () => {} };
   const shown = redactUrl(configuredUrl);
   const dir = await mkdtemp(join(tmpdir(), 'stipend-demo-redis-'));
   const server = await startServer(dir, shown).catch(async (error: unknown) => {

@@ -31,7 +31,10 @@ export interface Account extends Omit<AccountConfig, 'rateLimit' | 'baseUrl' | '
 export interface ResolvedConfig {
   /** The file it came from, or a note that the built-in sandbox accounts are in use. */
   source: string;
+  /** The one Redis; unused when redisCluster is set. */
   redisUrl: string;
+  /** Redis Cluster's seed nodes (redis.cluster): every connection is a cluster client. */
+  redisCluster: string[] | undefined;
   prefix: string;
   /** What makes a sending mark durable before its request leaves (sending/durability.ts). */
   durability: { waitReplicas: number | undefined; confirmTimeoutMs: number; statement: DurabilityStatement | undefined };
@@ -91,6 +94,8 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
   return {
     source,
     redisUrl: config.redis.url ?? env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    // The file decides; else REDIS_CLUSTER_NODES (comma-separated) or REDIS_URL, as docker-compose sets them.
+    redisCluster: config.redis.cluster?.nodes ?? (config.redis.url === undefined ? clusterNodesFrom(env.REDIS_CLUSTER_NODES) : undefined),
     prefix: config.redis.prefix,
     durability: { waitReplicas: config.redis.waitReplicas, confirmTimeoutMs: config.redis.confirmTimeoutMs, statement: config.redis.durability },
     reportsDir: config.reportsDir,
@@ -159,4 +164,9 @@ function resolveSignIn(section: Config['dashboard'], source: string, env: NodeJS
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new ConfigError(`${issue.path[0] === 'username' ? username.origin : password.origin}: ${issue.message}`);
+}
+
+function clusterNodesFrom(value: string | undefined): string[] | undefined {
+  const nodes = value?.split(',').map((node) => node.trim()).filter((node) => node !== '');
+  return nodes === undefined || nodes.length === 0 ? undefined : nodes;
 }

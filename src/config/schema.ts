@@ -115,12 +115,27 @@ export type DurabilityStatement = z.infer<typeof durabilityStatement>;
 /** An account's name is a folder too (inbox/<provider>/<account>/, outbox/…): never `..`, a slash or a dot. */
 const accountName = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'account names are 1-40 letters, digits, - or _ (each names a folder: inbox/<provider>/<account>/)' });
 
+const redisUrl = z.string().regex(/^rediss?:\/\/[^/]/, { error: 'must start with redis:// or rediss://' });
+
 export const configSchema = z.strictObject({
   redis: z
     .strictObject({
-      url: z.string().regex(/^rediss?:\/\//, { error: 'must start with redis:// or rediss://' }).optional(),
+      url: redisUrl.optional(),
+      /**
+       * Redis Cluster: its seed nodes (any few of its servers; the rest are found from them). Every
+       * connection is then a cluster client, and each account's keys live in the account's slot
+       * (redis/keys.ts). Instead of `url`.
+       */
+      cluster: z.strictObject({ nodes: z.array(redisUrl).min(1, { error: 'name at least one node' }) }).optional(),
       /** Every key this program writes starts with this, so several installations can share a Redis. */
-      prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: 'must be 1-40 letters, digits, _ . or -' }).default('stipend'),
+      /**
+       * A hash tag in it (`{stipend}`) puts every key in that one slot of a cluster, as BullMQ's own
+       * guide advises: it works, but nothing spreads over the shards (docs/scaling-out.md).
+       */
+      prefix: z.string().max(40, { error: 'must be at most 40 characters' })
+        .regex(/^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/, { error: 'must be letters, digits, _ . or -, with at most one {hash tag} of them' })
+        .min(1, { error: 'must not be empty' })
+        .default('stipend'),
       /**
        * Replicas that must have received each sending mark (WAIT) before its request leaves, so a
        * failover to a replica cannot lose it. 0 states that no replica is ever promoted.
@@ -134,6 +149,7 @@ export const configSchema = z.strictObject({
        */
       durability: durabilityStatement.optional(),
     })
+    .refine((redis) => redis.url === undefined || redis.cluster === undefined, { error: 'give url (one Redis) or cluster (its nodes), not both', path: ['cluster'] })
     .default({ prefix: 'stipend', confirmTimeoutMs: 2000 }),
   /**
    * How long a settled payment is remembered, so that the same payment in a later manifest is not

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 export type Health =
   | { status: 'ok'; redis: 'ok'; workers: number; queues: Record<string, number> }
@@ -14,7 +14,7 @@ const PING_TIMEOUT_MS = 2000;
  * which shows an account no worker serves. Workers are seen through Redis' CLIENT LIST (BullMQ
  * names its connections), so a Redis that forbids CLIENT reports unavailable with its error.
  */
-export async function checkHealth(redis: Redis, schedules: Queue, paymentQueues: Queue[]): Promise<Health> {
+export async function checkHealth(redis: RedisClient, schedules: Queue, paymentQueues: Queue[]): Promise<Health> {
   try {
     await withTimeout(redis.ping(), PING_TIMEOUT_MS);
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Account } from '../config/load.js';
 import { BatchLedger } from '../ledger/batches.js';
@@ -9,7 +9,7 @@ import { readPaymentTotals } from './payment-totals.js';
 import { SnapshotHistogram } from './snapshot-histogram.js';
 
 export interface MetricSources {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The accounts whose request timings are shown. */
   accounts: Account[];

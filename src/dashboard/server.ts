@@ -52,10 +52,10 @@ export async function startDashboard(options: {
   uploadsDir?: string;
 }): Promise<RunningDashboard> {
   const { config, log } = options;
-  await assertRedisReachable(config.redisUrl);
+  await assertRedisReachable(config);
   // Its own connection, failing fast while Redis is away: a page or a scrape then errs at once
   // instead of waiting on a reconnect (workers, unlike this, must wait).
-  const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = connectRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   if (redis.status !== 'ready') await once(redis, 'ready');
   const paymentQueues = config.accounts.map((account) => openAccountQueue(redis, config.prefix, account, log));
   const schedules = logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: new RedisKeys(config.prefix).schedulesBull() }), { queue: SCHEDULES_QUEUE }, log);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis/keys.js';
 
@@ -94,7 +94,7 @@ const PAGE = 1000;
 
 export class BatchRows {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     /** Which account's slot holds a batch (BatchLedger.ownerOf). */
     private readonly batches: { ownerOf(batchId: string): Promise<{ provider: string; account: string }> },

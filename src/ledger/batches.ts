@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { type Actor, personHere } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
@@ -109,7 +109,7 @@ export class BatchLedger {
   private readonly owners = new Map<string, BatchOwner>();
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     this.redis = scripted(redis);

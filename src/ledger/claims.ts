@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { scripted } from '../redis/scripts.js';
 import { encodeBatchRow } from './batch-rows.js';
@@ -36,7 +36,7 @@ const TRIES = 20;
  * in other slots and `otherAccounts` must be empty (queue/other-accounts.ts guards them there).
  */
 export async function claimPayments(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   owner: { provider: string; account: string },
   batchId: string,
@@ -64,7 +64,7 @@ export async function claimPayments(
 
 /** Per payment id, the account (of `accounts`, all of `provider`) and batch that hold it, if any: one read per account. */
 export async function heldInAccounts(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   provider: string,
   accounts: readonly string[],
@@ -79,7 +79,7 @@ export async function heldInAccounts(
   return found;
 }
 
-async function heldInAccount(redis: Redis, keys: RedisKeys, provider: string, account: string, paymentIds: readonly string[]): Promise<string[]> {
+async function heldInAccount(redis: RedisClient, keys: RedisKeys, provider: string, account: string, paymentIds: readonly string[]): Promise<string[]> {
   for (let attempt = 1; ; attempt += 1) {
     const seen = (await readHolders(redis, keys, provider, [account], paymentIds)).map(([holder]) => holder!);
     const heldKeys = paymentIds.flatMap((id, i) => [keys.holder(provider, account, id), seenRecordKey(keys, provider, account, seen[i]!, id)]);
@@ -90,7 +90,7 @@ async function heldInAccount(redis: Redis, keys: RedisKeys, provider: string, ac
 }
 
 /** Per payment, the batch holding it in each account ('' for none), read in one round trip per account. */
-async function readHolders(redis: Redis, keys: RedisKeys, provider: string, accounts: readonly string[], paymentIds: readonly string[]): Promise<string[][]> {
+async function readHolders(redis: RedisClient, keys: RedisKeys, provider: string, accounts: readonly string[], paymentIds: readonly string[]): Promise<string[][]> {
   const perAccount = await Promise.all(accounts.map((account) => redis.mget(paymentIds.map((id) => keys.holder(provider, account, id)))));
   return paymentIds.map((_, i) => perAccount.map((holders) => holders[i] ?? ''));
 }
@@ -101,7 +101,7 @@ function seenRecordKey(keys: RedisKeys, provider: string, account: string, holde
 }
 
 export async function settleUnrecordedClaim(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   owner: { provider: string; account: string },
   claim: { batchId: string; paymentId: string; line: number; amountCents: number; jobExists: boolean },

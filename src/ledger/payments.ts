@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { type Actor, personHere, recordedName } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
@@ -148,7 +148,7 @@ export class PaymentLedger {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly provider: string,
     private readonly account: string,

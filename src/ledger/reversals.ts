@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { type Actor, recordedName } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -31,7 +31,7 @@ export class ReversalLedger {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly provider: string,
     private readonly account: string,

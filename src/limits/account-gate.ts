@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Account } from '../config/load.js';
 import type { HttpResult, RequestGate } from '../providers/http.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -48,11 +48,11 @@ function settledArrival(result: unknown): boolean {
 }
 
 /** How much longer the account is paused by a provider's 429/503 answer; 0 when it is not. */
-export async function accountPausedForMs(redis: Redis, keys: RedisKeys, account: Pick<Account, 'provider' | 'name'>): Promise<number> {
+export async function accountPausedForMs(redis: RedisClient, keys: RedisKeys, account: Pick<Account, 'provider' | 'name'>): Promise<number> {
   return Math.max(0, await redis.pttl(keys.pause(account.provider, account.name)));
 }
 
-export function openAccountGate(redis: Redis, keys: RedisKeys, account: Account): AccountGate {
+export function openAccountGate(redis: RedisClient, keys: RedisKeys, account: Account): AccountGate {
   const scripts = scripted(redis);
   const logKey = keys.rate(account.provider, account.name);
   const unansweredKey = keys.rateUnanswered(account.provider, account.name);

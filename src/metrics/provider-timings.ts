@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { RequestTiming } from '../providers/http.js';
 
 /**
@@ -41,7 +41,7 @@ export interface TimingRecorder {
  * up in memory and go together in the next one. So a busy worker writes once per round trip, not
  * six commands per request. A write that fails is reported to `onError`; its timings are lost.
  */
-export function timingRecorder(redis: Redis, key: string, onError: (error: unknown) => void): TimingRecorder {
+export function timingRecorder(redis: RedisClient, key: string, onError: (error: unknown) => void): TimingRecorder {
   let counts = new Map<string, number>();
   let sums = new Map<string, number>();
   let writing: Promise<void> | undefined;
@@ -84,7 +84,7 @@ export function timingRecorder(redis: Redis, key: string, onError: (error: unkno
 }
 
 /** One account's request timings as recorded (timingRecorder); undefined when no request was recorded yet. */
-export async function readTimings(redis: Redis, key: string): Promise<Record<TimingName, HistogramSnapshot> | undefined> {
+export async function readTimings(redis: RedisClient, key: string): Promise<Record<TimingName, HistogramSnapshot> | undefined> {
   return parseTimings(await redis.hgetall(key));
 }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { Actor } from '../audit/actor.js';
 import { auditFields } from '../audit/audit-entry.js';
@@ -40,7 +40,7 @@ export class People {
   private readonly sessions: Sessions;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     this.sessions = new Sessions(redis, keys);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis/keys.js';
 import { scripted } from '../redis/scripts.js';
@@ -25,7 +25,7 @@ export type Session = z.infer<typeof session>;
 
 export class Sessions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Account } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { logBullErrors } from './bull-errors.js';
@@ -11,7 +11,7 @@ import { paymentQueueOptions, queueName } from './payment-job.js';
  * a listener, BullMQ's first `error` ends the process). `log`: the caller's logger, else one on
  * stderr. The caller closes it.
  */
-export function openAccountQueue(connection: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>, log?: Logger): Queue {
+export function openAccountQueue(connection: RedisClient, prefix: string, account: Pick<Account, 'provider' | 'name'>, log?: Logger): Queue {
   const name = queueName(account);
   return logBullErrors(new Queue(name, paymentQueueOptions(connection, prefix, account)), { queue: name }, log);
 }

@@ -1,18 +1,23 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { dataNodes, type RedisClient } from '../redis/connection.js';
 import { RedisKeys } from '../redis/keys.js';
 
 /**
  * Deletes every key this program wrote under a prefix: the ledger, BullMQ's queues and the rate
  * limits. For the demo and for tests, never for real data.
  */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', new RedisKeys(prefix).everything(), 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  // A cluster's keys are on its masters, each scanned on its own; a cluster client deletes one key per command.
+  for (const node of dataNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', new RedisKeys(prefix).everything(), 'COUNT', 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (node === redis) await redis.unlink(...keys);
+      else await Promise.all(keys.map((key) => redis.unlink(key)));
+    } while (cursor !== '0');
+  }
 }
 
 // Jobs removed per script: each is one Redis call, short enough not to hold other clients up.

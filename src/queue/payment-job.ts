@@ -1,5 +1,5 @@
 import type { QueueOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { Account } from '../config/load.js';
 import { RedisKeys } from '../redis/keys.js';
@@ -74,6 +74,6 @@ const EVENTS_KEPT = 1000;
  * given) into the queue's meta as it starts, and the last one written holds: every Queue of a payment
  * queue should be made with these.
  */
-export function paymentQueueOptions(connection: Redis, prefix: string, account: Pick<Account, 'provider' | 'name'>): QueueOptions {
+export function paymentQueueOptions(connection: RedisClient, prefix: string, account: Pick<Account, 'provider' | 'name'>): QueueOptions {
   return { connection, prefix: bullPrefix(prefix, account), streams: { events: { maxLen: EVENTS_KEPT } } };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { scripted } from '../redis/scripts.js';
 
 export interface RedisLock {
@@ -12,7 +12,7 @@ export interface RedisLock {
  * A lock one process at a time holds, that expires by itself if its holder dies. Renewed and
  * released only while this holder still holds it (redis/lua/renewLock.lua, releaseLock.lua).
  */
-export async function tryLock(redis: Redis, key: string, ttlMs: number): Promise<RedisLock | undefined> {
+export async function tryLock(redis: RedisClient, key: string, ttlMs: number): Promise<RedisLock | undefined> {
   const token = randomBytes(8).toString('hex');
   if (!(await redis.set(key, token, 'PX', ttlMs, 'NX'))) return undefined;
   const scripts = scripted(redis);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Every Lua script the program runs in Redis, one file each in lua/ (shared pieces in
@@ -63,7 +63,7 @@ const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** A connection with every script as a command: `redis.finalizePayment(...keys, ...args)`. */
-export type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+export type ScriptedRedis = RedisClient & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 const INCLUDE = /^---[ \t]*@include[ \t]+"([^"]+)"[ \t]*$/gm;
 
@@ -83,7 +83,7 @@ export const SCRIPT_TEXT: Readonly<Record<ScriptName, string>> = Object.fromEntr
 ) as Record<ScriptName, string>;
 
 /** The connection, with every script defined on it (once per connection). */
-export function scripted(redis: Redis): ScriptedRedis {
+export function scripted(redis: RedisClient): ScriptedRedis {
   const r = redis as ScriptedRedis;
   if (typeof r.readStanding !== 'function') {
     for (const [name, keys] of Object.entries(SCRIPTS)) {

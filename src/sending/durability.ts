@@ -4,8 +4,8 @@ import type { DurabilityStatement } from '../config/schema.js';
 import type { StipendContext } from '../context.js';
 import { RedisDurabilityError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { connectRedis } from '../redis/connection.js';
-import { redactUrl } from '../redact-url.js';
+import { connectRedis, dataNodes, describeTarget, type RedisClient, type RedisTarget } from '../redis/connection.js';
+import { redactUrlsIn } from '../redact-url.js';
 
 /**
  * Whether a `sending` mark survives what Redis can lose after acknowledging it (docs/reliability.md).
@@ -50,8 +50,17 @@ export interface DurabilityDecision<A extends Decided> {
   refusal: string | undefined;
 }
 
-/** INFO and CONFIG GET, or the configuration's statement where CONFIG is refused; refuses with neither. */
-export async function readRedisSettings(redis: Redis, url: string, statement: DurabilityStatement | undefined): Promise<RedisSettings> {
+/**
+ * INFO and CONFIG GET, or the configuration's statement where CONFIG is refused; refuses with neither.
+ * On a cluster, of every master, and what the weakest of them keeps: each holds some accounts' marks.
+ * `where`: the target as messages name it (describeTarget).
+ */
+export async function readRedisSettings(redis: RedisClient, where: string, statement: DurabilityStatement | undefined): Promise<RedisSettings> {
+  const each = await Promise.all(dataNodes(redis).map((node) => readServerSettings(node, where, statement)));
+  return each.reduce(weakest);
+}
+
+async function readServerSettings(redis: Redis, where: string, statement: DurabilityStatement | undefined): Promise<RedisSettings> {
   const server = parseInfo(await redis.info('server'));
   const replication = parseInfo(await redis.info('replication'));
   const base = { version: server.redis_version ?? '0', connectedReplicas: Number(replication.connected_slaves ?? 0) };
@@ -64,7 +73,7 @@ export async function readRedisSettings(redis: Redis, url: string, statement: Du
   } catch (error) {
     if (!statement) {
       throw new RedisDurabilityError(
-        `Redis at ${redactUrl(url)} refuses CONFIG GET (${String((error as Error).message).split('\n')[0]}), so workers cannot tell whether it keeps acknowledged writes: state what your Redis guarantees in the configuration's redis.durability ({ "appendonly": true, "appendfsync": "always", "maxmemoryPolicy": "noeviction" } as your provider documents them)`,
+        `Redis at ${where} refuses CONFIG GET (${String((error as Error).message).split('\n')[0]}), so workers cannot tell whether it keeps acknowledged writes: state what your Redis guarantees in the configuration's redis.durability ({ "appendonly": true, "appendfsync": "always", "maxmemoryPolicy": "noeviction" } as your provider documents them)`,
       );
     }
     return { ...base, ...statement, noFsyncOnRewrite: false, source: 'statement' };
@@ -77,6 +86,26 @@ export async function readRedisSettings(redis: Redis, url: string, statement: Du
     maxmemoryPolicy: config['maxmemory-policy'] ?? '',
     source: 'server',
   };
+}
+
+const FSYNC_STRENGTH: Record<RedisSettings['appendfsync'], number> = { always: 2, everysec: 1, no: 0 };
+
+/** What two servers together guarantee: the less of each. */
+function weakest(a: RedisSettings, b: RedisSettings): RedisSettings {
+  return {
+    version: atLeast(a.version, ...majorMinor(b.version)) ? b.version : a.version,
+    appendonly: a.appendonly && b.appendonly,
+    appendfsync: FSYNC_STRENGTH[a.appendfsync] <= FSYNC_STRENGTH[b.appendfsync] ? a.appendfsync : b.appendfsync,
+    noFsyncOnRewrite: a.noFsyncOnRewrite || b.noFsyncOnRewrite,
+    maxmemoryPolicy: a.maxmemoryPolicy === b.maxmemoryPolicy ? a.maxmemoryPolicy : [a.maxmemoryPolicy, b.maxmemoryPolicy].find((p) => p !== 'noeviction')!,
+    connectedReplicas: Math.min(a.connectedReplicas, b.connectedReplicas),
+    source: a.source === 'server' && b.source === 'server' ? 'server' : 'statement',
+  };
+}
+
+function majorMinor(version: string): [number, number] {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return [major, minor];
 }
 
 /** Per account: confirm each mark, pay at an accepted risk, or refuse. */
@@ -125,9 +154,10 @@ export function decideDurability<A extends Decided>(settings: RedisSettings, opt
  * accepted, and hands each account its confirmDurable where its marks need one.
  */
 export async function checkDurability(context: StipendContext, accounts: Account[], log: Logger) {
-  const { redisUrl, durability: options } = context.config;
-  const settings = await readRedisSettings(context.redis, redisUrl, options.statement);
-  const decision = decideDurability(settings, options, accounts, redisUrl);
+  const { durability: options } = context.config;
+  const where = describeTarget(context.config);
+  const settings = await readRedisSettings(context.redis, where, options.statement);
+  const decision = decideDurability(settings, options, accounts, where);
   if (decision.refusal) throw new RedisDurabilityError(decision.refusal);
   for (const { account, risks } of decision.accepted) {
     log.warn({ provider: account.provider, account: account.name, risks }, `acceptRedisWriteLoss: ${account.provider}/${account.name} pays although Redis can lose a sending mark (${risks.join('; ')}): such a payment can be paid twice`);
@@ -136,7 +166,7 @@ export async function checkDurability(context: StipendContext, accounts: Account
   // its WAIT asks) the server that took the account's marks.
   const confirmers = await Promise.all(decision.confirming.map(async (account) => ({
     account,
-    confirmer: await openConfirmer(redisUrl, context.keys.durabilityProbe(account.provider, account.name), decision.plan, options.confirmTimeoutMs),
+    confirmer: await openConfirmer(context.config, context.keys.durabilityProbe(account.provider, account.name), decision.plan, options.confirmTimeoutMs),
   })));
   return {
     confirmFor: (account: Account) =>
@@ -158,11 +188,14 @@ export async function checkDurability(context: StipendContext, accounts: Account
  * answer: after a reconnect it may have reached another server than the one that took the marks.
  * Calls while a probe is on its way share the next one, so each probe+WAIT serves everyone waiting.
  */
-export async function openConfirmer(url: string, probeKey: string, plan: ConfirmPlan, timeoutMs: number): Promise<{ confirmDurable: () => Promise<boolean>; close(): Promise<void> }> {
-  const redis = connectRedis(url);
+export async function openConfirmer(target: RedisTarget, probeKey: string, plan: ConfirmPlan, timeoutMs: number): Promise<{ confirmDurable: () => Promise<boolean>; close(): Promise<void> }> {
+  const redis = connectRedis(target);
   await redis.ping();
   let disconnects = 0;
   redis.on('close', () => disconnects++);
+  // A cluster's node lost, or the slots moved (a failover): the probe may have reached another
+  // server. The send's own recheck of its mark (guardedSend) covers the mark lost with a master.
+  redis.on('-node', () => disconnects++);
   let sequence = 0;
   // A dead connection holds its commands; the answer is given up a little after the server's own timeout.
   const waits = Number(plan.waitaof) + Number(plan.waitReplicas > 0);
@@ -229,5 +262,5 @@ function describe(s: RedisSettings): string {
 }
 
 function refusal(accounts: Decided[], url: string, problem: string, read: string, fix: string): string {
-  return `workers refused for ${accounts.map((a) => `${a.provider}/${a.name}`).join(', ')}: Redis at ${redactUrl(url)} ${problem} (${read}). To fix: ${fix}.`;
+  return `workers refused for ${accounts.map((a) => `${a.provider}/${a.name}`).join(', ')}: Redis at ${redactUrlsIn(url)} ${problem} (${read}). To fix: ${fix}.`;
 }

@@ -68,7 +68,13 @@ export async function guardedSend<Answer, Refusal extends string>(
     } else if (!(await claim.keep?.())) {
       throw (refused = new NotSent<Refusal>('stale'));
     }
-    if (claim.confirmDurable && !(await claim.confirmDurable())) throw (refused = new NotSent<Refusal>('not-durable'));
+    if (claim.confirmDurable) {
+      if (!(await claim.confirmDurable())) throw (refused = new NotSent<Refusal>('not-durable'));
+      // The confirmation covers the server that answered it. Had the claim's server failed over in
+      // between (a cluster's replica taking over), the claim may have been lost with it: it is read
+      // again, from the server that holds it now, before anything leaves.
+      if (claim.keep && !(await claim.keep())) throw (refused = new NotSent<Refusal>('stale'));
+    }
     left = true;
   };
   try {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Account } from '../config/load.js';
 import { createHttpSender, type RequestGate, type RequestTiming } from '../providers/http.js';
 import type { ProviderClient } from '../providers/types.js';
@@ -14,7 +14,7 @@ import { redisSession } from './shared-session.js';
  * with the account's credentials (session-seal.ts).
  */
 export function openProviderClient(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   account: Account,
   gate?: RequestGate,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { SharedSession } from '../providers/types.js';
 import { tryLock } from '../redis/lock.js';
 import type { SessionSeal } from './session-seal.js';
@@ -12,7 +12,7 @@ const POLL_MS = 50;
  * one of them asks the provider for a new one and the rest use what it stored. The value is kept
  * sealed (session-seal.ts); one that does not open counts as none, and is renewed.
  */
-export function redisSession(redis: Redis, key: string, sealed: SessionSeal): SharedSession {
+export function redisSession(redis: RedisClient, key: string, sealed: SessionSeal): SharedSession {
   const lockKey = `${key}:lock`;
   const read = async () => {
     const stored = await redis.get(key);

@@ -40,7 +40,7 @@ describe('stipend demo', () => {
     expectReconciled(result.stdout);
     // Stopped and removed when the demo ended.
     expect(existsSync(data!)).toBe(false);
-    await expect(assertRedisReachable(url!)).rejects.toThrow(/not reachable/);
+    await expect(assertRedisReachable({ redisUrl: url! })).rejects.toThrow(/not reachable/);
   });
 
   it.skipIf(!redisServerInstalled())('the private Redis keeps every write it acknowledges and never evicts, as BullMQ and the ledger need', async () => {

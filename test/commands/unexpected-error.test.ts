@@ -3,12 +3,12 @@ import { afterAll, expect, it } from 'vitest';
 import { describeUnexpected } from '../../src/commands/unexpected-error.js';
 import { testRedis } from '../helpers/redis.js';
 
-const { redis, cleanup } = testRedis();
+const { url, cleanup } = testRedis();
 afterAll(cleanup);
 
 it('prints an unforeseen error\'s stack, never the failed Redis command\'s arguments', async () => {
   // A real ioredis error keeping its command: AUTH with a password, refused by a Redis that has none.
-  const client = new Redis(redis.options.port!, redis.options.host!, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
   await client.connect();
   const error = await client.call('AUTH', 'sweeper', 'pa55-Sekret!').catch((e: unknown) => e);
   client.disconnect();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 
 /** One key and everything it holds, as text to search: values, members, fields, stream entries. */
 export interface KeyContents {
@@ -12,7 +12,7 @@ export interface KeyContents {
  * (LZF), which would hide a secret from a search. Bytes are read as latin1, so none is lost to
  * UTF-8 decoding.
  */
-export async function readKeysUnder(redis: Redis, prefix: string): Promise<KeyContents[]> {
+export async function readKeysUnder(redis: RedisClient, prefix: string): Promise<KeyContents[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
@@ -26,7 +26,7 @@ export async function readKeysUnder(redis: Redis, prefix: string): Promise<KeyCo
   }));
 }
 
-async function readValue(redis: Redis, key: string, type: string): Promise<(Buffer | string)[]> {
+async function readValue(redis: RedisClient, key: string, type: string): Promise<(Buffer | string)[]> {
   switch (type) {
     case 'string':
       return [(await redis.getBuffer(key)) ?? ''];

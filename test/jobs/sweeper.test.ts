@@ -4,6 +4,7 @@ import { waitForBatch } from '../../src/batches/wait.js';
 import type { Account } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { bullPrefix, paymentJob, queueName } from '../../src/queue/payment-job.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { sweepOpenBatches } from '../../jobs/sweeper.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 
@@ -33,7 +34,7 @@ it('adds back the job of a payment that has none, and settles one whose job fail
   const queue = new Queue(queueName(account), { connection: stack.context.redis, prefix: bullPrefix(stack.prefix, account) });
   const job = paymentJob({ ...account, retry: { attempts: 1, backoffMs: 0 } }, { batchId: 'b-failed', paymentId: 'failed-1', amountCents: 500, fields: fields('1000000003') });
   await queue.add(job.name, job.data, job.opts);
-  const connection = stack.context.redis.duplicate();
+  const connection = connectRedis(stack.context.config);
   const breaker = new Worker(queueName(account), async () => { throw new Error('job stalled more than allowable limit'); }, { connection, prefix: bullPrefix(stack.prefix, account) });
   while (((await queue.getJobCounts()).failed ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
   await breaker.close();
@@ -67,7 +68,7 @@ it('leaves a payment whose job waits alone, runs again a job that completed with
   };
   // 'done' completes without our processor settling it; then 'waits' is queued behind nobody.
   await add('done');
-  const connection = stack.context.redis.duplicate();
+  const connection = connectRedis(stack.context.config);
   const finisher = new Worker(queueName(account), async () => {}, { connection, prefix: bullPrefix(stack.prefix, account) });
   // A payment job is removed as it completes (the ledger, not the job, remembers it).
   while ((await queue.getJob('b-idle.done')) !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -2,6 +2,7 @@ import { afterAll, expect, it } from 'vitest';
 import { BatchLedger } from '../../src/ledger/batches.js';
 import { type ApprovalFence, PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { auditEntries } from '../../src/audit/audit-trail.js';
+import { connectRedis } from '../../src/redis/connection.js';
 import { testRedis } from '../helpers/redis.js';
 
 /**
@@ -10,7 +11,7 @@ import { testRedis } from '../helpers/redis.js';
  * check and the mark. These tests interleave two runs step by step, as two workers would.
  */
 
-const { redis, keys, cleanup } = testRedis();
+const { redis, url, keys, cleanup } = testRedis();
 afterAll(cleanup);
 const batches = new BatchLedger(redis, keys);
 const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
@@ -92,7 +93,7 @@ it('of marks racing an approval on two connections, each is made only if Redis r
   const ids = Array.from({ length: 60 }, (_, i) => `m${i}`);
   await enqueuedBatch('many', ids);
   expect((await ledger.beginFreshSending(ref('many', 'm0'), 'm0', strict)).permission).toBe('needs-approval');
-  const other = redis.duplicate();
+  const other = connectRedis({ redisUrl: url });
   try {
     const otherLedger = new PaymentLedger(other, keys, 'ctpayer', 'main');
     // Runs of both kinds of worker on two connections, the approval sent amid them.

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { hashPassword, NOBODY, verifyPassword } from '../../src/people/passwords.js';
 import { People } from '../../src/people/people.js';
 import { ABSOLUTE_MS, IDLE_MS, Sessions } from '../../src/people/sessions.js';
@@ -10,7 +10,7 @@ import { testRedis } from '../helpers/redis.js';
 
 /** The console's people, sessions and sign-in throttle against the real Redis (people/). */
 
-let redis: Redis;
+let redis: RedisClient;
 let keys: RedisKeys;
 let cleanup: () => Promise<void>;
 const ADMIN = { identity: 'root@ops-1' };

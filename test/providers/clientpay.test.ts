@@ -224,7 +224,7 @@ describe('the accessId shared by the account', () => {
 
   it('after the accessId was expired, concurrent payments from several processes issue exactly one new one, each paid once', async () => {
     // Four workers, each with its own Redis connection, sharing one session key.
-    const connections = Array.from({ length: 4 }, () => connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
+    const connections = Array.from({ length: 4 }, () => connectRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }));
     const sessionKey = `${contexts.redis.prefix}:session:concurrent`;
     const sessions = connections.map((redis) => redisSession(redis, sessionKey, sessionSeal(CREDENTIALS, sessionKey)));
     const workers = sessions.map((session) => clientpay.createClient({ baseUrl: sandbox.url, credentials: CREDENTIALS, send: createHttpSender({ timeoutMs: 5000 }), session }));

@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox.close();
   await rm(dir, { recursive: true, force: true });
-  const redis = connectRedis(SHARED_REDIS.href);
+  const redis = connectRedis({ redisUrl: SHARED_REDIS.href });
   await deleteKeys(redis, prefix);
   await redis.quit();
 });

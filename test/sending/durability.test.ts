@@ -153,7 +153,7 @@ describe.skipIf(!installed)('path 3: confirmDurable', () => {
     const replicated = await startReplicatedRedis(join(dir, 'replicated'));
     const ledger = new Redis(replicated.url);
     // Room for a loaded machine's replica to acknowledge; a stopped one still answers false within it.
-    const confirmer = await openConfirmer(replicated.url, 'durability-test:probe', { waitaof: false, waitReplicas: 1 }, 2000);
+    const confirmer = await openConfirmer({ redisUrl: replicated.url }, 'durability-test:probe', { waitaof: false, waitReplicas: 1 }, 2000);
     try {
       await ledger.set('mark', '1');
       expect(await confirmer.confirmDurable()).toBe(true);
