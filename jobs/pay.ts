@@ -169,6 +169,7 @@ export function paymentProcessor(context: PaymentJobContext) {
       },
       keep: () => payments.touchSending(data, run.epoch!),
       confirmDurable,
+      stillHeld: () => payments.touchSending(data, run.epoch!),
     };
   }
 

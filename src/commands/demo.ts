@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { describeTarget, type RedisClient } from '../redis/connection.js';
+import { assertRedisReachable, connectRedis, describeTarget, type RedisClient } from '../redis/connection.js';
 import { writeBatchReport } from '../batches/report.js';
 import { submitManifest } from '../batches/submit.js';
 import { waitForBatch } from '../batches/wait.js';
-import { resolveConfig } from '../config/load.js';
+import { type ResolvedConfig, resolveConfig } from '../config/load.js';
 import { sandboxConfig, sandboxProviders } from '../config/sandbox-accounts.js';
 import { openContext } from '../context.js';
 import { refuseWritingIntoInbox } from '../ingest/inbox-out.js';
@@ -16,6 +16,7 @@ import { deleteKeys } from '../queue/cleanup.js';
 import { redactUrl } from '../redact-url.js';
 import { writeTaxExport } from '../reports/tax-export.js';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.js';
+import { readRedisSettings } from '../sending/durability.js';
 import type { WorkerSide } from '../worker-side.js';
 import { describeBatch } from './output.js';
 import { demoRedis } from './private-redis.js';
@@ -56,7 +57,7 @@ export async function demoCommand(options: { out?: string }, workerSide: WorkerS
     // A configured cluster is used as it is: the private server stands in for one Redis only.
     const redis = configured.redisCluster === undefined ? await demoRedis(configured.redisUrl, (line) => process.stdout.write(`${line}\n`)) : undefined;
     if (redis !== undefined) teardown.unshift(() => redis.stop());
-    const config = redis === undefined ? configured : { ...configured, redisUrl: redis.url };
+    const config = await waitingForReplicas(redis === undefined ? configured : { ...configured, redisUrl: redis.url });
     const context = await openContext(config);
     teardown.unshift(() => context.close());
     teardown.unshift(() => deleteKeys(context.redis, prefix));
@@ -97,4 +98,20 @@ export async function demoCommand(options: { out?: string }, workerSide: WorkerS
   }
   process.stdout.write(mismatches === 0 ? 'every paid row matches a payment the sandbox applied, cent for cent\n' : `${mismatches} batch(es) did not reconcile\n`);
   return mismatches === 0 ? 0 : 1;
+}
+
+/**
+ * The demo's Redis as it is: where replicas are connected (a cluster's are), each sending mark waits
+ * for all of them (redis.waitReplicas), as docs/scaling-out.md asks of a real configuration, so the
+ * demo pays without accepting any loss a failover could cause.
+ */
+async function waitingForReplicas(config: ResolvedConfig): Promise<ResolvedConfig> {
+  await assertRedisReachable(config);
+  const redis = connectRedis(config);
+  try {
+    const { connectedReplicas } = await readRedisSettings(redis, describeTarget(config), undefined);
+    return connectedReplicas === 0 ? config : { ...config, durability: { ...config.durability, waitReplicas: connectedReplicas } };
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
 }

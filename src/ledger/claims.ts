@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { scripted } from '../redis/scripts.js';
@@ -32,8 +33,10 @@ const TRIES = 20;
  *
  * A holder is judged by its payment record, whose key names the holding batch: so the holders are
  * read first and the script is given every key it reads, compare-and-set on what was read. On a
- * single Redis the other accounts' holders are checked in the same script; on a cluster they are
- * in other slots and `otherAccounts` must be empty (queue/other-accounts.ts guards them there).
+ * single Redis the other accounts' holders are checked in the same script. On a cluster they are
+ * in other slots: each payment is first reserved for this account in the provider's slot, and only
+ * what it reserves is claimed (claimAcrossSlots). `rememberMs`: how long a settled payment is
+ * remembered (config rememberPaymentsDays), undefined for ever.
  */
 export async function claimPayments(
   redis: RedisClient,
@@ -42,8 +45,10 @@ export async function claimPayments(
   batchId: string,
   payments: NewPayment[],
   otherAccounts: readonly string[] = [],
+  rememberMs?: number,
 ): Promise<(string | undefined)[]> {
   if (payments.length === 0) return [];
+  if (otherAccounts.length > 0 && redis instanceof Cluster) return claimAcrossSlots(redis, keys, owner, batchId, payments, rememberMs);
   const { provider, account } = owner;
   const accounts = [account, ...otherAccounts];
   const args = payments.flatMap((p) => [p.line, p.paymentId, p.payee, p.amountCents, JSON.stringify(p.fields), p.participantId ?? '', p.reimbursement ? '1' : '']);
@@ -60,6 +65,32 @@ export async function claimPayments(
     if (answer !== 'stale') return (answer as string[]).map((holder) => (holder === '' ? undefined : holder));
     if (attempt === TRIES) throw new Error(`the holders of batch ${batchId}'s payments kept changing while it claimed them (${TRIES} tries)`);
   }
+}
+
+/**
+ * A reservation outlives the holders it stands for: they get rememberMs once their payment settles,
+ * which may be weeks after the claim (an `unknown` row waits for a person).
+ */
+const RESERVATION_SLACK_MS = 90 * 86_400_000;
+
+/**
+ * The claim on a cluster, for a provider with other accounts: the payment ids are reserved for this
+ * account first (the first account to reserve one keeps it, failed or not: stricter than one Redis,
+ * where a failed payment frees its id for another account), then those it holds are claimed in its
+ * own slot. A crash between the two leaves ids reserved and unclaimed: the batch's resumed enqueue
+ * claims them, another account's batch finds them held.
+ */
+async function claimAcrossSlots(
+  redis: RedisClient, keys: RedisKeys, owner: { provider: string; account: string }, batchId: string, payments: NewPayment[], rememberMs: number | undefined,
+): Promise<(string | undefined)[]> {
+  const reservations = payments.map((p) => keys.identity(owner.provider, p.paymentId));
+  const lifetime = rememberMs === undefined ? '' : String(rememberMs + RESERVATION_SLACK_MS);
+  const reserved = (await scripted(redis).reserveIdentities(reservations.length, ...reservations, owner.account, batchId, lifetime)) as string[];
+  const ours = payments.filter((_, i) => reserved[i] === '');
+  const claimed = await claimPayments(redis, keys, owner, batchId, ours);
+  let next = 0;
+  // Held elsewhere: the batch of the account that reserved it, as the row's holder.
+  return reserved.map((held) => (held === '' ? claimed[next++] : held.slice(held.indexOf('/') + 1)));
 }
 
 /** Per payment id, the account (of `accounts`, all of `provider`) and batch that hold it, if any: one read per account. */

@@ -8,7 +8,7 @@ import { RedisKeys } from '../redis/keys.js';
  */
 export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
   // A cluster's keys are on its masters, each scanned on its own; a cluster client deletes one key per command.
-  for (const node of dataNodes(redis)) {
+  for (const node of await dataNodes(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', new RedisKeys(prefix).everything(), 'COUNT', 1000);

@@ -99,7 +99,7 @@ async function claimChunk(context: StipendContext, account: Account, batchId: st
   const valid = chunk.flatMap((row) => (row.ok ? [row.payment] : []));
   const fields = new Map(valid.map((payment) => [payment, definedFields(payment)]));
   const owner = { provider: account.provider, account: account.name };
-  const holders = await claimPayments(context.redis, context.keys, owner, batchId, valid.map((payment) => toNewPayment(payment, fields.get(payment)!)), otherAccounts);
+  const holders = await claimPayments(context.redis, context.keys, owner, batchId, valid.map((payment) => toNewPayment(payment, fields.get(payment)!)), otherAccounts, context.config.rememberPaymentsMs);
   const holderOf = new Map(valid.map((payment, i) => [payment, holders[i]]));
 
   const claimed: ClaimedChunk = { entries: [], jobs: [], counts: { accepted: 0, acceptedCents: 0, rejected: 0, duplicates: 0 }, lastLine: chunk.at(-1)!.line };

@@ -58,9 +58,11 @@ export async function assertRedisReachable(target: RedisTarget): Promise<void> {
   }
 }
 
-/** The servers of the target that hold data: the one server, or each master of the cluster. */
-export function dataNodes(redis: RedisClient): Redis[] {
-  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+/** The servers of the target that hold data: the one server, or each master of the cluster (known once it answers). */
+export async function dataNodes(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  await redis.ping();
+  return redis.nodes('master');
 }
 
 function seedNode(url: string): { host: string; port: number } {

@@ -119,6 +119,15 @@ export class RedisKeys {
   }
 
   /**
+   * STRING: on Redis Cluster, which account of the provider reserved a payment identity first
+   * (`<account>/<batch>`), in the provider's slot: the accounts' holders are in slots of their own.
+   * Expires. Written by ledger/claims.ts (reserveIdentities.lua).
+   */
+  identity(provider: string, paymentId: string): string {
+    return `${this.prefix}:{${provider}}:identity:${paymentId}`;
+  }
+
+  /**
    * ZSET: the account's request log for its rate limit (request id → when it stops counting).
    * Written by the gate's scripts (limits/account-gate.ts), as are rateUnanswered and rateNext.
    */

@@ -36,6 +36,7 @@ const SCRIPTS = {
   claimPayments: KEYS_PER_CALL,
   heldInAccounts: KEYS_PER_CALL,
   settleUnrecordedClaim: 5,
+  reserveIdentities: KEYS_PER_CALL,
   // The batch record (ledger/batches.ts).
   recordChunk: 3,
   finishEnqueue: 2,

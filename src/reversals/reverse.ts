@@ -256,6 +256,8 @@ class PaymentReverser {
     return {
       take: () => this.reversals.claim(ref, this.request.reason, this.request.by),
       confirmDurable: this.confirmDurable,
+      // Only one claim can be reversing a payment (the claim is paid → reversing): found so, it is this one.
+      stillHeld: async () => (await this.payments.get(ref))?.status === 'reversing',
     };
   }
 

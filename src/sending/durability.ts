@@ -56,7 +56,7 @@ export interface DurabilityDecision<A extends Decided> {
  * `where`: the target as messages name it (describeTarget).
  */
 export async function readRedisSettings(redis: RedisClient, where: string, statement: DurabilityStatement | undefined): Promise<RedisSettings> {
-  const each = await Promise.all(dataNodes(redis).map((node) => readServerSettings(node, where, statement)));
+  const each = await Promise.all((await dataNodes(redis)).map((node) => readServerSettings(node, where, statement)));
   return each.reduce(weakest);
 }
 

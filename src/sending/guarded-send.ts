@@ -33,6 +33,11 @@ export interface SendClaim<Refusal extends string> {
    * request waits for it; a claim Redis loses would let the same send leave again.
    */
   confirmDurable?: () => Promise<boolean>;
+  /**
+   * Reads the claim again, from whichever server holds it now: true while it is still this send's.
+   * Asked after a confirmation, which covers only the server that answered it.
+   */
+  stillHeld?(): Promise<boolean>;
 }
 
 /** Why a request did not leave: nothing was sent. */
@@ -73,7 +78,7 @@ export async function guardedSend<Answer, Refusal extends string>(
       // The confirmation covers the server that answered it. Had the claim's server failed over in
       // between (a cluster's replica taking over), the claim may have been lost with it: it is read
       // again, from the server that holds it now, before anything leaves.
-      if (claim.keep && !(await claim.keep())) throw (refused = new NotSent<Refusal>('stale'));
+      if (claim.stillHeld && !(await claim.stillHeld())) throw (refused = new NotSent<Refusal>('stale'));
     }
     left = true;
   };

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../../src/redis/connection.js';
+import { dataNodes, type RedisClient } from '../../src/redis/connection.js';
 
 /** One key and everything it holds, as text to search: values, members, fields, stream entries. */
 export interface KeyContents {
@@ -14,12 +14,15 @@ export interface KeyContents {
  */
 export async function readKeysUnder(redis: RedisClient, prefix: string): Promise<KeyContents[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
+  // A cluster's keys are on its masters: each is scanned.
+  for (const node of await dataNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+  }
   return Promise.all(keys.sort().map(async (key) => {
     const type = await redis.type(key);
     return { key, type, text: (await readValue(redis, key, type)).map((part) => part.toString('latin1')).join('\n') };

@@ -46,6 +46,11 @@ export async function startStack(options: {
   workers?: { lockDurationMs?: number; sweepIntervalMs?: number };
   /** Another Redis than the shared one (a test's own server). */
   redisUrl?: string;
+  /**
+   * A Redis Cluster instead (its seed nodes; clusterSeeds() for the shared one), each sending mark
+   * waiting for the one replica of its master (redis.waitReplicas 1).
+   */
+  cluster?: readonly string[];
   /** More of the configuration's `redis` section (waitReplicas, confirmTimeoutMs). */
   redis?: Record<string, unknown>;
 }): Promise<TestStack> {
@@ -56,7 +61,12 @@ export async function startStack(options: {
     sandboxes[provider] = await startSandbox(provider as 'ctpayer', { port: 0, ...options.sandbox });
   }
   const raw = {
-    redis: { prefix, ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }), ...options.redis },
+    redis: {
+      prefix,
+      ...(options.redisUrl === undefined ? {} : { url: options.redisUrl }),
+      ...(options.cluster === undefined ? {} : { cluster: { nodes: options.cluster }, waitReplicas: 1 }),
+      ...options.redis,
+    },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     // Reports of commands a test runs go to its own folder, never the checkout's reports/.
     reportsDir: join(dir, 'reports'),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,9 +8,13 @@ import { waitForBatch } from '../../src/batches/wait.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { openContext, type StipendContext } from '../../src/context.js';
 import { claimPayments } from '../../src/ledger/claims.js';
+import { deleteKeys } from '../../src/queue/cleanup.js';
+import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
+import { RedisKeys } from '../../src/redis/keys.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningSandbox, startSandbox } from '../../src/sandbox/index.js';
 import type { RunningWorkers } from '../../src/worker-side.js';
+import { clusterSeeds } from '../helpers/cluster-seeds.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { stipend } from '../helpers/stipend-process.js';
 
@@ -100,8 +105,24 @@ it('pays through the other account when the operator allows it for the run (stip
 
 
 it('claims atomically against the other accounts\' holders: a payment one account holds is not claimed through another', async () => {
+  await expectOneHolderEach(context.redis, context.keys);
+});
+
+it('on Redis Cluster, where the accounts are in other slots, reserves each payment for one account first: one holder each all the same', async () => {
+  const redis = connectRedis({ redisUrl: '', redisCluster: clusterSeeds() });
+  const keys = new RedisKeys(`t-${randomBytes(4).toString('hex')}`);
+  try {
+    await expectOneHolderEach(redis, keys);
+    // The reservations are in the provider's slot, the claims in each account's own.
+    expect(await redis.get(keys.identity('ctpayer', 'od-1'))).toBe('main/b-main');
+  } finally {
+    await deleteKeys(redis, keys.prefix);
+    await redis.quit();
+  }
+});
+
+async function expectOneHolderEach(redis: RedisClient, keys: RedisKeys): Promise<void> {
   const payment = (paymentId: string) => ({ line: 2, paymentId, payee: '1000000001', amountCents: 100, fields: { cardId: '1000000001', description: 'Visit' } });
-  const { redis, keys } = context;
   expect(await claimPayments(redis, keys, { provider: 'ctpayer', account: 'main' }, 'b-main', [payment('od-1')], ['second'])).toEqual([undefined]);
   // Both accounts claiming at once: each payment ends held by exactly one of them.
   const [second, main] = await Promise.all([
@@ -112,4 +133,4 @@ it('claims atomically against the other accounts\' holders: a payment one accoun
   expect(second[1]).toBeUndefined();
   expect([second[2], main[0]].filter((holder) => holder === undefined)).toHaveLength(1);
   expect(main[1]).toBeUndefined();
-});
+}

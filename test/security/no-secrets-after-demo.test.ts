@@ -3,9 +3,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import calculateSlot from 'cluster-key-slot';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { sandboxConfig, sandboxProviders } from '../../src/config/sandbox-accounts.js';
+import { clusterSeeds } from '../helpers/cluster-seeds.js';
 import type { KeyContents } from '../helpers/redis-contents.js';
 
 /**
@@ -24,26 +26,79 @@ interface Leftovers {
   keys: KeyContents[];
 }
 
-let dir: string;
-let ran: { code: number | null; stdout: string; stderr: string; startedAt: number; endedAt: number };
-let leftovers: Leftovers;
-let reports: { file: string; text: string }[];
+/** The demo on the shared Redis, and on the shared Redis Cluster (REDIS_CLUSTER_NODES), as a user would point it there. */
+const TARGETS = [
+  { target: 'one Redis', env: (): NodeJS.ProcessEnv => ({}) },
+  { target: 'Redis Cluster', env: (): NodeJS.ProcessEnv => ({ REDIS_CLUSTER_NODES: clusterSeeds().join(',') }) },
+];
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stipend-no-secrets-'));
-  const out = join(dir, 'reports');
-  const startedAt = Date.now();
-  ran = { ...(await inspectedDemo(out, join(dir, 'leftovers.json'))), startedAt, endedAt: Date.now() };
-  leftovers = JSON.parse(await readFile(join(dir, 'leftovers.json'), 'utf8')) as Leftovers;
-  const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
-  reports = await Promise.all(files.map(async (entry) => ({ file: join(entry.parentPath, entry.name), text: await readFile(join(entry.parentPath, entry.name), 'latin1') })));
-}, 60_000);
-afterAll(() => rm(dir, { recursive: true, force: true }));
+describe.each(TARGETS)('the demo on $target', ({ target, env }) => {
+  let dir: string;
+  let ran: { code: number | null; stdout: string; stderr: string; startedAt: number; endedAt: number };
+  let leftovers: Leftovers;
+  let reports: { file: string; text: string }[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stipend-no-secrets-'));
+    const out = join(dir, 'reports');
+    const startedAt = Date.now();
+    ran = { ...(await inspectedDemo(out, join(dir, 'leftovers.json'), env())), startedAt, endedAt: Date.now() };
+    leftovers = JSON.parse(await readFile(join(dir, 'leftovers.json'), 'utf8')) as Leftovers;
+    const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    reports = await Promise.all(files.map(async (entry) => ({ file: join(entry.parentPath, entry.name), text: await readFile(join(entry.parentPath, entry.name), 'latin1') })));
+  }, 60_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('pays every provider\'s sample manifest on the configured Redis and reconciles, logging nothing at warn or above', () => {
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).not.toMatch(/private/);
+    expect(ran.stdout).toMatch(target === 'Redis Cluster' ? /^stipend demo: Redis the cluster of redis:/m : /^stipend demo: Redis redis:/m);
+    expect(ran.stdout).toMatch(/every paid row matches a payment the sandbox applied, cent for cent/);
+    expect((ran.stdout.match(/: matches the report/g) ?? []).length).toBe(sandboxProviders().length);
+    // stderr is the log, one JSON line each; at the demo's default level (warn) it would be empty.
+    const lines = ran.stderr.split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(20);
+    for (const line of lines) expect((JSON.parse(line) as { level: number }).level, line).toBeLessThan(40);
+    // Each account's keys in the account's own slot: five accounts, five slots, and one each for the index and the schedules.
+    const slots = new Set(leftovers.keys.map((k) => calculateSlot(k.key)));
+    expect(slots.size).toBeGreaterThanOrEqual(sandboxProviders().length + 2);
+  });
+
+  it('leaves no credential, issued token, PIN or card number in its output, its Redis keys or its reports', () => {
+    const secrets = [...configuredSecrets(), ...leftovers.issuedSecrets];
+    // PT API's session token and ClientPay's accessId, at least one of each.
+    expect(leftovers.issuedSecrets.length).toBeGreaterThanOrEqual(2);
+
+    const places = [
+      { where: 'stdout', text: ran.stdout },
+      { where: 'stderr', text: ran.stderr },
+      ...leftovers.keys.map((k) => ({ where: `redis ${k.type} ${k.key}`, text: `${k.key}\n${k.text}` })),
+      ...reports.map((r) => ({ where: r.file, text: r.text })),
+    ];
+    // Enough was searched for "nothing found" to mean something: the ledger's records of all 50
+    // payments, the queues and their events streams, the sessions and rate limits; every payment's
+    // log lines; each batch's report and summary and the tax export.
+    const bytes = (texts: { text: string }[]) => texts.reduce((sum, t) => sum + t.text.length, 0);
+    expect(leftovers.keys.length).toBeGreaterThan(100);
+    expect([...new Set(leftovers.keys.map((k) => k.type))]).toEqual(expect.arrayContaining(['hash', 'string', 'zset', 'set', 'stream', 'list']));
+    expect(bytes(leftovers.keys)).toBeGreaterThan(30_000);
+    expect(ran.stderr.split('\n').length).toBeGreaterThan(50);
+    expect(reports.length).toBeGreaterThanOrEqual(2 * sandboxProviders().length + 1);
+    expect(bytes(reports)).toBeGreaterThan(10_000);
+
+    const ownTimes = { from: ran.startedAt - DAY_MS, to: ran.endedAt + DAY_MS };
+    const found = places.flatMap(({ where, text }) => [
+      ...secrets.filter((secret) => containsSecret(text, secret)).map((secret) => `${where}: credential ${secret}`),
+      ...cardNumbers(text, ownTimes).map((number) => `${where}: card number ${number}`),
+    ]);
+    expect(found).toEqual([]);
+  });
+});
 
 /** test/helpers/inspected-demo.ts with every log line on (LOG_LEVEL=trace), its output captured whole. */
-function inspectedDemo(out: string, leftoversFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function inspectedDemo(out: string, leftoversFile: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/inspected-demo.ts', out, leftoversFile], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'trace' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/inspected-demo.ts', out, leftoversFile], { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'trace' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
@@ -56,47 +111,6 @@ function inspectedDemo(out: string, leftoversFile: string): Promise<{ code: numb
     });
   });
 }
-
-it('pays every provider\'s sample manifest on the configured Redis and reconciles, logging nothing at warn or above', () => {
-  expect(ran.code, ran.stderr).toBe(0);
-  expect(ran.stdout).not.toMatch(/private/);
-  expect(ran.stdout).toMatch(/every paid row matches a payment the sandbox applied, cent for cent/);
-  expect((ran.stdout.match(/: matches the report/g) ?? []).length).toBe(sandboxProviders().length);
-  // stderr is the log, one JSON line each; at the demo's default level (warn) it would be empty.
-  const lines = ran.stderr.split('\n').filter((line) => line !== '');
-  expect(lines.length).toBeGreaterThan(20);
-  for (const line of lines) expect((JSON.parse(line) as { level: number }).level, line).toBeLessThan(40);
-});
-
-it('leaves no credential, issued token, PIN or card number in its output, its Redis keys or its reports', () => {
-  const secrets = [...configuredSecrets(), ...leftovers.issuedSecrets];
-  // PT API's session token and ClientPay's accessId, at least one of each.
-  expect(leftovers.issuedSecrets.length).toBeGreaterThanOrEqual(2);
-
-  const places = [
-    { where: 'stdout', text: ran.stdout },
-    { where: 'stderr', text: ran.stderr },
-    ...leftovers.keys.map((k) => ({ where: `redis ${k.type} ${k.key}`, text: `${k.key}\n${k.text}` })),
-    ...reports.map((r) => ({ where: r.file, text: r.text })),
-  ];
-  // Enough was searched for "nothing found" to mean something: the ledger's records of all 50
-  // payments, the queues and their events streams, the sessions and rate limits; every payment's
-  // log lines; each batch's report and summary and the tax export.
-  const bytes = (texts: { text: string }[]) => texts.reduce((sum, t) => sum + t.text.length, 0);
-  expect(leftovers.keys.length).toBeGreaterThan(100);
-  expect([...new Set(leftovers.keys.map((k) => k.type))]).toEqual(expect.arrayContaining(['hash', 'string', 'zset', 'set', 'stream', 'list']));
-  expect(bytes(leftovers.keys)).toBeGreaterThan(30_000);
-  expect(ran.stderr.split('\n').length).toBeGreaterThan(50);
-  expect(reports.length).toBeGreaterThanOrEqual(2 * sandboxProviders().length + 1);
-  expect(bytes(reports)).toBeGreaterThan(10_000);
-
-  const ownTimes = { from: ran.startedAt - DAY_MS, to: ran.endedAt + DAY_MS };
-  const found = places.flatMap(({ where, text }) => [
-    ...secrets.filter((secret) => containsSecret(text, secret)).map((secret) => `${where}: credential ${secret}`),
-    ...cardNumbers(text, ownTimes).map((number) => `${where}: card number ${number}`),
-  ]);
-  expect(found).toEqual([]);
-});
 
 it('the search itself finds what it looks for', () => {
   const times = { from: 0, to: 0 };
