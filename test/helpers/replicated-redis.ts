@@ -85,12 +85,13 @@ export interface RedisServer {
 
 /**
  * A redis-server over `dir` (its AOF loaded if there is one), AOF fsynced on every write unless `args`
- * say otherwise (later arguments win), a replica of `primaryPort` if given; resolves once ready.
+ * say otherwise (later arguments win), a replica of `primaryPort` if given, on `port` or a free one;
+ * resolves once ready.
  */
-export async function startRedisServer(dir: string, options: { primaryPort?: number; args?: string[] } = {}): Promise<RedisServer> {
+export async function startRedisServer(dir: string, options: { primaryPort?: number; args?: string[]; port?: number } = {}): Promise<RedisServer> {
   const { primaryPort } = options;
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // No diskless-sync delay: a replica is in sync in milliseconds instead of Redis' default 5 s.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0'];
   if (primaryPort !== undefined) args.push('--replicaof', '127.0.0.1', String(primaryPort));
