@@ -35,6 +35,27 @@ it('names the key and the problem, never the value', () => {
   expect(attempt(ctpayer({ username: 'u', password: 'hunter2', apiusername: 'a' }, { bogus: 1 }))).not.toContain('hunter2');
 });
 
+describe('the redis section', () => {
+  const account = ctpayer({ username: 'u', password: 'p', apiusername: 'a' });
+  const nodes = ['redis://10.0.0.11:6379', 'redis://10.0.0.12:6379'];
+
+  it('takes a cluster\'s seed nodes from the file, or from REDIS_CLUSTER_NODES without one', () => {
+    expect(resolveConfig({ ...account, redis: { cluster: { nodes } } }, 'c.json', {}).redisCluster).toEqual(nodes);
+    expect(resolveConfig(account, 'c.json', { REDIS_CLUSTER_NODES: ` ${nodes.join(' , ')} ` }).redisCluster).toEqual(nodes);
+    // A url in the file is one Redis, whatever the environment says.
+    expect(resolveConfig({ ...account, redis: { url: 'redis://one:6379' } }, 'c.json', { REDIS_CLUSTER_NODES: nodes.join(',') }).redisCluster).toBeUndefined();
+    expect(resolveConfig(account, 'c.json', {}).redisCluster).toBeUndefined();
+  });
+
+  it('refuses a url and a cluster together, a cluster without nodes, and a prefix with more than one hash tag', () => {
+    expect(() => resolveConfig({ ...account, redis: { url: 'redis://one:6379', cluster: { nodes } } }, 'c.json')).toThrow(/redis\.cluster: give url \(one Redis\) or cluster \(its nodes\), not both/);
+    expect(() => resolveConfig({ ...account, redis: { cluster: { nodes: [] } } }, 'c.json')).toThrow(/redis\.cluster\.nodes: name at least one node/);
+    expect(() => resolveConfig({ ...account, redis: { cluster: { nodes: ['10.0.0.1:6379'] } } }, 'c.json')).toThrow(/must start with redis:\/\/ or rediss:\/\//);
+    expect(() => resolveConfig({ ...account, redis: { prefix: '{a}{b}' } }, 'c.json')).toThrow(/at most one \{hash tag\}/);
+    expect(resolveConfig({ ...account, redis: { prefix: '{stipend}' } }, 'c.json').prefix).toBe('{stipend}');
+  });
+});
+
 it('uses the built-in sandbox accounts without a file, and explains a broken file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stipend-config-'));
   const builtIn = await loadConfig({ env: {} });
