@@ -1,7 +1,9 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../src/redis/connection.js';
 import { loadConfig, resolveConfig } from '../src/config/load.js';
+import { sandboxConfig } from '../src/config/sandbox-accounts.js';
 import { openContext, type StipendContext } from '../src/context.js';
 import { newBatchId } from '../src/ledger/batches.js';
 import type { ManifestRow } from '../src/manifest/index.js';
@@ -11,6 +13,7 @@ import { bullPrefix, paymentJob, queueName } from '../src/queue/payment-job.js';
 import { connectRedis } from '../src/redis/connection.js';
 import { type RunningSandbox, type SandboxOptions, startSandbox } from '../src/sandbox/index.js';
 import { type Measure, trial } from './harness.js';
+import { windowCounts } from './rate-windows.js';
 import { type AccountSettings, bareBullPrefix, benchConfig, enqueueBatch, newPrefix, writeBenchConfig } from './stack.js';
 
 /**
@@ -47,7 +50,7 @@ export async function workerTrial(options: {
   try {
     await queue.pause();
     const batchId = await enqueueBatch(context, account, options.rows);
-    const measure = await besideRedis(context.redis, () => besideSandbox(() => trial('execute', { configFile, batchId })));
+    const measure = await besideRedis(context.redis, () => besideSandbox(() => trial('execute', { configFile, batchIds: [batchId] })));
     const loads = options.sandbox.transactions().length;
     if (loads !== options.rows.length) throw new Error(`the sandbox applied ${loads} loads for ${options.rows.length} payments`);
     await options.settled?.(context, batchId);
@@ -55,6 +58,51 @@ export async function workerTrial(options: {
   } finally {
     options.sandbox.reset();
     await queue.close();
+    await deleteKeys(context.redis, prefix);
+    await context.close();
+    await rm(configFile);
+  }
+}
+
+/**
+ * One trial across accounts: one CT Payer account per sandbox (a1, a2, …), each with a batch of the
+ * rows queued paused, on one Redis or a cluster; then one `stipend worker` process pays them all.
+ * extra.busiest: the most requests any one account's sandbox received in a sliding window of the
+ * account's rate limit. Every payment must have reached its sandbox exactly once.
+ */
+export async function accountsTrial(options: {
+  sandboxes: RunningSandbox[];
+  dir: string;
+  redis: { url: string } | { cluster: string[] };
+  account: AccountSettings & { rateLimit: { max: number; perMs: number } };
+  rows: readonly ManifestRow[];
+}): Promise<Measure> {
+  const prefix = newPrefix();
+  const { credentials } = sandboxConfig().accounts.ctpayer!.sandbox!;
+  const accounts = Object.fromEntries(options.sandboxes.map((sandbox, i) => [`a${i + 1}`, { baseUrl: sandbox.url, credentials, ...options.account }]));
+  const raw = { redis: { prefix, ...options.redis }, accounts: { ctpayer: accounts } };
+  const configFile = join(options.dir, `${prefix}.config.json`);
+  await writeFile(configFile, JSON.stringify(raw));
+  const config = await loadConfig({ path: configFile });
+  const context = await openContext(config);
+  const queues = config.accounts.map((account) => new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(prefix, account) }));
+  try {
+    await Promise.all(queues.map((queue) => queue.pause()));
+    const batchIds = [];
+    for (const account of config.accounts) batchIds.push(await enqueueBatch(context, account, options.rows));
+    const measure = await trial('execute', { configFile, batchIds });
+    const { max, perMs } = options.account.rateLimit;
+    let busiest = 0;
+    for (const sandbox of options.sandboxes) {
+      const loads = sandbox.transactions().length;
+      if (loads !== options.rows.length) throw new Error(`a sandbox applied ${loads} loads for ${options.rows.length} payments`);
+      busiest = Math.max(busiest, windowCounts(sandbox.requests().map((r) => r.at), { max, perMs }).busiest);
+    }
+    if (busiest > max) process.stderr.write(`an account received ${busiest} requests in ${perMs} ms, over its limit of ${max}\n`);
+    return { ...measure, extra: { ...measure.extra, busiest } };
+  } finally {
+    for (const sandbox of options.sandboxes) sandbox.reset();
+    await Promise.all(queues.map((queue) => queue.close()));
     await deleteKeys(context.redis, prefix);
     await context.close();
     await rm(configFile);

@@ -5,8 +5,8 @@ import { waitForBatch } from '../../src/batches/wait.js';
 import { loadConfig } from '../../src/config/load.js';
 import { openContext } from '../../src/context.js';
 import { createLogger } from '../../src/log.js';
-import { type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
-import { connectRedis } from '../../src/redis/connection.js';
+import { bullPrefix, type PaymentJobData, queueName } from '../../src/queue/payment-job.js';
+import { connectRedis, type RedisTarget } from '../../src/redis/connection.js';
 import { openProviderClient } from '../../src/sending/provider-client.js';
 import { bareBullPrefix } from '../stack.js';
 import type { Task } from './task.js';
@@ -15,17 +15,20 @@ import type { Task } from './task.js';
  * Both sides find their jobs queued (by the row, in another process) in a paused queue, start
  * their workers, then start the clock and resume the queue: the workers' start-up is not measured.
  */
-async function resume(redisUrl: string, prefix: string, name: string): Promise<void> {
-  const connection = connectRedis({ redisUrl });
-  const queue = new Queue(name, { connection, prefix: bareBullPrefix(prefix) });
-  await queue.resume();
-  await queue.close();
+async function resume(target: RedisTarget, queues: { prefix: string; name: string }[]): Promise<void> {
+  const connection = connectRedis(target);
+  await Promise.all(queues.map(async ({ prefix, name }) => {
+    const queue = new Queue(name, { connection, prefix });
+    await queue.resume();
+    await queue.close();
+  }));
   await connection.quit();
 }
 
 /**
- * The project: `stipend worker` for the account (workers, rate-limit gate, ledger, HTTP to the
- * sandbox), logging at info as it does in production (to /dev/null), until the batch is settled.
+ * The project: `stipend worker` for the accounts (workers, rate-limit gates, ledger, HTTP to the
+ * sandboxes), logging at info as it does in production (to /dev/null), until every batch
+ * (`batchIds`, one per account) is settled.
  */
 export const execute: Task = async (args, start) => {
   const config = await loadConfig({ path: String(args.configFile) });
@@ -34,10 +37,14 @@ export const execute: Task = async (args, start) => {
   const workers = await startWorkers(context, config.accounts, log);
   try {
     start();
-    await resume(config.redisUrl, config.prefix, queueName(config.accounts[0]!));
-    const batch = await waitForBatch(context, String(args.batchId), { pollMs: 20 });
-    if (batch.n_paid !== batch.accepted) throw new Error(`${batch.accepted} payments, ${batch.n_paid} paid: ${JSON.stringify(batch)}`);
-    return { items: batch.n_paid };
+    await resume(config, config.accounts.map((account) => ({ prefix: bullPrefix(config.prefix, account), name: queueName(account) })));
+    let paid = 0;
+    for (const batchId of args.batchIds as string[]) {
+      const batch = await waitForBatch(context, batchId, { pollMs: 20 });
+      if (batch.n_paid !== batch.accepted) throw new Error(`${batch.accepted} payments, ${batch.n_paid} paid: ${JSON.stringify(batch)}`);
+      paid += batch.n_paid;
+    }
+    return { items: paid };
   } finally {
     await workers.close();
     await context.close();
@@ -63,7 +70,7 @@ export const bullmqWorker: Task = async (args, start) => {
   try {
     await worker.waitUntilReady();
     start();
-    await resume(redisUrl, prefix, name);
+    await resume({ redisUrl }, [{ prefix: bareBullPrefix(prefix), name }]);
     await done;
     return { items: completed };
   } finally {
