@@ -80,7 +80,8 @@ export async function accountsTrial(options: {
   const prefix = newPrefix();
   const { credentials } = sandboxConfig().accounts.ctpayer!.sandbox!;
   const accounts = Object.fromEntries(options.sandboxes.map((sandbox, i) => [`a${i + 1}`, { baseUrl: sandbox.url, credentials, ...options.account }]));
-  const raw = { redis: { prefix, ...options.redis }, accounts: { ctpayer: accounts } };
+  const redis = 'url' in options.redis ? { url: options.redis.url } : { cluster: { nodes: options.redis.cluster } };
+  const raw = { redis: { prefix, ...redis }, accounts: { ctpayer: accounts } };
   const configFile = join(options.dir, `${prefix}.config.json`);
   await writeFile(configFile, JSON.stringify(raw));
   const config = await loadConfig({ path: configFile });

@@ -34,10 +34,11 @@ export async function accountsRow(context: RowContext): Promise<RowResult> {
     const singleRate = median(runs.single.map(rate));
     const busiest = Math.max(...[...runs.cluster, ...runs.single].map((m) => m.extra.busiest!));
     const ratio = clusterRate / singleRate;
+    const cpuPer = (list: typeof runs.cluster) => fmt(median(list.map((m) => m.cpuMs / m.items)), 3);
     return {
       row: `8. ${ACCOUNTS} accounts × ${fmt(perAccount)} payments, unthrottled, Redis Cluster against one Redis`,
-      project: `cluster ${fmt(clusterRate)} payments/s; busiest account window ${busiest} of ${fmt(LIMIT.max)}`,
-      baseline: `one Redis ${fmt(singleRate)} payments/s`,
+      project: `cluster ${fmt(clusterRate)} payments/s, ${cpuPer(runs.cluster)} ms worker CPU/payment; busiest account window ${busiest} of ${fmt(LIMIT.max)}`,
+      baseline: `one Redis ${fmt(singleRate)} payments/s, ${cpuPer(runs.single)} ms worker CPU/payment`,
       ratio,
       goal: `ratio ≥ 1; busiest ≤ ${fmt(LIMIT.max)} per ${fmt(LIMIT.perMs)} ms`,
       met: ratio >= 1 && busiest <= LIMIT.max,

@@ -9,7 +9,7 @@
   provider, account, now, then per payment line, paymentId, payee, cents, fields (JSON, kept one
   hash field each named `f.<name>`: PROVIDER_FIELD of ledger/claims.ts), participant id ('' for
   none), reimbursement ('1' or ''); then per payment and account the holder the caller saw ('' for
-  none). Returns 'stale' (nothing written) when a holder is no longer what the caller saw, else per
+  none). Returns 'stale' when a holder is no longer what the caller saw, else per
   payment '' when this batch holds it, else the batch that does.
 ]]
 --- @include "includes/liveHolder"
@@ -17,11 +17,10 @@ local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch = ARGV[3]
 local per_payment = 1 + 2 * (1 + m)
 local seen_first = 7 + n * 7
-for i = 1, n do
-  local k = 2 + (i - 1) * per_payment
-  if not holders_as_seen(k + 2, 2, 1 + m, seen_first + (i - 1) * (1 + m)) then return 'stale' end
-end
 local out, claimed = {}, {}
+local function remember_claims()
+  if #claimed > 0 and redis.call('HGET', KEYS[1], 'state') == 'enqueuing' then redis.call('SADD', KEYS[2], unpack(claimed)) end
+end
 for i = 1, n do
   local k = 2 + (i - 1) * per_payment
   local b = 6 + (i - 1) * 7
@@ -29,7 +28,14 @@ for i = 1, n do
   local payment_id = ARGV[b + 2]
   local holder = nil
   for j = 0, m do
-    holder = holder or live_holder(KEYS[k + 2 + 2 * j], KEYS[k + 3 + 2 * j], ARGV[s + j], batch)
+    local current = redis.call('GET', KEYS[k + 2 + 2 * j]) or ''
+    -- A holder changed since the caller read it: the caller reads again and calls again. What this
+    -- call claimed so far stands (those holders were as read; claiming again changes nothing).
+    if current ~= ARGV[s + j] then
+      remember_claims()
+      return 'stale'
+    end
+    holder = holder or live_holder(current, KEYS[k + 3 + 2 * j], batch)
   end
   if holder then
     out[i] = holder
@@ -48,5 +54,5 @@ for i = 1, n do
     claimed[#claimed + 1] = payment_id
   end
 end
-if #claimed > 0 and redis.call('HGET', KEYS[1], 'state') == 'enqueuing' then redis.call('SADD', KEYS[2], unpack(claimed)) end
+remember_claims()
 return out

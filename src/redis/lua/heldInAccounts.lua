@@ -6,10 +6,10 @@
   per payment '' or the batch that holds it.
 ]]
 --- @include "includes/liveHolder"
-local n = #ARGV
-if not holders_as_seen(1, 2, n, 1) then return 'stale' end
 local out = {}
-for i = 1, n do
-  out[i] = live_holder(KEYS[2 * i - 1], KEYS[2 * i], ARGV[i], '') or ''
+for i = 1, #ARGV do
+  local current = redis.call('GET', KEYS[2 * i - 1]) or ''
+  if current ~= ARGV[i] then return 'stale' end
+  out[i] = live_holder(current, KEYS[2 * i], '') or ''
 end
 return out
