@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.js';
 import { deleteKeys } from '../../src/queue/cleanup.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/index.js';
 import type { RunningWorkers } from '../../src/worker-side.js';
+import { clusterSeeds } from './cluster-seeds.js';
 
 /**
  * A real stack for a test file: sandboxes over HTTP on free ports, the real Redis under a key prefix
@@ -60,6 +61,8 @@ export async function startStack(options: {
   for (const provider of options.providers) {
     sandboxes[provider] = await startSandbox(provider as 'ctpayer', { port: 0, ...options.sandbox });
   }
+  // STIPEND_TEST_STACKS=cluster puts every stack on the shared cluster: the whole suite, on Redis Cluster.
+  if (options.cluster === undefined && options.redisUrl === undefined && process.env.STIPEND_TEST_STACKS === 'cluster') options = { ...options, cluster: clusterSeeds() };
   const raw = {
     redis: {
       prefix,

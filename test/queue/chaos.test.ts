@@ -109,7 +109,7 @@ async function clusterRedis(dir: string): Promise<RedisUnderFire> {
 
 const SETUPS = [
   { target: 'one Redis failing over to an older copy', perProvider: 400, start: replicatedRedis },
-  { target: 'Redis Cluster losing a master', perProvider: 200, start: clusterRedis },
+  { target: 'Redis Cluster losing a master', perProvider: 150, start: clusterRedis },
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
