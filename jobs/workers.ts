@@ -13,6 +13,7 @@ import { bullPrefix, queueName } from '../src/queue/payment-job.js';
 import { assertRedisReachable, connectRedis, describeTarget, type RedisTarget } from '../src/redis/connection.js';
 import { openAccountClients } from '../src/sending/account-clients.js';
 import type { RunningWorkers, WorkersStop } from '../src/worker-side.js';
+import { startArchiver } from './archiver.js';
 import { paymentProcessor } from './pay.js';
 import { scheduledRunProcessor } from './scheduled-run.js';
 import { startSweeper } from './sweeper.js';
@@ -61,6 +62,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     return { account, worker, queue };
   });
   const sweeper = startSweeper(context, new Map(running.map((r) => [r.account, r.queue])), log.child({ sweeper: true }));
+  const archiver = startArchiver(context, log.child({ archiver: true }));
   // Scheduled runs: any worker process takes the next one.
   const stopping = new AbortController();
   const scheduled = new Worker(SCHEDULES_QUEUE, scheduledRunProcessor(context, stopping.signal, log.child({ schedules: true })), {
@@ -74,6 +76,7 @@ export async function startWorkers(context: StipendContext, accounts: Account[],
     stopping.abort();
     await scheduled.close();
     await sweeper.stop();
+    await archiver.stop();
     await Promise.all(running.map((r) => r.worker.close()));
     await Promise.all(running.map((r) => r.queue.close()));
     await accountClients.close();

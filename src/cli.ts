@@ -207,6 +207,12 @@ export async function runCli(workerSide: WorkerSide): Promise<void> {
     .option('--json', 'machine-readable output')
     .action(async (options) => exit(await (await import('./commands/audit.js')).auditCommand({ ...options, config: config() })));
 
+  program
+    .command('archive')
+    .description('move settled batches out of Redis into checksummed files under archive.dir (status, reports, exports and audit keep reading them); workers do it daily on their own')
+    .option('--older-than <days>', 'batches submitted more than this many days ago (default: archive.olderThanDays, 90)')
+    .action(async (options) => exit(await (await import('./commands/archive.js')).archiveCommand({ ...options, config: config() })));
+
   const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
   cards
     .command('assign <manifest>')

@@ -1,3 +1,5 @@
+import { ArchiveIndex } from './archive/archive-index.js';
+import { ArchiveReader } from './archive/archive-reader.js';
 import type { RedisClient } from './redis/connection.js';
 import type { ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';
@@ -14,6 +16,8 @@ export interface StipendContext {
   keys: RedisKeys;
   batches: BatchLedger;
   rows: BatchRows;
+  /** Batches moved out of Redis into files (archive/): the ledger and the audit trail read them through it. */
+  archive: ArchiveReader;
   /** The payment ledger of one account. */
   payments(account: { provider: string; name: string }): PaymentLedger;
   close(): Promise<void>;
@@ -23,14 +27,16 @@ export async function openContext(config: ResolvedConfig): Promise<StipendContex
   await assertRedisReachable(config);
   const redis = connectRedis(config);
   const keys = new RedisKeys(config.prefix);
-  const batches = new BatchLedger(redis, keys);
+  const archive = new ArchiveReader(new ArchiveIndex(redis, keys), config.archive.dir);
+  const batches = new BatchLedger(redis, keys, archive);
   return {
     config,
     redis,
     keys,
     batches,
-    rows: new BatchRows(redis, keys, batches),
-    payments: (account) => new PaymentLedger(redis, keys, account.provider, account.name, config.rememberPaymentsMs),
+    rows: new BatchRows(redis, keys, batches, archive),
+    archive,
+    payments: (account) => new PaymentLedger(redis, keys, account.provider, account.name, archive, config.rememberPaymentsMs),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -19,12 +19,22 @@ export interface AuditFilter {
 
 type AccountOfBatch = { provider: string; account: string };
 
-/** Where the trail is read from: a connection, the program's keys and the batch index (a StipendContext is one). */
+/**
+ * The entries of archived batches (archive/), moved out of the streams into each batch's files: the
+ * span of ids each batch's entries cover, and a batch's entries, oldest first.
+ */
+export interface ArchivedAudit {
+  spans(): Promise<{ batchId: string; first: string; last: string }[]>;
+  entries(batchId: string): Promise<AuditEntry[]>;
+}
+
+/** Where the trail is read from: a connection, the program's keys, the batch index and the archive (a StipendContext is one). */
 export interface AuditSource {
   redis: RedisClient;
   keys: RedisKeys;
   /** The batch index (BatchLedger): which account's stream holds a batch's entries, and every account's. */
   batches: { ownerOf(batchId: string): Promise<AccountOfBatch>; accounts(): Promise<AccountOfBatch[]> };
+  archive: ArchivedAudit;
 }
 
 /**
@@ -38,7 +48,8 @@ export async function* auditEntries(source: AuditSource, filter: AuditFilter = {
   // ends with its last.
   const range = { start: filter.fromMs === undefined ? '-' : String(filter.fromMs), end: filter.untilMs === undefined ? '+' : String(filter.untilMs - 1) };
   const streams = (await streamsOf(source, filter)).map((key) => streamEntries(source.redis, key, range, 'oldest-first'));
-  for await (const entry of merged(streams, 'oldest-first')) if (matches(entry, filter)) yield entry;
+  const archived = archivedEntries(source.archive, filter, () => true, 'oldest-first');
+  for await (const entry of merged([...streams, archived], 'oldest-first')) if (matches(entry, filter)) yield entry;
 }
 
 /**
@@ -51,7 +62,9 @@ export async function* auditEntriesNewestFirst(source: AuditSource, filter: Audi
   const end = beforeId === undefined || (filter.untilMs !== undefined && Number(beforeId.split('-')[0]) >= filter.untilMs) ? untilEnd : `(${beforeId}`;
   const range = { start: filter.fromMs === undefined ? '-' : String(filter.fromMs), end };
   const streams = (await streamsOf(source, filter)).map((key) => streamEntries(source.redis, key, range, 'newest-first'));
-  for await (const entry of merged(streams, 'newest-first')) if (matches(entry, filter)) yield entry;
+  const before = (id: string) => !end.startsWith('(') || compareIds(id, end.slice(1)) < 0;
+  const archived = archivedEntries(source.archive, filter, before, 'newest-first');
+  for await (const entry of merged([...streams, archived], 'newest-first')) if (matches(entry, filter)) yield entry;
 }
 
 type Order = 'oldest-first' | 'newest-first';
@@ -69,6 +82,44 @@ async function streamsOf(source: AuditSource, filter: AuditFilter): Promise<stri
 }
 
 const PEOPLE_EVENTS = new Set<AuditEvent>(['person_added', 'person_removed', 'password_reset']);
+
+/**
+ * The archived batches' entries in the filter's period (and passing `keep`), in order. A batch's
+ * file is opened only once the entries before its span are given (the spans say where each batch's
+ * entries start and end), so the newest page of the trail opens the newest archives alone.
+ */
+async function* archivedEntries(archive: ArchivedAudit, filter: AuditFilter, keep: (id: string) => boolean, order: Order): AsyncGenerator<AuditEntry> {
+  if (filter.event !== undefined && PEOPLE_EVENTS.has(filter.event)) return;
+  const inPeriod = (id: string) => {
+    const ms = Number(id.split('-')[0]);
+    return (filter.fromMs === undefined || ms >= filter.fromMs) && (filter.untilMs === undefined || ms < filter.untilMs);
+  };
+  const sign = order === 'oldest-first' ? 1 : -1;
+  const startOf = (span: { first: string; last: string }) => (order === 'oldest-first' ? span.first : span.last);
+  const spans = (await archive.spans())
+    .filter((span) => (filter.batchId === undefined || filter.batchId === '' || span.batchId === filter.batchId)
+      && (filter.fromMs === undefined || Number(span.last.split('-')[0]) >= filter.fromMs)
+      && (filter.untilMs === undefined || Number(span.first.split('-')[0]) < filter.untilMs))
+    .sort((a, b) => sign * compareIds(startOf(a), startOf(b)));
+  const open: { entries: AuditEntry[]; at: number }[] = [];
+  let next = 0;
+  for (;;) {
+    let head: (typeof open)[number] | undefined;
+    for (const batch of open) if (head === undefined || sign * compareIds(batch.entries[batch.at]!.id, head.entries[head.at]!.id) < 0) head = batch;
+    // A batch not yet opened whose span starts before the head may hold what comes first.
+    if (next < spans.length && (head === undefined || sign * compareIds(startOf(spans[next]!), head.entries[head.at]!.id) <= 0)) {
+      const entries = (await archive.entries(spans[next]!.batchId)).filter((entry) => inPeriod(entry.id) && keep(entry.id));
+      if (order === 'newest-first') entries.reverse();
+      if (entries.length > 0) open.push({ entries, at: 0 });
+      next += 1;
+      continue;
+    }
+    if (head === undefined) return;
+    yield head.entries[head.at]!;
+    head.at += 1;
+    if (head.at === head.entries.length) open.splice(open.indexOf(head), 1);
+  }
+}
 
 /** One stream's entries in `range` (inclusive ends, or exclusive with `(`), PAGE at a time. */
 async function* streamEntries(redis: RedisClient, key: string, range: { start: string; end: string }, order: Order): AsyncGenerator<AuditEntry> {

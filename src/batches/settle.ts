@@ -1,3 +1,4 @@
+import { refuseIfArchived } from '../archive/archive-errors.js';
 import { type Actor, personHere } from '../audit/actor.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';
@@ -23,6 +24,7 @@ export async function resolvePayment(
 ): Promise<PaymentRecord> {
   const checkedNote = checkNote(note);
   const batch = await context.batches.get(ref.batchId);
+  refuseIfArchived(batch);
   const ledger = context.payments(accountOf(context, batch));
   if (!(await ledger.get(ref))) throw new UsageError(`batch ${ref.batchId} has no payment ${ref.paymentId}`);
   const refused = await ledger.resolve(ref, verdict, by, checkedNote);
@@ -54,6 +56,7 @@ export async function retryFailed(
   by: Actor = personHere(),
 ): Promise<{ account: Account; retried: number; alreadyQueued: number; refused: string[] }> {
   const batch = await context.batches.get(batchId);
+  refuseIfArchived(batch);
   if (batch.state === 'canceled' || batch.state === 'awaiting_approval') throw new UsageError(`batch ${batchId} is ${batch.state.replace('_', ' ')}; there is nothing to retry`);
   const account = accountOf(context, batch);
   const ledger = context.payments(account);

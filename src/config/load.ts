@@ -39,6 +39,8 @@ export interface ResolvedConfig {
   /** What makes a sending mark durable before its request leaves (sending/durability.ts). */
   durability: { waitReplicas: number | undefined; confirmTimeoutMs: number; statement: DurabilityStatement | undefined };
   reportsDir: string;
+  /** Settled batches moved out of Redis (archive/): the folder, the age in ms, how often a worker archives (ms; 0: never). */
+  archive: { dir: string; olderThanMs: number; everyMs: number };
   /** config rememberPaymentsDays in ms; undefined: remembered forever. */
   rememberPaymentsMs: number | undefined;
   lockDurationMs: number;
@@ -99,6 +101,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     prefix: config.redis.prefix,
     durability: { waitReplicas: config.redis.waitReplicas, confirmTimeoutMs: config.redis.confirmTimeoutMs, statement: config.redis.durability },
     reportsDir: config.reportsDir,
+    archive: { dir: config.archive.dir, olderThanMs: Math.round(config.archive.olderThanDays * 86_400_000), everyMs: Math.round(config.archive.everyHours * 3_600_000) },
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
     sweepIntervalMs: config.workers.sweepIntervalMs,

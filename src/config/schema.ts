@@ -170,6 +170,20 @@ export const configSchema = z.strictObject({
   dashboard: dashboard.default({ readOnly: true }),
   /** Where `stipend run` writes reports unless --out says otherwise. */
   reportsDir: z.string().min(1).default('reports'),
+  /**
+   * Settled batches moved out of Redis into files (archive/): where, after how long, and how often
+   * the workers do it on their own (0: only `stipend archive`). docs/archive.md.
+   */
+  archive: z
+    .strictObject({
+      /** Every process that reads archived batches (workers, CLI, console) needs this folder: on several machines, a shared one. */
+      dir: z.string().min(1).default('archive'),
+      /** A settled batch is archived once it was submitted this many days ago. */
+      olderThanDays: z.number().positive().default(90),
+      /** How often a worker process archives what is old enough; 0: never on its own. */
+      everyHours: z.number().min(0).max(24 * 31).default(24),
+    })
+    .default({ dir: 'archive', olderThanDays: 90, everyHours: 24 }),
   taxThresholds: taxThresholds.default(DEFAULT_TAX_THRESHOLDS),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),
 });

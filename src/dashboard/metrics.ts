@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { LedgerArchive } from '../ledger/archived.js';
 import type { RedisClient } from '../redis/connection.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Account } from '../config/load.js';
@@ -10,6 +11,8 @@ import { SnapshotHistogram } from './snapshot-histogram.js';
 
 export interface MetricSources {
   redis: RedisClient;
+  /** Archived batches count too: their records are in the archive's index. */
+  archive: LedgerArchive;
   prefix: string;
   /** The accounts whose request timings are shown. */
   accounts: Account[];
@@ -25,7 +28,7 @@ export interface MetricSources {
 export function dashboardMetrics(sources: MetricSources): { contentType: string; render(): Promise<string> } {
   const { redis, prefix, accounts, queues } = sources;
   const keys = new RedisKeys(prefix);
-  const batches = new BatchLedger(redis, keys);
+  const batches = new BatchLedger(redis, keys, sources.archive);
   const registry = new Registry();
   const payments = new Gauge({
     name: 'stipend_payments',

@@ -60,9 +60,9 @@ export async function startDashboard(options: {
   const paymentQueues = config.accounts.map((account) => openAccountQueue(redis, config.prefix, account, log));
   const schedules = logBullErrors(new Queue(SCHEDULES_QUEUE, { connection: redis, prefix: new RedisKeys(config.prefix).schedulesBull() }), { queue: SCHEDULES_QUEUE }, log);
   const queues = [...paymentQueues, schedules];
-  const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues });
   // The console's own context: the ledger and the people, on a connection that waits out a blip.
   const context = await openContext(config);
+  const metrics = dashboardMetrics({ redis, prefix: config.prefix, accounts: config.accounts, queues, archive: context.archive });
   const people = new People(context.redis, context.keys);
   const sessions = new Sessions(context.redis, context.keys);
   const uploadsDir = options.uploadsDir ?? config.dashboard.uploadsDir ?? join(tmpdir(), `stipend-console-uploads-${config.prefix}`);

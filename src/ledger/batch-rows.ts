@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { RedisKeys } from '../redis/keys.js';
+import type { LedgerArchive } from './archived.js';
 
 /**
  * One entry per manifest row, in file order, so the report lists every row of the manifest:
@@ -98,6 +99,8 @@ export class BatchRows {
     private readonly keys: RedisKeys,
     /** Which account's slot holds a batch (BatchLedger.ownerOf). */
     private readonly batches: { ownerOf(batchId: string): Promise<{ provider: string; account: string }> },
+    /** Batches moved out of Redis: their rows are read from the archive. */
+    private readonly archive: LedgerArchive,
   ) {}
 
   /** Pages through the rows without loading the whole batch. */
@@ -106,9 +109,23 @@ export class BatchRows {
     const key = this.keys.batchRows(provider, account, batchId);
     for (let start = 0; ; start += PAGE) {
       const page = await this.redis.lrange(key, start, start + PAGE - 1);
+      if (page.length === 0 && start === 0) {
+        yield* this.archivedPages(batchId);
+        return;
+      }
       if (page.length === 0) return;
-      yield page.map((entry) => storedRow.parse(JSON.parse(entry)));
+      yield page.map(decodeBatchRow);
       if (page.length < PAGE) return;
     }
   }
+
+  /** An archived batch's rows (none for a batch with no rows, or not archived). */
+  private async *archivedPages(batchId: string): AsyncGenerator<BatchRow[]> {
+    const rows = (await this.archive.contents(batchId))?.rows ?? [];
+    for (let start = 0; start < rows.length; start += PAGE) yield rows.slice(start, start + PAGE).map(decodeBatchRow);
+  }
+}
+
+function decodeBatchRow(entry: string): BatchRow {
+  return storedRow.parse(JSON.parse(entry));
 }

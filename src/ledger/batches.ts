@@ -8,6 +8,7 @@ import { formatUsd } from '../money.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readPipelined } from '../redis/read-pipelined.js';
 import { scripted, type ScriptedRedis } from '../redis/scripts.js';
+import type { LedgerArchive } from './archived.js';
 import { type BatchRow, encodeBatchRow } from './batch-rows.js';
 import { FINAL_STATUSES, type FinalStatus } from './payment-status.js';
 
@@ -76,6 +77,10 @@ export const batchRecord = z.object({
   final: count,
   /** The last manifest line whose row is recorded and queued: where an interrupted enqueue resumes. */
   enqueued_line: count,
+  /** When archiving the batch began (archive/): from then on its payments no longer change. */
+  archiving: z.string().optional(),
+  /** When its files were written (archive/): the batch is read from them, and read-only. */
+  archived_at: z.string().optional(),
   /** Late or second `paid` answers the ledger recorded as conflicts (see the payment's conflict_*). */
   n_conflict: count,
   ...Object.fromEntries(FINAL_STATUSES.flatMap((s) => [[`n_${s}`, count], [`c_${s}`, count]])),
@@ -111,6 +116,8 @@ export class BatchLedger {
   constructor(
     redis: RedisClient,
     private readonly keys: RedisKeys,
+    /** Batches moved out of Redis: read where Redis has no record. */
+    private readonly archive: LedgerArchive,
   ) {
     this.redis = scripted(redis);
   }
@@ -301,8 +308,10 @@ export class BatchLedger {
   async get(batchId: string): Promise<BatchRecord> {
     const { provider, account } = await this.ownerOf(batchId);
     const hash = await this.redis.hgetall(this.keys.batch(provider, account, batchId));
-    if (Object.keys(hash).length === 0) throw new BatchNotFoundError(batchId);
-    return batchRecord.parse(hash) as BatchRecord;
+    if (Object.keys(hash).length > 0) return batchRecord.parse(hash) as BatchRecord;
+    const [archived] = await this.archive.records([batchId]);
+    if (archived === undefined) throw new BatchNotFoundError(batchId);
+    return batchRecord.parse(archived) as BatchRecord;
   }
 
   /**
@@ -315,8 +324,16 @@ export class BatchLedger {
     const known = batchIds.flatMap((batchId, i) => (owners[i] === undefined ? [] : [{ at: i, key: this.keys.batch(owners[i]!.provider, owners[i]!.account, batchId) }]));
     const hashes = await readPipelined(this.redis, known.map(({ key }) => ['hgetall', key]));
     const records: (BatchRecord | undefined)[] = batchIds.map(() => undefined);
+    const gone: number[] = [];
     for (const [i, { at }] of known.entries()) {
+      if (Object.keys(hashes[i] as object).length === 0) gone.push(at);
       const parsed = batchRecord.safeParse(hashes[i]);
+      if (parsed.success) records[at] = parsed.data as BatchRecord;
+    }
+    // A known batch with no record in Redis is archived (or being written): its record is in the archive's index.
+    const archived = await this.archive.records(gone.map((at) => batchIds[at]!));
+    for (const [i, at] of gone.entries()) {
+      const parsed = batchRecord.safeParse(archived[i]);
       if (parsed.success) records[at] = parsed.data as BatchRecord;
     }
     return records;

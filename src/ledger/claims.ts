@@ -32,7 +32,8 @@ const TRIES = 20;
  * does. `otherAccounts`: the provider's other accounts whose holders count too.
  *
  * A holder is judged by its payment record, whose key names the holding batch: so the holders are
- * read first and the script is given every key it reads, compare-and-set on what was read. On a
+ * read first and the script is given every key it reads, compare-and-set on what was read. A
+ * payment of an archived batch has no record: its compact holder (archive/) is read instead. On a
  * single Redis the other accounts' holders are checked in the same script. On a cluster they are
  * in other slots: each payment is first reserved for this account in the provider's slot, and only
  * what it reserves is claimed (claimAcrossSlots). `rememberMs`: how long a settled payment is
@@ -58,7 +59,7 @@ export async function claimPayments(
       keys.batch(provider, account, batchId), keys.batchClaims(provider, account, batchId),
       ...payments.flatMap((p, i) => [
         keys.payment(provider, account, batchId, p.paymentId),
-        ...accounts.flatMap((name, j) => [keys.holder(provider, name, p.paymentId), seenRecordKey(keys, provider, name, seen[i]![j]!, p.paymentId)]),
+        ...accounts.flatMap((name, j) => holderKeys(keys, provider, name, seen[i]![j]!, p.paymentId)),
       ]),
     ];
     const answer = await scripted(redis).claimPayments(claimKeys.length, ...claimKeys, payments.length, otherAccounts.length, batchId, provider, account, new Date().toISOString(), ...args, ...seen.flat());
@@ -113,8 +114,8 @@ export async function heldInAccounts(
 async function heldInAccount(redis: RedisClient, keys: RedisKeys, provider: string, account: string, paymentIds: readonly string[]): Promise<string[]> {
   for (let attempt = 1; ; attempt += 1) {
     const seen = (await readHolders(redis, keys, provider, [account], paymentIds)).map(([holder]) => holder!);
-    const heldKeys = paymentIds.flatMap((id, i) => [keys.holder(provider, account, id), seenRecordKey(keys, provider, account, seen[i]!, id)]);
-    const answer = await scripted(redis).heldInAccounts(heldKeys.length, ...heldKeys, ...seen);
+    const heldKeys = paymentIds.flatMap((id, i) => holderKeys(keys, provider, account, seen[i]!, id));
+    const answer = await scripted(redis).heldInAccounts(heldKeys.length, ...heldKeys, ...paymentIds.flatMap((id, i) => [seen[i]!, id]));
     if (answer !== 'stale') return answer as string[];
     if (attempt === TRIES) throw new Error(`the holders of ${provider}/${account}'s payments kept changing while they were read (${TRIES} tries)`);
   }
@@ -126,9 +127,14 @@ async function readHolders(redis: RedisClient, keys: RedisKeys, provider: string
   return paymentIds.map((_, i) => perAccount.map((holders) => holders[i] ?? ''));
 }
 
-/** The record of the batch seen holding a payment; with none, the holder key itself stands in (a key of the same slot, never read). */
-function seenRecordKey(keys: RedisKeys, provider: string, account: string, holder: string, paymentId: string): string {
-  return holder === '' ? keys.holder(provider, account, paymentId) : keys.payment(provider, account, holder, paymentId);
+/**
+ * What the scripts read of one account about a payment: its holder, the record of the batch seen
+ * holding it (with none, the holder key itself stands in: a key of the same slot, never read), and
+ * the bucket of the account's archived holders where an archived batch may hold it.
+ */
+function holderKeys(keys: RedisKeys, provider: string, account: string, holder: string, paymentId: string): string[] {
+  const seenRecord = holder === '' ? keys.holder(provider, account, paymentId) : keys.payment(provider, account, holder, paymentId);
+  return [keys.holder(provider, account, paymentId), seenRecord, keys.archivedHolders(provider, account, paymentId)];
 }
 
 export async function settleUnrecordedClaim(

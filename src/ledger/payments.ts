@@ -5,6 +5,7 @@ import { auditFields } from '../audit/audit-entry.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { readPipelined } from '../redis/read-pipelined.js';
 import { scripted, type ScriptedRedis } from '../redis/scripts.js';
+import type { LedgerArchive } from './archived.js';
 import { claimPayments, type NewPayment, PROVIDER_FIELD } from './claims.js';
 import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
 
@@ -152,6 +153,8 @@ export class PaymentLedger {
     private readonly keys: RedisKeys,
     private readonly provider: string,
     private readonly account: string,
+    /** Batches moved out of Redis: their payments are read from the archive. */
+    private readonly archive: LedgerArchive,
     /** How long a settled payment's identity is remembered against re-drops; undefined: forever. */
     private readonly memoryMs?: number,
   ) {
@@ -279,13 +282,14 @@ export class PaymentLedger {
   }
 
   async get(ref: PaymentRef): Promise<PaymentRecord | undefined> {
-    return parsePaymentRecord(await this.redis.hgetall(this.key(ref)));
+    return (await this.getMany([ref]))[0];
   }
 
   /** The records of many payments in one round trip (pipelined), in order; undefined where one has none. */
   async getMany(refs: readonly PaymentRef[]): Promise<(PaymentRecord | undefined)[]> {
-    const hashes = await readPipelined(this.redis, refs.map((ref) => ['hgetall', this.key(ref)]));
-    return hashes.map((hash) => parsePaymentRecord(hash as Record<string, string>));
+    const hashes = (await readPipelined(this.redis, refs.map((ref) => ['hgetall', this.key(ref)]))) as Record<string, string>[];
+    await this.fillFromArchive(refs, hashes, (hash) => Object.keys(hash).length === 0, (record) => record);
+    return hashes.map((hash) => parsePaymentRecord(hash));
   }
 
   /**
@@ -294,13 +298,30 @@ export class PaymentLedger {
    * record reads null in every field (its `status` among them).
    */
   async readMany<F extends string>(refs: readonly PaymentRef[], fields: readonly F[]): Promise<Record<F, string | null>[]> {
-    const replies = await readPipelined(this.redis, refs.map((ref) => ['hmget', this.key(ref), ...fields]));
-    return replies.map((reply) => {
-      const values = reply as (string | null)[];
+    const replies = (await readPipelined(this.redis, refs.map((ref) => ['hmget', this.key(ref), ...fields]))) as (string | null)[][];
+    await this.fillFromArchive(refs, replies, (values) => values.every((value) => value === null), (record) => fields.map((name) => record[name] ?? null));
+    return replies.map((values) => {
       const named = {} as Record<F, string | null>;
       for (let i = 0; i < fields.length; i += 1) named[fields[i]!] = values[i] ?? null;
       return named;
     });
+  }
+
+  /**
+   * Where Redis had nothing for a payment (`missing`), what its batch's archive holds, if it was
+   * archived (`from` picks what was asked for out of the record). Live batches cost nothing here.
+   */
+  private async fillFromArchive<T>(refs: readonly PaymentRef[], read: T[], missing: (value: T) => boolean, from: (record: Record<string, string>) => T): Promise<void> {
+    const gone = new Map<string, number[]>();
+    for (const [i, value] of read.entries()) if (missing(value)) gone.set(refs[i]!.batchId, [...(gone.get(refs[i]!.batchId) ?? []), i]);
+    for (const [batchId, at] of gone) {
+      const payments = (await this.archive.contents(batchId))?.payments;
+      if (payments === undefined) continue;
+      for (const i of at) {
+        const record = payments.get(refs[i]!.paymentId);
+        if (record !== undefined) read[i] = from(record);
+      }
+    }
   }
 
   /** The keys of a sending mark: the payment, and its batch and the audit stream for the approval fence. */

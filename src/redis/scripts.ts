@@ -37,6 +37,9 @@ const SCRIPTS = {
   heldInAccounts: KEYS_PER_CALL,
   settleUnrecordedClaim: 5,
   reserveIdentities: KEYS_PER_CALL,
+  // Archiving a settled batch (archive/archive-batch.ts).
+  beginArchive: 2,
+  compactHolders: KEYS_PER_CALL,
   // The batch record (ledger/batches.ts).
   recordChunk: 3,
   finishEnqueue: 2,

@@ -1,3 +1,4 @@
+import { refuseIfArchived } from '../archive/archive-errors.js';
 import type { Actor } from '../audit/actor.js';
 import { accountOf } from '../batches/account-of.js';
 import { checkNote } from '../batches/settle.js';
@@ -20,6 +21,7 @@ export async function resolveReversal(
 ): Promise<PaymentRecord> {
   const checkedNote = checkNote(note);
   const batch = await context.batches.get(ref.batchId);
+  refuseIfArchived(batch);
   const account = accountOf(context, batch);
   const payments = context.payments(account);
   if (!(await payments.get(ref))) throw new UsageError(`batch ${ref.batchId} has no payment ${ref.paymentId}`);

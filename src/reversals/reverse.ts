@@ -1,3 +1,4 @@
+import { refuseIfArchived } from '../archive/archive-errors.js';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Actor } from '../audit/actor.js';
@@ -85,6 +86,7 @@ export async function reversePayments(
   if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
   const request = parsed.data;
   const batch = await context.batches.get(request.batchId);
+  refuseIfArchived(batch);
   const account = accountOf(context, batch);
   const reversal = checkReversible(account, request.reason);
   // An unset ${VAR} of the account refuses here, before the durability check opens anything.

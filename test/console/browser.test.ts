@@ -205,7 +205,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in headless Chromium', () =>
     await row.getByLabel('Provider reference').fill('ONT-SALE-777');
     await row.getByLabel('Note').fill('found in the ONTRAPORT portal');
     await row.getByRole('button', { name: 'Resolve' }).click();
-    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'ontraport', 'main');
+    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'ontraport', 'main', stack.context.archive);
     const record = await until(() => ledger.get({ batchId, paymentId: 'WEB-U1' }), (r) => r?.status === 'paid', 'the row to be resolved');
     expect(record?.reference).toBe('ONT-SALE-777');
     await Promise.all([ann.context.close(), bob.context.close()]);

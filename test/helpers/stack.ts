@@ -73,6 +73,7 @@ export async function startStack(options: {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     // Reports of commands a test runs go to its own folder, never the checkout's reports/.
     reportsDir: join(dir, 'reports'),
+    archive: { dir: join(dir, 'archive') },
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,

@@ -18,7 +18,7 @@ it('SIGTERM lets the payments in flight finish before the worker exits', async (
   const result = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
   if (!result.accepted) throw new Error('manifest rejected');
 
-  const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'ctpayer', 'main');
+  const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'ctpayer', 'main', stack.context.archive);
   const status = async (paymentId: string) => (await ledger.get({ batchId: result.batchId, paymentId }))?.status;
   while ((await status('slow-1')) !== 'sending' || (await status('slow-2')) !== 'sending') {
     await new Promise((resolve) => setTimeout(resolve, 20));

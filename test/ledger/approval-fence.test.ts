@@ -11,11 +11,11 @@ import { testRedis } from '../helpers/redis.js';
  * check and the mark. These tests interleave two runs step by step, as two workers would.
  */
 
-const { redis, url, keys, cleanup } = testRedis();
+const { redis, url, keys, archive, cleanup } = testRedis();
 afterAll(cleanup);
-const batches = new BatchLedger(redis, keys);
-const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
-const trail = () => auditEntries({ redis, keys, batches });
+const batches = new BatchLedger(redis, keys, archive);
+const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main', archive);
+const trail = () => auditEntries({ redis, keys, batches, archive });
 const CALL_MS = 20_000;
 const strict: ApprovalFence = { reason: 'the batch totals $150.00, above ctpayer/main\'s approval threshold of $100.00', worker: { identity: 'service:worker@strict-host' } };
 const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });
@@ -95,10 +95,10 @@ it('of marks racing an approval on two connections, each is made only if Redis r
   expect((await ledger.beginFreshSending(ref('many', 'm0'), 'm0', strict)).permission).toBe('needs-approval');
   const other = connectRedis({ redisUrl: url });
   try {
-    const otherLedger = new PaymentLedger(other, keys, 'ctpayer', 'main');
+    const otherLedger = new PaymentLedger(other, keys, 'ctpayer', 'main', archive);
     // Runs of both kinds of worker on two connections, the approval sent amid them.
     const mark = (id: string, i: number) => (i % 2 === 0 ? ledger : otherLedger).beginFreshSending(ref('many', id), id, i % 3 === 0 ? undefined : strict);
-    const approver = new BatchLedger(other, keys);
+    const approver = new BatchLedger(other, keys, archive);
     // Which account holds the batch is read before the race: the approval is then one script, sent amid the marks.
     await approver.ownerOf('many');
     const before = ids.slice(0, 30).map(mark);

@@ -2,10 +2,10 @@ import { afterAll, expect, it } from 'vitest';
 import { type BatchRow, BatchRows, encodeBatchRow } from '../../src/ledger/batch-rows.js';
 import { testRedis } from '../helpers/redis.js';
 
-const { redis, keys, cleanup } = testRedis();
+const { redis, keys, archive, cleanup } = testRedis();
 afterAll(cleanup);
 // Rows of batches of ctpayer/main: the tests write them as the ledger would.
-const rows = new BatchRows(redis, keys, { ownerOf: async () => ({ provider: 'ctpayer', account: 'main' }) });
+const rows = new BatchRows(redis, keys, { ownerOf: async () => ({ provider: 'ctpayer', account: 'main' }) }, archive);
 
 async function read(batchId: string): Promise<BatchRow[]> {
   const all: BatchRow[] = [];

@@ -5,10 +5,10 @@ import { settleUnrecordedClaim } from '../../src/ledger/claims.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { testRedis } from '../helpers/redis.js';
 
-const { redis, keys, cleanup } = testRedis();
+const { redis, keys, archive, cleanup } = testRedis();
 afterAll(cleanup);
-const batches = new BatchLedger(redis, keys);
-const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main');
+const batches = new BatchLedger(redis, keys, archive);
+const ledger = new PaymentLedger(redis, keys, 'ctpayer', 'main', archive);
 const payment = (paymentId: string, amountCents = 1250) => ({ line: 2, paymentId, payee: '1000000001', amountCents, fields: { cardId: '1000000001', description: 'Visit 1' } });
 const ref = (batchId: string, paymentId: string): PaymentRef => ({ batchId, paymentId });
 const CALL_MS = 20_000;
@@ -141,7 +141,7 @@ it('lets a later batch pay a payment only if nothing moved the first time (faile
 });
 
 it('forgets a settled payment after the configured memory, and never one still in flight', async () => {
-  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short', 150);
+  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short', archive, 150);
   await batches.create({ batchId: 'b-mem', provider: 'ctpayer', account: 'short', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
   await shortMemory.claim('b-mem', [payment('m-paid'), payment('m-flight')]);
   await mark(ref('b-mem', 'm-paid'), false, undefined, shortMemory);
@@ -267,7 +267,7 @@ it('path 4, retry on a settled batch: the batch is open again in the step that r
 });
 
 it('path 8, an unknown payment keeps its identity until a person settles it, whatever rememberPaymentsDays says', async () => {
-  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short8', 60_000);
+  const shortMemory = new PaymentLedger(redis, keys, 'ctpayer', 'short8', archive, 60_000);
   await batches.create({ batchId: 'b-keep', provider: 'ctpayer', account: 'short8', source: 'm.csv', sha256: 'x', rowsTotal: 2 });
   await shortMemory.claim('b-keep', [payment('k-unknown'), payment('k-paid')]);
   for (const [id, status] of [['k-unknown', 'unknown'], ['k-paid', 'paid']] as const) {

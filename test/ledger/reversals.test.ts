@@ -7,10 +7,10 @@ import { testRedis } from '../helpers/redis.js';
 
 /** The reversal transitions of ledger/reversals.ts, each one Lua script, against the real Redis. */
 
-const { redis, keys, cleanup } = testRedis();
+const { redis, keys, archive, cleanup } = testRedis();
 afterAll(cleanup);
-const batches = new BatchLedger(redis, keys);
-const payments = new PaymentLedger(redis, keys, 'ctpayer', 'main');
+const batches = new BatchLedger(redis, keys, archive);
+const payments = new PaymentLedger(redis, keys, 'ctpayer', 'main', archive);
 const reversals = new ReversalLedger(redis, keys, 'ctpayer', 'main');
 
 /** A batch whose one payment (its own payment id) of `cents` is paid. */

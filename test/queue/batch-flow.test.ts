@@ -167,7 +167,7 @@ describe('VirtualRx batch', () => {
 describe('a payment found `sending` (its worker died mid-call)', () => {
   async function rerun(provider: string, paymentId: string, fields: Record<string, string>) {
     const account = stack.account(provider);
-    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
+    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, account.provider, account.name, stack.context.archive);
     await ledger.claim('crashed-batch', [{ line: 2, paymentId, payee: 'x', amountCents: 100, fields }]);
     const ref = { batchId: 'crashed-batch', paymentId };
     expect((await ledger.beginFreshSending(ref)).permission).toBe('ready');

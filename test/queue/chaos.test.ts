@@ -77,7 +77,7 @@ async function replicatedRedis(dir: string): Promise<RedisUnderFire> {
       await redis.failover(async (url) => {
         const direct = new Redis(url);
         try {
-          const restored = await new BatchLedger(direct, stack.context.keys).getMany(batchIds);
+          const restored = await new BatchLedger(direct, stack.context.keys, stack.context.archive).getMany(batchIds);
           evidence.finalAfter = restored.reduce((n, b) => n + (b?.final ?? 0), 0);
         } finally {
           direct.disconnect();

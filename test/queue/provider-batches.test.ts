@@ -97,7 +97,7 @@ describe('ClientPay', () => {
     const applied = stack.sandboxes.clientpay!.transactions().filter((t) => t.payee === 'PT-0005');
     expect(applied).toHaveLength(1);
     // The requestId the ledger kept before the first call is the one the sandbox applied.
-    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'clientpay', 'main');
+    const ledger = new PaymentLedger(stack.context.redis, stack.context.keys, 'clientpay', 'main', stack.context.archive);
     expect((await ledger.get({ batchId, paymentId: `${u}-1` }))?.idem_key).toBe(applied[0]!.key);
   });
 });

@@ -4,8 +4,9 @@
   provider: the same payment must not be paid through two accounts), is not claimed. While the
   batch is enqueuing, what it claims is listed in its claims set until its rows are recorded.
   KEYS (as many as the call gives): batch, claims set, then per payment its new record key, then
-  for this account and each other account the payment's holder key and the record key of the batch
-  the caller saw holding it (any key of that account's slot when none did). ARGV: n, m, batchId,
+  for this account and each other account the payment's holder key, the record key of the batch
+  the caller saw holding it (any key of that account's slot when none did) and the bucket of the
+  account's archived holders for the payment id (includes/compactHolder). ARGV: n, m, batchId,
   provider, account, now, then per payment line, paymentId, payee, cents, fields (JSON, kept one
   hash field each named `f.<name>`: PROVIDER_FIELD of ledger/claims.ts), participant id ('' for
   none), reimbursement ('1' or ''); then per payment and account the holder the caller saw ('' for
@@ -13,9 +14,10 @@
   payment '' when this batch holds it, else the batch that does.
 ]]
 --- @include "includes/liveHolder"
+--- @include "includes/compactHolder"
 local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
 local batch = ARGV[3]
-local per_payment = 1 + 2 * (1 + m)
+local per_payment = 1 + 3 * (1 + m)
 local seen_first = 7 + n * 7
 local out, claimed = {}, {}
 local function remember_claims()
@@ -28,14 +30,14 @@ for i = 1, n do
   local payment_id = ARGV[b + 2]
   local holder = nil
   for j = 0, m do
-    local current = redis.call('GET', KEYS[k + 2 + 2 * j]) or ''
+    local current = redis.call('GET', KEYS[k + 2 + 3 * j]) or ''
     -- A holder changed since the caller read it: the caller reads again and calls again. What this
     -- call claimed so far stands (those holders were as read; claiming again changes nothing).
     if current ~= ARGV[s + j] then
       remember_claims()
       return 'stale'
     end
-    holder = holder or live_holder(current, KEYS[k + 3 + 2 * j], batch)
+    holder = holder or live_holder(current, KEYS[k + 3 + 3 * j], batch) or compact_holder(KEYS[k + 4 + 3 * j], payment_id, batch)
   end
   if holder then
     out[i] = holder

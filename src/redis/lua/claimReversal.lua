@@ -4,6 +4,8 @@
 ]]
 --- @include "includes/recount"
 --- @include "includes/nowMs"
+-- A batch being archived (archive/archive-batch.ts) no longer changes: what is archived stays true.
+if redis.call('HEXISTS', KEYS[2], 'archiving') == 1 then return 'archived' end
 local current = redis.call('HGET', KEYS[1], 'status')
 if current ~= 'paid' then return current or 'missing' end
 redis.call('HDEL', KEYS[1], 'reversal_reference', 'reversal_code', 'reversal_message', 'reversal_settled_at', 'reversal_resolved_by', 'reversal_resolved_at')

@@ -6,6 +6,8 @@
   'held:<batch>' / 'conflict:<code>' that prevents it.
 ]]
 --- @include "includes/recount"
+-- A batch being archived (archive/archive-batch.ts) no longer changes: what is archived stays true.
+if redis.call('HEXISTS', KEYS[2], 'archiving') == 1 then return 'archived' end
 local current, conflict = unpack(redis.call('HMGET', KEYS[1], 'status', 'conflict_code'))
 if current ~= 'failed' then return current or 'missing' end
 -- The provider said paid after all: sending it again would pay twice until a person looks.

@@ -1,0 +1,65 @@
+import type { StipendContext } from '../context.js';
+import { type BatchOwner, ownerName } from '../ledger/batches.js';
+import type { RedisClient } from '../redis/connection.js';
+import { type ArchiveOutcome, type AuditByBatch, archiveBatch } from './archive-batch.js';
+
+/** Audit entries read from a stream per round trip. */
+const PAGE = 1000;
+
+/**
+ * Archives every settled batch submitted more than `olderThanMs` ago (by Redis's clock), one at a
+ * time, and finishes any archive a crash cut short. Batches not yet archived whose time has come but
+ * that must stay (a payment waits for a person) are in the outcome with the reason. `onBatch` hears
+ * each outcome as it happens.
+ */
+export async function archiveOlderThan(
+  context: StipendContext,
+  olderThanMs: number,
+  onBatch: (outcome: ArchiveOutcome) => void = () => {},
+): Promise<ArchiveOutcome[]> {
+  const [seconds, micros] = await context.redis.time();
+  const ids = await context.batches.batchIds(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - olderThanMs);
+  const records = await context.batches.getMany(ids);
+  // A record read from Redis, not from the archive's index: the batch is (still) in Redis.
+  const due = ids.filter((_, i) => records[i] !== undefined && records[i]!.archived_at === undefined);
+  const owners = new Map<string, BatchOwner>();
+  for (const batchId of due) owners.set(batchId, await context.batches.ownerOf(batchId));
+  const audit = await auditOfBatches(context, owners);
+  const outcomes: ArchiveOutcome[] = [];
+  for (const batchId of due) {
+    const outcome = await archiveBatch(context, batchId, audit);
+    outcomes.push(outcome);
+    onBatch(outcome);
+  }
+  return outcomes;
+}
+
+/** The audit entries of these batches, each account's stream read once, oldest first. */
+async function auditOfBatches(context: StipendContext, owners: Map<string, BatchOwner>): Promise<AuditByBatch> {
+  const found: AuditByBatch = new Map();
+  const accounts = new Map<string, BatchOwner>();
+  for (const owner of owners.values()) accounts.set(ownerName(owner), owner);
+  for (const owner of accounts.values()) {
+    for await (const [id, fields] of streamEntries(context.redis, context.keys.audit(owner.provider, owner.account))) {
+      const batchId = fields.batch_id;
+      if (batchId === undefined || !owners.has(batchId)) continue;
+      const entries = found.get(batchId) ?? [];
+      entries.push({ id, fields });
+      found.set(batchId, entries);
+    }
+  }
+  return found;
+}
+
+async function* streamEntries(redis: RedisClient, key: string): AsyncGenerator<[string, Record<string, string>]> {
+  for (let start = '-'; ;) {
+    const page = await redis.xrange(key, start, '+', 'COUNT', PAGE);
+    for (const [id, flat] of page) {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      yield [id, fields];
+    }
+    if (page.length < PAGE) return;
+    start = `(${page.at(-1)![0]}`;
+  }
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveOlderThan } from '../../src/archive/archive-old.js';
+import { auditEntries, auditEntriesNewestFirst } from '../../src/audit/audit-trail.js';
+import { personHere } from '../../src/audit/actor.js';
+import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
+import { submitManifest } from '../../src/batches/submit.js';
+import { waitForBatch } from '../../src/batches/wait.js';
+import { openContext } from '../../src/context.js';
+import { writeFinanceExport } from '../../src/reports/finance-export.js';
+import { writeReconciliation } from '../../src/reports/reconciliation.js';
+import { reversePayments } from '../../src/reversals/reverse.js';
+import { clusterSeeds } from '../helpers/cluster-seeds.js';
+import { ctPayerCardBalance } from '../helpers/sandbox-state.js';
+import { startStack, type TestStack } from '../helpers/stack.js';
+
+/**
+ * Archiving (archive/): a settled batch leaves Redis for checksummed files, and everything that read
+ * it reads the same from them: status, the report, the finance export, the audit trail. What stays
+ * in Redis still stops the same payment being paid again. On one Redis and on the cluster.
+ */
+describe.each([
+  { target: 'one Redis', cluster: undefined as string[] | undefined },
+  { target: 'Redis Cluster', cluster: 'cluster' as const },
+].map((c) => ({ ...c, cluster: c.cluster === 'cluster' ? clusterSeeds() : undefined })))('archive on $target', ({ cluster }) => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ providers: ['ctpayer'], account: { rateLimit: { max: 5000, perMs: 1000 }, concurrency: 20 }, ...(cluster === undefined ? {} : { cluster }) });
+    await stack.startWorkers();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const cards = (i: number) => `10000000${String((i % 20) + 1).padStart(2, '0')}`;
+  const manifest = (tag: string, rows: number) =>
+    stack.manifest(`${tag}.csv`, [
+      'payment_id,cardId,amount,description',
+      ...Array.from({ length: rows }, (_, i) => `${tag}-${i},${cards(i)},${1 + (i % 5)}.25,Visit stipend`),
+    ].join('\n'));
+
+  async function paidBatch(tag: string, rows: number): Promise<string> {
+    const submitted = await submitManifest(stack.context, { file: await manifest(tag, rows), account: stack.account('ctpayer') });
+    if (!submitted.accepted) throw new Error('refused');
+    await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
+    // The sweeper hands a settled batch over (leaves the open set) before it can be archived.
+    await stack.context.batches.markSettled(submitted.batchId);
+    return submitted.batchId;
+  }
+
+  /** Every key under the stack's prefix that names the batch (payments, rows, record), on every master; the file it came from aside. */
+  async function keysOfBatch(batchId: string): Promise<string[]> {
+    const { redis } = stack.context;
+    const nodes = 'nodes' in redis ? redis.nodes('master') : [redis];
+    const found: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, page] = await node.scan(cursor, 'MATCH', `${stack.prefix}:*${batchId}*`, 'COUNT', 1000);
+        cursor = next;
+        found.push(...page);
+      } while (cursor !== '0');
+    }
+    return found.filter((key) => !key.includes(':batch-of-file:'));
+  }
+
+  it('moves a paid batch out of Redis, and status, report, export and audit read the same from its files', async () => {
+    const batchId = await paidBatch('arch', 30);
+    const before = {
+      record: await stack.context.batches.get(batchId),
+      report: await readFile((await writeReconciliation(stack.context, batchId, join(stack.dir, 'before'))).csv, 'utf8'),
+      export: await readFile((await writeFinanceExport(stack.context, { from: '2000-01-01', to: '2099-12-31', out: join(stack.dir, 'before-export.csv') })).rowsFile, 'utf8'),
+      audit: await collect(auditEntries(stack.context, { batchId })),
+    };
+    expect(before.audit.map((entry) => entry.event)).toEqual(['submitted']);
+    const balances = Array.from({ length: 20 }, (_, i) => ctPayerCardBalance(stack.sandboxes.ctpayer!, cards(i)));
+
+    const outcomes = await archiveOlderThan(stack.context, 0);
+    expect(outcomes).toEqual([{ batchId, archived: true, payments: 30, compactHolders: 30, folder: join('ctpayer', 'main', batchId) }]);
+
+    // Redis keeps nothing of its payments, rows or record; the files hold them.
+    expect(await keysOfBatch(batchId)).toEqual([]);
+    const folder = join(stack.config.archive.dir, 'ctpayer', 'main', batchId);
+    const sums = await readFile(join(folder, 'SHA256SUMS'), 'utf8');
+    expect(sums.split('\n').filter(Boolean).map((line) => line.split('  ')[1])).toEqual(['ledger.jsonl.gz', 'reconciliation.csv.gz', 'summary.json.gz']);
+    for (const line of sums.split('\n').filter(Boolean)) {
+      const [sha, name] = line.split('  ');
+      expect(createHash('sha256').update(await readFile(join(folder, name!))).digest('hex')).toBe(sha);
+    }
+
+    const after = {
+      record: await stack.context.batches.get(batchId),
+      report: await readFile((await writeReconciliation(stack.context, batchId, join(stack.dir, 'after'))).csv, 'utf8'),
+      export: await readFile((await writeFinanceExport(stack.context, { from: '2000-01-01', to: '2099-12-31', out: join(stack.dir, 'after-export.csv') })).rowsFile, 'utf8'),
+      audit: await collect(auditEntries(stack.context, { batchId })),
+    };
+    expect(after.record).toMatchObject({ ...before.record, archived_at: expect.any(String) });
+    expect(after.record.n_paid).toBe(30);
+    expect(after.report).toBe(before.report);
+    expect(after.export).toBe(before.export);
+    expect(after.audit).toEqual(before.audit);
+
+    // The same payments again: every row is a duplicate of the archived batch, and no card moves.
+    const again = await submitManifest(stack.context, { file: await manifest('arch', 30), account: stack.account('ctpayer') });
+    expect(again).toMatchObject({ accepted: true });
+    if (!again.accepted) return;
+    await waitForBatch(stack.context, again.batchId, { pollMs: 50 });
+    const rows = [];
+    for await (const page of stack.context.rows.pages(again.batchId)) rows.push(...page);
+    expect(rows.map((row) => row.kind === 'duplicate' && row.holderBatchId)).toEqual(Array(30).fill(batchId));
+    expect(Array.from({ length: 20 }, (_, i) => ctPayerCardBalance(stack.sandboxes.ctpayer!, cards(i)))).toEqual(balances);
+
+    // Read-only from now on.
+    await expect(retryFailed(stack.context, batchId)).rejects.toMatchObject({ code: 'BATCH_ARCHIVED' });
+    await expect(reversePayments(stack.context, { batchId, all: true, reason: 'Test' }, personHere())).rejects.toMatchObject({ code: 'BATCH_ARCHIVED' });
+  });
+
+  it('keeps a batch with an unknown payment in Redis until a person settles it', async () => {
+    const batchId = await paidBatch('wait', 3);
+    const ledger = stack.context.payments(stack.account('ctpayer'));
+    // A person's view of one payment, as an unknown answer would leave it.
+    await stack.context.redis.hset(stack.context.keys.payment('ctpayer', 'main', batchId, 'wait-1'), 'status', 'unknown');
+    const stays = (await archiveOlderThan(stack.context, 0)).find((outcome) => outcome.batchId === batchId);
+    expect(stays).toEqual({ batchId, archived: false, reason: 'a person has payments to settle first (1 unknown)' });
+    expect((await stack.context.batches.get(batchId)).archiving).toBeUndefined();
+
+    await resolvePayment(stack.context, { batchId, paymentId: 'wait-1' }, { paid: 'REF-1' }, personHere(), 'checked in the portal');
+    expect((await ledger.get({ batchId, paymentId: 'wait-1' }))!.status).toBe('paid');
+    const archived = (await archiveOlderThan(stack.context, 0)).find((outcome) => outcome.batchId === batchId);
+    expect(archived).toMatchObject({ batchId, archived: true, payments: 3 });
+    // Its audit entries, the resolution among them, read from the file, in order with the live trail's.
+    const trail = await collect(auditEntriesNewestFirst(stack.context, {}));
+    expect(trail.filter((entry) => entry.batch_id === batchId).map((entry) => entry.event)).toEqual(['resolved', 'submitted']);
+    const ids = trail.map((entry) => entry.id);
+    expect(ids).toEqual([...ids].sort((a, b) => compareIds(b, a)));
+  });
+
+  it('refuses to read an archive whose files changed, and says so', async () => {
+    const batchId = await paidBatch('tamper', 2);
+    await archiveOlderThan(stack.context, 0);
+    const ledgerFile = join(stack.config.archive.dir, 'ctpayer', 'main', batchId, 'ledger.jsonl.gz');
+    const bytes = await readFile(ledgerFile);
+    bytes[bytes.length - 5]! ^= 0xff;
+    await writeFile(ledgerFile, bytes);
+    // Another process (this one keeps what it read, checked, in memory). Its record is in the index: status still answers.
+    const reader = await openContext(stack.config);
+    expect((await reader.batches.get(batchId)).n_paid).toBe(2);
+    await expect(writeReconciliation(reader, batchId, join(stack.dir, 'tampered'))).rejects.toMatchObject({ code: 'ARCHIVE_DAMAGED', message: expect.stringContaining('does not match its SHA-256') });
+    await reader.close();
+  });
+});
+
+async function collect<T>(entries: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const entry of entries) all.push(entry);
+  return all;
+}
+
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
+  const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
+}
