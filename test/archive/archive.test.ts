@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveOlderThan } from '../../src/archive/archive-old.js';
 import { auditEntries, auditEntriesNewestFirst } from '../../src/audit/audit-trail.js';
@@ -162,4 +163,53 @@ function compareIds(a: string, b: string): number {
   const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
   const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
   return aMs - bMs || aSeq - bSeq;
+}
+
+describe('archive with rememberPaymentsDays', () => {
+  let stack: TestStack;
+  // 2.6 seconds.
+  const REMEMBER_DAYS = 0.00003;
+  beforeAll(async () => {
+    stack = await startStack({ providers: ['ctpayer'], account: { rateLimit: { max: 5000, perMs: 1000 }, concurrency: 20 }, rememberPaymentsDays: REMEMBER_DAYS });
+    await stack.startWorkers();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('remembers an archived payment as long as its holder had left to live, then lets it be paid again', async () => {
+    const file = await stack.manifest('short.csv', 'payment_id,cardId,amount,description\nshort-1,1000000001,4.00,Visit stipend\n');
+    const pay = async () => {
+      const submitted = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
+      if (!submitted.accepted) throw new Error('refused');
+      await waitForBatch(stack.context, submitted.batchId, { pollMs: 50 });
+      await stack.context.batches.markSettled(submitted.batchId);
+      return submitted.batchId;
+    };
+    const first = await pay();
+    const balance = ctPayerCardBalance(stack.sandboxes.ctpayer!, '1000000001');
+    expect((await archiveOlderThan(stack.context, 0)).find((outcome) => outcome.batchId === first)).toMatchObject({ archived: true, compactHolders: 1 });
+    const [entry] = await stack.context.redis.hmget(stack.context.keys.archivedHolders('ctpayer', 'main', 'short-1'), 'short-1');
+    expect(entry).toMatch(new RegExp(`^${first} \\d+$`));
+
+    // Within the time: a duplicate, nothing sent.
+    const second = await pay();
+    const [row] = await firstPage(stack, second);
+    expect(row).toMatchObject({ kind: 'duplicate', holderBatchId: first });
+    expect(ctPayerCardBalance(stack.sandboxes.ctpayer!, '1000000001')).toBe(balance);
+
+    // Past it (by Redis's clock): this batch holds it, as it would a payment never archived (the
+    // sandbox, like CT Payer, then answers the same transaction id with the first load).
+    const expiresMs = Number(entry!.split(' ')[1]);
+    const [seconds, micros] = await stack.context.redis.time();
+    await sleep(Math.max(0, expiresMs - (Number(seconds) * 1000 + Number(micros) / 1000)) + 50);
+    const third = await pay();
+    expect((await firstPage(stack, third))[0]).toMatchObject({ kind: 'payment', paymentId: 'short-1' });
+    expect(await stack.context.payments(stack.account('ctpayer')).get({ batchId: third, paymentId: 'short-1' })).toMatchObject({ batch_id: third, status: 'paid' });
+  });
+});
+
+async function firstPage(stack: TestStack, batchId: string) {
+  for await (const page of stack.context.rows.pages(batchId)) return page;
+  return [];
 }

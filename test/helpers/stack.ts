@@ -54,6 +54,10 @@ export async function startStack(options: {
   cluster?: readonly string[];
   /** More of the configuration's `redis` section (waitReplicas, confirmTimeoutMs). */
   redis?: Record<string, unknown>;
+  /** How long a settled payment is remembered against a second one (config rememberPaymentsDays). */
+  rememberPaymentsDays?: number;
+  /** More of the configuration's `archive` section (olderThanDays, everyHours); its folder is the stack's own. */
+  archive?: Record<string, unknown>;
 }): Promise<TestStack> {
   const prefix = `t-${randomBytes(4).toString('hex')}`;
   const dir = await mkdtemp(join(tmpdir(), 'stipend-test-'));
@@ -71,9 +75,10 @@ export async function startStack(options: {
       ...options.redis,
     },
     ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...(options.rememberPaymentsDays === undefined ? {} : { rememberPaymentsDays: options.rememberPaymentsDays }),
     // Reports of commands a test runs go to its own folder, never the checkout's reports/.
     reportsDir: join(dir, 'reports'),
-    archive: { dir: join(dir, 'archive') },
+    archive: { dir: join(dir, 'archive'), ...options.archive },
     accounts: Object.fromEntries(
       options.providers.map((provider) => [
         provider,
