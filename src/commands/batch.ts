@@ -50,6 +50,7 @@ export async function statusCommand(batchId: string, options: { json?: boolean; 
           ...(batch.state === 'enqueuing'
             ? [`queued up to line ${batch.enqueued_line}: if its submitter stopped, submit ${batch.source} again to queue the rest, or give the rest up with stipend cancel ${batch.batch_id}`]
             : []),
+          ...(batch.archived_at ? [`archived on ${batch.archived_at} (stipend archive): read from its files under ${context.config.archive.dir}; it can no longer change`] : []),
           ...(batch.abandoned_by
             ? [`its enqueue was abandoned by ${describeActor(batch.abandoned_by, batch.abandoned_by_name)} at ${batch.abandoned_at}: ${plural(batch.released, 'payment')} it had claimed without queuing ${batch.released === 1 ? 'was' : 'were'} released`]
             : []),
