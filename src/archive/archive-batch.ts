@@ -43,7 +43,12 @@ const PAGE = 500;
 /** What keeps a batch in Redis: a payment whose outcome a person has yet to settle. */
 const NOT_FOR_GOOD = new Set(['queued', 'sending', 'unknown', 'reversing', 'reversal_unknown']);
 
-export async function archiveBatch(context: StipendContext, batchId: string, audit: AuditByBatch): Promise<ArchiveOutcome> {
+/**
+ * `confirmIndex`: resolves true once the index's entries written so far are on the replicas
+ * (redis.waitReplicas). On a cluster the index and the account live on different masters: a failover
+ * of the index's master must not lose the entry of a batch whose keys already left its account's.
+ */
+export async function archiveBatch(context: StipendContext, batchId: string, audit: AuditByBatch, confirmIndex: () => Promise<boolean>): Promise<ArchiveOutcome> {
   const { redis, keys } = context;
   const owner = await context.batches.ownerOf(batchId);
   const batchKey = keys.batch(owner.provider, owner.account, batchId);
@@ -64,6 +69,7 @@ export async function archiveBatch(context: StipendContext, batchId: string, aud
     }
     await context.archive.index.record(batchId, archived);
   }
+  if (!(await confirmIndex())) throw new Error(`the archive of batch ${batchId} is recorded, but its replicas did not confirm it in time; nothing left Redis, and the next run goes on`);
   // What leaves Redis is what the files hold, read back and checked.
   const ledger = await context.archive.ledger(batchId, archived);
   const compactHolders = await removeFromRedis(context, owner, batchId, ledger);

@@ -1,6 +1,7 @@
 import type { StipendContext } from '../context.js';
 import { type BatchOwner, ownerName } from '../ledger/batches.js';
 import type { RedisClient } from '../redis/connection.js';
+import { openConfirmer } from '../sending/durability.js';
 import { type ArchiveOutcome, type AuditByBatch, archiveBatch } from './archive-batch.js';
 
 /** Audit entries read from a stream per round trip. */
@@ -25,13 +26,21 @@ export async function archiveOlderThan(
   const owners = new Map<string, BatchOwner>();
   for (const batchId of due) owners.set(batchId, await context.batches.ownerOf(batchId));
   const audit = await auditOfBatches(context, owners);
-  const outcomes: ArchiveOutcome[] = [];
-  for (const batchId of due) {
-    const outcome = await archiveBatch(context, batchId, audit);
-    outcomes.push(outcome);
-    onBatch(outcome);
+  const { waitReplicas, confirmTimeoutMs } = context.config.durability;
+  const confirmer = waitReplicas === undefined || waitReplicas === 0 || due.length === 0
+    ? undefined
+    : await openConfirmer(context.config, context.keys.indexDurabilityProbe(), { waitaof: false, waitReplicas }, confirmTimeoutMs);
+  try {
+    const outcomes: ArchiveOutcome[] = [];
+    for (const batchId of due) {
+      const outcome = await archiveBatch(context, batchId, audit, confirmer?.confirmDurable ?? (async () => true));
+      outcomes.push(outcome);
+      onBatch(outcome);
+    }
+    return outcomes;
+  } finally {
+    await confirmer?.close();
   }
-  return outcomes;
 }
 
 /** The audit entries of these batches, each account's stream read once, oldest first. */

@@ -4,12 +4,12 @@ import { type Actor, thisHost } from './actor.js';
 /**
  * The audit trail: one Redis stream under the ledger prefix (RedisKeys.audit), one entry per
  * decision, appended by the same script (or MULTI) that records the decision, so a decision is never
- * kept without its entry nor an entry without its decision. The program only ever appends (XADD,
- * never with MAXLEN or XTRIM, never XDEL): it grows by one entry per decision, some 100-250 bytes
- * of Redis memory each (MEMORY USAGE over 1,000 entries: about 110 for a `retried` one, about 215 for
- * a `submitted` one with its details). `retried`, `reversed` and `resolved` are one per payment;
- * the others one per batch. Trimming or archiving it is an operator's decision (XTRIM), never this
- * program's.
+ * kept without its entry nor an entry without its decision. The program appends (XADD, never
+ * with MAXLEN or XTRIM): it grows by one entry per decision, some 100-250 bytes of Redis memory each
+ * (MEMORY USAGE over 1,000 entries: about 110 for a `retried` one, about 215 for a `submitted` one
+ * with its details). `retried`, `reversed` and `resolved` are one per payment; the others one per
+ * batch. The only removal is `stipend archive`'s (archive/): a settled batch's entries move into its
+ * checksummed files (XDEL once they are written), from which the trail reads them as before.
  *
  *   submitted  a batch recorded (by a person, or the watcher or a schedule); its total and the rule
  *   held       a worker's own approval rule required approval the submitter's did not

@@ -101,7 +101,7 @@ export function resolveConfig(raw: unknown, source: string, env: NodeJS.ProcessE
     prefix: config.redis.prefix,
     durability: { waitReplicas: config.redis.waitReplicas, confirmTimeoutMs: config.redis.confirmTimeoutMs, statement: config.redis.durability },
     reportsDir: config.reportsDir,
-    archive: { dir: config.archive.dir, olderThanMs: Math.round(config.archive.olderThanDays * 86_400_000), everyMs: Math.round(config.archive.everyHours * 3_600_000) },
+    archive: { dir: config.archive.dir ?? env.STIPEND_ARCHIVE_DIR ?? 'archive', olderThanMs: Math.round(config.archive.olderThanDays * 86_400_000), everyMs: Math.round(config.archive.everyHours * 3_600_000) },
     rememberPaymentsMs: config.rememberPaymentsDays === undefined ? undefined : Math.round(config.rememberPaymentsDays * 86_400_000),
     lockDurationMs: config.workers.lockDurationMs,
     sweepIntervalMs: config.workers.sweepIntervalMs,

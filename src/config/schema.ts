@@ -176,14 +176,17 @@ export const configSchema = z.strictObject({
    */
   archive: z
     .strictObject({
-      /** Every process that reads archived batches (workers, CLI, console) needs this folder: on several machines, a shared one. */
-      dir: z.string().min(1).default('archive'),
+      /**
+       * Every process that reads archived batches (workers, CLI, console) needs this folder: on
+       * several machines, a shared one. Unset: STIPEND_ARCHIVE_DIR, else ./archive.
+       */
+      dir: z.string().min(1).optional(),
       /** A settled batch is archived once it was submitted this many days ago. */
       olderThanDays: z.number().positive().default(90),
       /** How often a worker process archives what is old enough; 0: never on its own. */
       everyHours: z.number().min(0).max(24 * 31).default(24),
     })
-    .default({ dir: 'archive', olderThanDays: 90, everyHours: 24 }),
+    .default({ olderThanDays: 90, everyHours: 24 }),
   taxThresholds: taxThresholds.default(DEFAULT_TAX_THRESHOLDS),
   accounts: z.partialRecord(z.enum(PROVIDER_IDS), z.record(accountName, accountSchema)),
 });

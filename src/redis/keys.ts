@@ -202,6 +202,14 @@ export class RedisKeys {
     return `${this.prefix}:archiver`;
   }
 
+  /**
+   * STRING: as durabilityProbe(…), in the index's slot: written before the WAIT that confirms an
+   * archived batch's index entry on the replicas before its keys leave the account's slot (archive/).
+   */
+  indexDurabilityProbe(): string {
+    return `${this.prefix}:{index}:durability:probe`;
+  }
+
   /** STRING: the lease (redis/lock.ts) of the one process ingesting a dropped file, by its path in the folder. Written by ingest/ingest-file.ts. */
   watchLease(relativePath: string): string {
     return `${this.prefix}:watch:${relativePath}`;
