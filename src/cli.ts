@@ -213,6 +213,11 @@ export async function runCli(workerSide: WorkerSide): Promise<void> {
     .option('--older-than <days>', 'batches submitted more than this many days ago (default: archive.olderThanDays, 90)')
     .action(async (options) => exit(await (await import('./commands/archive.js')).archiveCommand({ ...options, config: config() })));
 
+  program
+    .command('upgrade-keys')
+    .description('rename a ledger written by a version before 2026-12 (one Redis) into today\'s key layout; stop every worker first')
+    .action(async (options) => exit(await (await import('./commands/upgrade-keys.js')).upgradeKeysCommand({ ...options, config: config() })));
+
   const cards = program.command('cards').description('CT Payer cards: assign them to participants, cancel them');
   cards
     .command('assign <manifest>')

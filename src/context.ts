@@ -1,5 +1,5 @@
-import { ArchiveIndex } from './archive/archive-index.js';
-import { ArchiveReader } from './archive/archive-reader.js';
+import { ArchiveIndex } from './ledger/archive-index.js';
+import { ArchiveReader } from './ledger/archive-reader.js';
 import type { RedisClient } from './redis/connection.js';
 import type { ResolvedConfig } from './config/load.js';
 import { BatchRows } from './ledger/batch-rows.js';

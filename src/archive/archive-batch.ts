@@ -8,9 +8,9 @@ import { storedPaymentId } from '../ledger/batch-rows.js';
 import { readPipelined } from '../redis/read-pipelined.js';
 import { scripted } from '../redis/scripts.js';
 import { writeReconciliation } from '../reports/reconciliation.js';
-import { batchFolder, writeBatchFolder } from './archive-files.js';
-import type { ArchivedBatch } from './archive-index.js';
-import { type ArchivedLedger, ledgerLine } from './ledger-file.js';
+import { batchFolder, writeBatchFolder } from '../ledger/archive-files.js';
+import type { ArchivedBatch } from '../ledger/archive-index.js';
+import { type ArchivedLedger, ledgerLine } from '../ledger/archive-ledger-file.js';
 
 /**
  * Moves one settled batch out of Redis into its archive folder (archive-files.ts), in steps that a

@@ -62,7 +62,7 @@ export async function* auditEntriesNewestFirst(source: AuditSource, filter: Audi
   const end = beforeId === undefined || (filter.untilMs !== undefined && Number(beforeId.split('-')[0]) >= filter.untilMs) ? untilEnd : `(${beforeId}`;
   const range = { start: filter.fromMs === undefined ? '-' : String(filter.fromMs), end };
   const streams = (await streamsOf(source, filter)).map((key) => streamEntries(source.redis, key, range, 'newest-first'));
-  const before = (id: string) => !end.startsWith('(') || compareIds(id, end.slice(1)) < 0;
+  const before = (id: string) => !end.startsWith('(') || compareStreamIds(id, end.slice(1)) < 0;
   const archived = archivedEntries(source.archive, filter, before, 'newest-first');
   for await (const entry of merged([...streams, archived], 'newest-first')) if (matches(entry, filter)) yield entry;
 }
@@ -100,14 +100,14 @@ async function* archivedEntries(archive: ArchivedAudit, filter: AuditFilter, kee
     .filter((span) => (filter.batchId === undefined || filter.batchId === '' || span.batchId === filter.batchId)
       && (filter.fromMs === undefined || Number(span.last.split('-')[0]) >= filter.fromMs)
       && (filter.untilMs === undefined || Number(span.first.split('-')[0]) < filter.untilMs))
-    .sort((a, b) => sign * compareIds(startOf(a), startOf(b)));
+    .sort((a, b) => sign * compareStreamIds(startOf(a), startOf(b)));
   const open: { entries: AuditEntry[]; at: number }[] = [];
   let next = 0;
   for (;;) {
     let head: (typeof open)[number] | undefined;
-    for (const batch of open) if (head === undefined || sign * compareIds(batch.entries[batch.at]!.id, head.entries[head.at]!.id) < 0) head = batch;
+    for (const batch of open) if (head === undefined || sign * compareStreamIds(batch.entries[batch.at]!.id, head.entries[head.at]!.id) < 0) head = batch;
     // A batch not yet opened whose span starts before the head may hold what comes first.
-    if (next < spans.length && (head === undefined || sign * compareIds(startOf(spans[next]!), head.entries[head.at]!.id) <= 0)) {
+    if (next < spans.length && (head === undefined || sign * compareStreamIds(startOf(spans[next]!), head.entries[head.at]!.id) <= 0)) {
       const entries = (await archive.entries(spans[next]!.batchId)).filter((entry) => inPeriod(entry.id) && keep(entry.id));
       if (order === 'newest-first') entries.reverse();
       if (entries.length > 0) open.push({ entries, at: 0 });
@@ -141,7 +141,7 @@ async function* merged(streams: AsyncGenerator<AuditEntry>[], order: Order): Asy
     let first: (typeof heads)[number] | undefined;
     for (const head of heads) {
       if (head.next.done) continue;
-      if (first === undefined || sign * compareIds(head.next.value.id, first.next.value!.id) < 0) first = head;
+      if (first === undefined || sign * compareStreamIds(head.next.value.id, first.next.value!.id) < 0) first = head;
     }
     if (first === undefined) return;
     yield first.next.value!;
@@ -150,7 +150,7 @@ async function* merged(streams: AsyncGenerator<AuditEntry>[], order: Order): Asy
 }
 
 /** Stream ids (`<ms>-<sequence>`) in the order Redis gives them. */
-function compareIds(a: string, b: string): number {
+export function compareStreamIds(a: string, b: string): number {
   const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
   const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
   return aMs - bMs || aSeq - bSeq;

@@ -1,4 +1,4 @@
-import { refuseIfArchived } from '../archive/archive-errors.js';
+import { refuseIfArchived } from '../ledger/archive-errors.js';
 import { type Actor, personHere } from '../audit/actor.js';
 import type { Account } from '../config/load.js';
 import type { StipendContext } from '../context.js';

@@ -19,10 +19,13 @@ export interface RedisTarget {
  */
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   if (target.redisCluster === undefined) return quiet(new Redis(target.redisUrl, { maxRetriesPerRequest: null, ...options }));
-  const { enableOfflineQueue, ...nodeOptions } = options;
+  // These two are the cluster client's own options (a node's would be ignored: a lazy cluster client
+  // would connect at once, and a later connect() reject as "already connecting").
+  const { enableOfflineQueue, lazyConnect, ...nodeOptions } = options;
   return quiet(new Cluster(target.redisCluster.map(seedNode), {
     ...clusterDefaults(target.redisCluster, { maxRetriesPerRequest: null, ...nodeOptions }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
   }));
 }
 

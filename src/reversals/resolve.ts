@@ -1,4 +1,4 @@
-import { refuseIfArchived } from '../archive/archive-errors.js';
+import { refuseIfArchived } from '../ledger/archive-errors.js';
 import type { Actor } from '../audit/actor.js';
 import { accountOf } from '../batches/account-of.js';
 import { checkNote } from '../batches/settle.js';

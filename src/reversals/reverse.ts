@@ -1,4 +1,4 @@
-import { refuseIfArchived } from '../archive/archive-errors.js';
+import { refuseIfArchived } from '../ledger/archive-errors.js';
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Actor } from '../audit/actor.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveOlderThan } from '../../src/archive/archive-old.js';
-import { auditEntries, auditEntriesNewestFirst } from '../../src/audit/audit-trail.js';
+import { auditEntries, auditEntriesNewestFirst, compareStreamIds } from '../../src/audit/audit-trail.js';
 import { personHere } from '../../src/audit/actor.js';
 import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
 import { submitManifest } from '../../src/batches/submit.js';
@@ -135,7 +135,7 @@ describe.each([
     const trail = await collect(auditEntriesNewestFirst(stack.context, {}));
     expect(trail.filter((entry) => entry.batch_id === batchId).map((entry) => entry.event)).toEqual(['resolved', 'submitted']);
     const ids = trail.map((entry) => entry.id);
-    expect(ids).toEqual([...ids].sort((a, b) => compareIds(b, a)));
+    expect(ids).toEqual([...ids].sort((a, b) => compareStreamIds(b, a)));
   });
 
   it('refuses to read an archive whose files changed, and says so', async () => {
@@ -157,12 +157,6 @@ async function collect<T>(entries: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const entry of entries) all.push(entry);
   return all;
-}
-
-function compareIds(a: string, b: string): number {
-  const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
-  const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
-  return aMs - bMs || aSeq - bSeq;
 }
 
 describe('archive with rememberPaymentsDays', () => {

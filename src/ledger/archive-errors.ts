@@ -1,5 +1,5 @@
 import { StipendError } from '../errors.js';
-import type { BatchRecord } from '../ledger/batches.js';
+import type { BatchRecord } from './batches.js';
 
 /** An archived batch's files are missing, unreadable or not what was written: nothing is read from them. */
 export class ArchiveDamagedError extends StipendError {

@@ -1,10 +1,10 @@
 import type { AuditEntry } from '../audit/audit-entry.js';
 import { auditEntry } from '../audit/audit-entry.js';
 import type { ArchivedAudit } from '../audit/audit-trail.js';
-import type { LedgerArchive } from '../ledger/archived.js';
+import type { LedgerArchive } from './archived.js';
 import { LEDGER_FILE, readBatchFile } from './archive-files.js';
 import type { ArchivedBatch, ArchiveIndex } from './archive-index.js';
-import { type ArchivedLedger, parseLedgerFile } from './ledger-file.js';
+import { type ArchivedLedger, parseLedgerFile } from './archive-ledger-file.js';
 
 /** Archived ledgers kept parsed in memory: a report or an export reads one batch many times over. */
 const CACHED = 4;
