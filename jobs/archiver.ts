@@ -1,5 +1,6 @@
 import { archiveOlderThan } from '../src/archive/archive-old.js';
 import type { StipendContext } from '../src/context.js';
+import { ArchiveBusyError } from '../src/ledger/archive-errors.js';
 import type { Logger } from '../src/log.js';
 import { tryLock } from '../src/redis/lock.js';
 
@@ -29,7 +30,8 @@ export function startArchiver(context: StipendContext, log: Logger): { stop(): P
       if (outcomes.length > 0) log.info({ archived: archived.length, staying: outcomes.length - archived.length }, 'archived settled batches');
       for (const outcome of outcomes) if (!outcome.archived) log.info({ batchId: outcome.batchId, reason: outcome.reason }, 'batch stays in Redis');
     } catch (error) {
-      log.error({ err: error }, 'archive failed; the next look tries again');
+      if (error instanceof ArchiveBusyError) log.info('another archive run is at work; the next look tries again');
+      else log.error({ err: error }, 'archive failed; the next look tries again');
       await turn.release();
     }
   }

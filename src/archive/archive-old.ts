@@ -1,11 +1,15 @@
 import type { StipendContext } from '../context.js';
 import { type BatchOwner, ownerName } from '../ledger/batches.js';
 import type { RedisClient } from '../redis/connection.js';
+import { tryLock } from '../redis/lock.js';
 import { openConfirmer } from '../sending/durability.js';
+import { ArchiveBusyError } from '../ledger/archive-errors.js';
 import { type ArchiveOutcome, type AuditByBatch, archiveBatch } from './archive-batch.js';
 
 /** Audit entries read from a stream per round trip. */
 const PAGE = 1000;
+/** How long the run's lock lasts unless renewed (every third of it). */
+const RUN_LOCK_MS = 60_000;
 
 /**
  * Archives every settled batch submitted more than `olderThanMs` ago (by Redis's clock), one at a
@@ -18,6 +22,22 @@ export async function archiveOlderThan(
   olderThanMs: number,
   onBatch: (outcome: ArchiveOutcome) => void = () => {},
 ): Promise<ArchiveOutcome[]> {
+  // One run at a time: two would write one batch's folder at once.
+  const lock = await tryLock(context.redis, context.keys.archiveRunLock(), RUN_LOCK_MS);
+  if (!lock) throw new ArchiveBusyError();
+  let held = true;
+  const renewal = setInterval(() => {
+    lock.renew().then((renewed) => (held &&= renewed), () => (held = false));
+  }, RUN_LOCK_MS / 3);
+  try {
+    return await archiveDue(context, olderThanMs, onBatch, () => held);
+  } finally {
+    clearInterval(renewal);
+    await lock.release();
+  }
+}
+
+async function archiveDue(context: StipendContext, olderThanMs: number, onBatch: (outcome: ArchiveOutcome) => void, held: () => boolean): Promise<ArchiveOutcome[]> {
   const [seconds, micros] = await context.redis.time();
   const ids = await context.batches.batchIds(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - olderThanMs);
   const records = await context.batches.getMany(ids);
@@ -33,6 +53,8 @@ export async function archiveOlderThan(
   try {
     const outcomes: ArchiveOutcome[] = [];
     for (const batchId of due) {
+      // A run that lost its lock (stalled past it) stops: another may have started.
+      if (!held()) throw new ArchiveBusyError();
       const outcome = await archiveBatch(context, batchId, audit, confirmer?.confirmDurable ?? (async () => true));
       outcomes.push(outcome);
       onBatch(outcome);

@@ -8,6 +8,13 @@ export class ArchiveDamagedError extends StipendError {
   }
 }
 
+/** Another archive run (a command's, or the workers') is at work: one at a time. */
+export class ArchiveBusyError extends StipendError {
+  constructor() {
+    super('ARCHIVE_BUSY', 'another archive run is at work (stipend archive, or a worker\'s daily one); nothing was archived by this one, try again once it ends');
+  }
+}
+
 /** A change asked of a batch that was archived: its payments can no longer change. */
 export class BatchArchivedError extends StipendError {
   constructor(batchId: string, archivedAt: string) {

@@ -197,9 +197,14 @@ export class RedisKeys {
     return `${this.account(provider, account)}:held:${bucket}`;
   }
 
-  /** STRING: the lock (redis/lock.ts) of the one worker process archiving at a time. Written by jobs/archiver.ts. */
+  /** STRING: the workers' turn to archive (redis/lock.ts), lasting the configured interval. Written by jobs/archiver.ts. */
   archiverLock(): string {
     return `${this.prefix}:archiver`;
+  }
+
+  /** STRING: the lock (redis/lock.ts) of the one archive run at a time, the command's or the workers'. Written by archive/archive-old.ts. */
+  archiveRunLock(): string {
+    return `${this.prefix}:archive-run`;
   }
 
   /**

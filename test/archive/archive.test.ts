@@ -138,6 +138,13 @@ describe.each([
     expect(ids).toEqual([...ids].sort((a, b) => compareStreamIds(b, a)));
   });
 
+  it('runs one archive at a time: a second run at once is refused and changes nothing', async () => {
+    const batchId = await paidBatch('twice', 2);
+    const [first, second] = await Promise.allSettled([archiveOlderThan(stack.context, 0), archiveOlderThan(stack.context, 0)]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: expect.arrayContaining([expect.objectContaining({ batchId, archived: true })]) });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'ARCHIVE_BUSY' } });
+  });
+
   it('refuses to read an archive whose files changed, and says so', async () => {
     const batchId = await paidBatch('tamper', 2);
     await archiveOlderThan(stack.context, 0);
