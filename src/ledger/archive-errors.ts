@@ -8,6 +8,13 @@ export class ArchiveDamagedError extends StipendError {
   }
 }
 
+/** The archive's folder cannot be written (missing rights, a file in the way, a full disk): nothing left Redis. */
+export class ArchiveWriteError extends StipendError {
+  constructor(dir: string, cause: unknown) {
+    super('ARCHIVE_UNWRITABLE', `cannot write the archive under ${dir} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}): check archive.dir; nothing left Redis`, { cause });
+  }
+}
+
 /** Another archive run (a command's, or the workers') is at work: one at a time. */
 export class ArchiveBusyError extends StipendError {
   constructor() {

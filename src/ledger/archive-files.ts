@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { joinInside } from '../join-inside.js';
-import { ArchiveDamagedError } from './archive-errors.js';
+import { ArchiveDamagedError, ArchiveWriteError } from './archive-errors.js';
 
 /**
  * An archived batch on disk: one folder per batch, `<dir>/<provider>/<account>/<batchId>/`, holding
@@ -31,6 +31,16 @@ export function batchFolder(owner: { provider: string; account: string }, batchI
  * Returns the SHA-256 of the SHA256SUMS written.
  */
 export async function writeBatchFolder(dir: string, folder: string, files: { name: string; content: () => AsyncIterable<string> | Iterable<string> }[]): Promise<string> {
+  try {
+    return await writeFolder(dir, folder, files);
+  } catch (error) {
+    // A file system that refuses is the operator's to fix; Redis errors (reading the payments) are not this.
+    if (typeof (error as NodeJS.ErrnoException).syscall === 'string') throw new ArchiveWriteError(dir, error);
+    throw error;
+  }
+}
+
+async function writeFolder(dir: string, folder: string, files: { name: string; content: () => AsyncIterable<string> | Iterable<string> }[]): Promise<string> {
   const final = joinInside(dir, folder);
   const partial = `${final}.partial`;
   await rm(partial, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { reversePayments } from '../../src/reversals/reverse.js';
 import { clusterSeeds } from '../helpers/cluster-seeds.js';
 import { ctPayerCardBalance } from '../helpers/sandbox-state.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
+import { stipend } from '../helpers/stipend-process.js';
 
 /**
  * Archiving (archive/): a settled batch leaves Redis for checksummed files, and everything that read
@@ -143,6 +144,21 @@ describe.each([
     const [first, second] = await Promise.allSettled([archiveOlderThan(stack.context, 0), archiveOlderThan(stack.context, 0)]);
     expect(first).toMatchObject({ status: 'fulfilled', value: expect.arrayContaining([expect.objectContaining({ batchId, archived: true })]) });
     expect(second).toMatchObject({ status: 'rejected', reason: { code: 'ARCHIVE_BUSY' } });
+  });
+
+  it('says in one line when the archive folder cannot be written, and the batch stays whole in Redis', async () => {
+    const batchId = await paidBatch('blocked', 1);
+    const blocked = join(stack.dir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the archive folder should be');
+    const configFile = join(stack.dir, 'blocked.config.json');
+    await writeFile(configFile, JSON.stringify({ ...JSON.parse(await readFile(stack.configFile, 'utf8')), archive: { dir: blocked } }));
+    const { code, stderr } = await stipend(['archive', '--older-than', '0', '--config', configFile]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`stipend: cannot write the archive under ${blocked} (ENOTDIR): check archive.dir; nothing left Redis\n`);
+    const batch = await stack.context.batches.get(batchId);
+    expect(batch).toMatchObject({ n_paid: 1 });
+    expect(batch.archiving).toBeUndefined();
+    expect(batch.archived_at).toBeUndefined();
   });
 
   it('refuses to read an archive whose files changed, and says so', async () => {
