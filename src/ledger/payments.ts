@@ -272,7 +272,8 @@ export class PaymentLedger {
   /** Sends a failed payment round again, its batch open again, with its `retried` audit entry. Returns the new round, or why it cannot go. */
   async retry(ref: PaymentRef, who: Actor = personHere()): Promise<{ round: number } | { refused: string }> {
     const answer = String(await this.redis.retryPayment(
-      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(this.provider, this.account), this.keys.audit(this.provider, this.account), ref.batchId,
+      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(this.provider, this.account), this.keys.audit(this.provider, this.account),
+      this.keys.archivedHolders(this.provider, this.account, ref.paymentId), ref.batchId,
       ...auditFields('retried', who, ref),
     ));
     if (/^\d+$/.test(answer)) return { round: Number(answer) };

@@ -10,6 +10,10 @@ import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { openContext } from '../../src/context.js';
+import { newBatchId } from '../../src/ledger/batches.js';
+import { manifestRows } from '../../src/manifest/index.js';
+import { ctpayer } from '../../src/providers/ctpayer.js';
+import { enqueueRows } from '../../src/queue/enqueue.js';
 import { writeFinanceExport } from '../../src/reports/finance-export.js';
 import { writeReconciliation } from '../../src/reports/reconciliation.js';
 import { reversePayments } from '../../src/reversals/reverse.js';
@@ -117,6 +121,30 @@ describe.each([
     // Read-only from now on.
     await expect(retryFailed(stack.context, batchId)).rejects.toMatchObject({ code: 'BATCH_ARCHIVED' });
     await expect(reversePayments(stack.context, { batchId, all: true, reason: 'Test' }, personHere())).rejects.toMatchObject({ code: 'BATCH_ARCHIVED' });
+  });
+
+  it('never sends again a failed payment that a later, archived batch paid', async () => {
+    const account = stack.account('ctpayer');
+    const ledger = stack.context.payments(account);
+    // Two batches recorded through the ledger (no jobs): A's payment fails, B then pays the same id.
+    const recorded = async (tag: string) => {
+      const batchId = newBatchId();
+      await stack.context.batches.create({ batchId, provider: 'ctpayer', account: 'main', source: `${tag}.csv`, sha256: batchId, rowsTotal: 1 });
+      await enqueueRows(stack.context, account, batchId, manifestRows(await manifest('late', 1), ctpayer as never), { addJobs: false });
+      await stack.context.batches.markEnqueued(batchId);
+      return batchId;
+    };
+    const a = await recorded('late-a');
+    await ledger.finalize({ batchId: a, paymentId: 'late-0' }, { status: 'failed', code: 'REFUSED', message: 'refused; nothing moved', refused: true });
+    const b = await recorded('late-b');
+    await ledger.finalize({ batchId: b, paymentId: 'late-0' }, { status: 'paid', reference: 'T-late', code: 'SUCCESS', message: 'Card loaded' });
+    await stack.context.batches.markSettled(b);
+    expect((await archiveOlderThan(stack.context, 0)).find((outcome) => outcome.batchId === b)).toMatchObject({ archived: true, compactHolders: 1 });
+
+    // A is still in Redis (the sweeper has not seen it): retrying it must find B's compact holder.
+    const retried = await retryFailed(stack.context, a);
+    expect(retried).toMatchObject({ retried: 0, refused: [expect.stringContaining(`batch ${b} now holds this payment`)] });
+    expect(await ledger.get({ batchId: a, paymentId: 'late-0' })).toMatchObject({ status: 'failed', round: 0 });
   });
 
   it('keeps a batch with an unknown payment in Redis until a person settles it', async () => {

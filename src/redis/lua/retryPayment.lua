@@ -1,18 +1,21 @@
 --[[
   A failed payment (nothing applied) goes round again: queued, under a new round number, if its
   batch still holds the identity. The batch is open again in the same step, so the sweeper looks
-  after the payment should its job be lost. KEYS: payment, batch, holder, open batches, audit.
+  after the payment should its job be lost. KEYS: payment, batch, holder, open batches, audit, the
+  bucket of the account's archived holders for the payment id (a later batch that paid it may be
+  archived: its holder is then compact).
   ARGV: batchId, then the `retried` audit entry's fields. Returns the new round, or the status /
   'held:<batch>' / 'conflict:<code>' that prevents it.
 ]]
 --- @include "includes/recount"
+--- @include "includes/compactHolder"
 -- A batch being archived (archive/archive-batch.ts) no longer changes: what is archived stays true.
 if redis.call('HEXISTS', KEYS[2], 'archiving') == 1 then return 'archived' end
 local current, conflict = unpack(redis.call('HMGET', KEYS[1], 'status', 'conflict_code'))
 if current ~= 'failed' then return current or 'missing' end
 -- The provider said paid after all: sending it again would pay twice until a person looks.
 if conflict then return 'conflict:' .. conflict end
-local holder = redis.call('GET', KEYS[3])
+local holder = redis.call('GET', KEYS[3]) or compact_holder(KEYS[6], redis.call('HGET', KEYS[1], 'payment_id'), ARGV[1])
 if holder and holder ~= ARGV[1] then return 'held:' .. holder end
 redis.call('SET', KEYS[3], ARGV[1])
 local cents = tonumber(redis.call('HGET', KEYS[1], 'amount_cents'))
