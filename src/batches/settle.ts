@@ -5,6 +5,7 @@ import type { StipendContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { PaymentRecord, PaymentRef } from '../ledger/payments.js';
 import { openAccountQueue } from '../queue/account-queue.js';
+import { otherAccountsOf } from '../queue/other-accounts.js';
 import { requeuePayments } from '../queue/requeue-payments.js';
 import { text, withoutCardNumbers } from '../providers/field-rules.js';
 import { accountOf } from './account-of.js';
@@ -71,7 +72,7 @@ export async function retryFailed(
         return record.round;
       }
       if (record.status !== 'failed') return undefined;
-      const outcome = await ledger.retry(ref, by);
+      const outcome = await ledger.retry(ref, by, otherAccountsOf(context, account));
       if ('refused' in outcome) {
         refused.push(`${ref.paymentId}: ${outcome.refused}`);
         return undefined;

@@ -25,7 +25,7 @@ export interface NewPayment {
 }
 
 /** A changed holder between the read and the script is rare (another batch claiming the same payment): a few tries settle it. */
-const TRIES = 20;
+export const TRIES = 20;
 
 /**
  * Returns, per payment, undefined when this batch holds it (and will pay it), else the batch that
@@ -125,6 +125,15 @@ async function heldInAccount(redis: RedisClient, keys: RedisKeys, provider: stri
 async function readHolders(redis: RedisClient, keys: RedisKeys, provider: string, accounts: readonly string[], paymentIds: readonly string[]): Promise<string[][]> {
   const perAccount = await Promise.all(accounts.map((account) => redis.mget(paymentIds.map((id) => keys.holder(provider, account, id)))));
   return paymentIds.map((_, i) => perAccount.map((holders) => holders[i] ?? ''));
+}
+
+/**
+ * The holder keys (holderKeys) of one payment in each of `accounts`, and the holder seen in each:
+ * what a script given them compares, as the claim does, before it trusts what it reads.
+ */
+export async function seenHolders(redis: RedisClient, keys: RedisKeys, provider: string, accounts: readonly string[], paymentId: string): Promise<{ keys: string[]; seen: string[] }> {
+  const [seen] = await readHolders(redis, keys, provider, accounts, [paymentId]);
+  return { keys: accounts.flatMap((account, j) => holderKeys(keys, provider, account, seen![j]!, paymentId)), seen: seen! };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { type Actor, personHere, recordedName } from '../audit/actor.js';
@@ -6,7 +7,7 @@ import type { RedisKeys } from '../redis/keys.js';
 import { readPipelined } from '../redis/read-pipelined.js';
 import { scripted, type ScriptedRedis } from '../redis/scripts.js';
 import type { LedgerArchive } from './archived.js';
-import { claimPayments, type NewPayment, PROVIDER_FIELD } from './claims.js';
+import { claimPayments, type NewPayment, PROVIDER_FIELD, seenHolders, TRIES } from './claims.js';
 import { type FinalStatus, paymentStatus, type PaymentStatus } from './payment-status.js';
 
 /**
@@ -269,13 +270,25 @@ export class PaymentLedger {
     return answer === 'ok' ? undefined : `it is ${String(answer)}, not unknown`;
   }
 
-  /** Sends a failed payment round again, its batch open again, with its `retried` audit entry. Returns the new round, or why it cannot go. */
-  async retry(ref: PaymentRef, who: Actor = personHere()): Promise<{ round: number } | { refused: string }> {
-    const answer = String(await this.redis.retryPayment(
-      this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(this.provider, this.account), this.keys.audit(this.provider, this.account),
-      this.keys.archivedHolders(this.provider, this.account, ref.paymentId), ref.batchId,
-      ...auditFields('retried', who, ref),
-    ));
+  /**
+   * Sends a failed payment round again, its batch open again, with its `retried` audit entry. Returns
+   * the new round, or why it cannot go. `otherAccounts`: the provider's other accounts, one of which
+   * may have paid the payment since it failed here; on one Redis their holders are read in the same
+   * script (compare-and-set on what was read). On a cluster the first account to reserve a payment id
+   * keeps it (ledger/claims.ts), so no other account can have paid it.
+   */
+  async retry(ref: PaymentRef, who: Actor = personHere(), otherAccounts: readonly string[] = []): Promise<{ round: number } | { refused: string }> {
+    const others = this.redis instanceof Cluster ? [] : otherAccounts;
+    let answer = 'stale';
+    for (let attempt = 1; answer === 'stale'; attempt += 1) {
+      if (attempt > TRIES) throw new Error(`the holders of payment ${ref.paymentId} kept changing while it was retried (${TRIES} tries)`);
+      const held = await seenHolders(this.redis, this.keys, this.provider, others, ref.paymentId);
+      const retryKeys = [
+        this.key(ref), this.batchKey(ref.batchId), this.holderKey(ref.paymentId), this.keys.openBatches(this.provider, this.account), this.keys.audit(this.provider, this.account),
+        this.keys.archivedHolders(this.provider, this.account, ref.paymentId), ...held.keys,
+      ];
+      answer = String(await this.redis.retryPayment(retryKeys.length, ...retryKeys, ref.batchId, others.length, ...held.seen, ...auditFields('retried', who, ref)));
+    }
     if (/^\d+$/.test(answer)) return { round: Number(answer) };
     if (answer.startsWith('held:')) return { refused: `batch ${answer.slice(5)} now holds this payment` };
     if (answer.startsWith('conflict:')) return { refused: `the provider answered paid after it failed (${answer.slice(9)}): check with the provider` };

@@ -31,7 +31,7 @@ const SCRIPTS = {
   requeuePayment: 1,
   finalizePayment: 3,
   resolvePayment: 4,
-  retryPayment: 6,
+  retryPayment: KEYS_PER_CALL,
   // Payment identities (ledger/claims.ts).
   claimPayments: KEYS_PER_CALL,
   heldInAccounts: KEYS_PER_CALL,

@@ -1,7 +1,7 @@
 import { afterAll, expect, it, vi } from 'vitest';
 import { personHere } from '../../src/audit/actor.js';
 import { BatchLedger } from '../../src/ledger/batches.js';
-import { settleUnrecordedClaim } from '../../src/ledger/claims.js';
+import { claimPayments, settleUnrecordedClaim } from '../../src/ledger/claims.js';
 import { PaymentLedger, type PaymentRef } from '../../src/ledger/payments.js';
 import { testRedis } from '../helpers/redis.js';
 
@@ -356,4 +356,16 @@ it('keeps each provider field as its own hash field, and still reads a record th
   const legacy = ledger.key(ref('pf', 'pf-2'));
   await redis.hset(legacy, { batch_id: 'pf', line: 3, provider: 'ctpayer', account: 'main', payment_id: 'pf-2', payee: '1000000001', amount_cents: 700, status: 'queued', attempts: 0, submitted_at: '2026-12-01T00:00:00.000Z', fields: '{"cardId":"1000000001","description":"Visit 2"}' });
   expect((await ledger.get(ref('pf', 'pf-2')))?.fields).toEqual({ cardId: '1000000001', description: 'Visit 2' });
+});
+
+it('never retries a failed payment that another account of the provider has paid since (one Redis)', async () => {
+  const other = new PaymentLedger(redis, keys, 'ctpayer', 'other', archive);
+  await newBatch('xa', ['x1', 500]);
+  await ledger.finalize(ref('xa', 'x1'), { status: 'failed', code: 'REFUSED', message: 'nothing moved', refused: true });
+  // The other account claims it (main's payment failed: nothing holds it) and pays it.
+  await batches.create({ batchId: 'xb', provider: 'ctpayer', account: 'other', source: 'm.csv', sha256: 'y', rowsTotal: 1 });
+  expect(await claimPayments(redis, keys, { provider: 'ctpayer', account: 'other' }, 'xb', [payment('x1', 500)], ['main'])).toEqual([undefined]);
+  await other.finalize(ref('xb', 'x1'), { status: 'paid', reference: 'T-x1', code: 'SUCCESS', message: 'Card loaded' });
+  expect(await ledger.retry(ref('xa', 'x1'), personHere(), ['other'])).toEqual({ refused: 'batch xb now holds this payment' });
+  expect(await ledger.get(ref('xa', 'x1'))).toMatchObject({ status: 'failed', round: 0 });
 });
