@@ -1,4 +1,4 @@
-import { archiveOlderThan } from '../src/archive/archive-old.js';
+import { archiveOlderThan, forgetExpiredHolders } from '../src/archive/archive-old.js';
 import type { StipendContext } from '../src/context.js';
 import { ArchiveBusyError } from '../src/ledger/archive-errors.js';
 import type { Logger } from '../src/log.js';
@@ -29,6 +29,8 @@ export function startArchiver(context: StipendContext, log: Logger): { stop(): P
       const archived = outcomes.filter((outcome) => outcome.archived);
       if (outcomes.length > 0) log.info({ archived: archived.length, staying: outcomes.length - archived.length }, 'archived settled batches');
       for (const outcome of outcomes) if (!outcome.archived) log.info({ batchId: outcome.batchId, reason: outcome.reason }, 'batch stays in Redis');
+      const forgotten = await forgetExpiredHolders(context);
+      if (forgotten > 0) log.info({ forgotten }, 'archived payments past rememberPaymentsDays forgotten');
     } catch (error) {
       if (error instanceof ArchiveBusyError) log.info('another archive run is at work; the next look tries again');
       else log.error({ err: error }, 'archive failed; the next look tries again');

@@ -2,6 +2,7 @@ import type { StipendContext } from '../context.js';
 import { type BatchOwner, ownerName } from '../ledger/batches.js';
 import type { RedisClient } from '../redis/connection.js';
 import { tryLock } from '../redis/lock.js';
+import { scripted } from '../redis/scripts.js';
 import { openConfirmer } from '../sending/durability.js';
 import { ArchiveBusyError } from '../ledger/archive-errors.js';
 import { type ArchiveOutcome, type AuditByBatch, archiveBatch } from './archive-batch.js';
@@ -93,4 +94,18 @@ async function* streamEntries(redis: RedisClient, key: string): AsyncGenerator<[
     if (page.length < PAGE) return;
     start = `(${page.at(-1)![0]}`;
   }
+}
+
+/**
+ * Frees the compact holders of archived payments whose `rememberPaymentsDays` has passed (they hold
+ * nothing any more), every bucket of every account; returns how many. Atomic per bucket, so it needs
+ * no lock and may run beside anything.
+ */
+export async function forgetExpiredHolders(context: StipendContext): Promise<number> {
+  let forgotten = 0;
+  for (const owner of await context.batches.accounts()) {
+    const counts = await Promise.all(context.keys.allArchivedHolders(owner.provider, owner.account).map((bucket) => scripted(context.redis).forgetExpiredHolders(bucket)));
+    forgotten += counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+  return forgotten;
 }

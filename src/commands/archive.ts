@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ArchiveOutcome } from '../archive/archive-batch.js';
-import { archiveOlderThan } from '../archive/archive-old.js';
+import { archiveOlderThan, forgetExpiredHolders } from '../archive/archive-old.js';
 import { loadConfig } from '../config/load.js';
 import { openContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -21,6 +21,8 @@ export async function archiveCommand(options: { olderThan?: string; config?: str
     const archived = outcomes.filter((outcome) => outcome.archived);
     const payments = archived.reduce((sum, outcome) => sum + (outcome.archived ? outcome.payments : 0), 0);
     write(`${plural(archived.length, 'batch', 'batches')} archived (${plural(payments, 'payment')}); ${outcomes.length - archived.length} stay in Redis\n`);
+    const forgotten = await forgetExpiredHolders(context);
+    if (forgotten > 0) write(`${plural(forgotten, 'archived payment')} past rememberPaymentsDays forgotten (a later manifest may pay them again)\n`);
     return 0;
   } finally {
     await context.close();

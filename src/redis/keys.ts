@@ -193,7 +193,15 @@ export class RedisKeys {
    * written by archive/archive-batch.ts (compactHolders.lua), which deletes the holder it replaces.
    */
   archivedHolders(provider: string, account: string, paymentId: string): string {
-    const bucket = createHash('sha1').update(paymentId).digest().readUInt32BE(0) % ARCHIVED_HOLDER_BUCKETS;
+    return this.archivedHolderBucket(provider, account, createHash('sha1').update(paymentId).digest().readUInt32BE(0) % ARCHIVED_HOLDER_BUCKETS);
+  }
+
+  /** Every bucket of archivedHolders(…) of an account: what forgetting the expired ones visits. */
+  allArchivedHolders(provider: string, account: string): string[] {
+    return Array.from({ length: ARCHIVED_HOLDER_BUCKETS }, (_, bucket) => this.archivedHolderBucket(provider, account, bucket));
+  }
+
+  private archivedHolderBucket(provider: string, account: string, bucket: number): string {
     return `${this.account(provider, account)}:held:${bucket}`;
   }
 

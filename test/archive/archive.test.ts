@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveOlderThan } from '../../src/archive/archive-old.js';
+import { archiveOlderThan, forgetExpiredHolders } from '../../src/archive/archive-old.js';
 import { auditEntries, auditEntriesNewestFirst, compareStreamIds } from '../../src/audit/audit-trail.js';
 import { personHere } from '../../src/audit/actor.js';
 import { resolvePayment, retryFailed } from '../../src/batches/settle.js';
@@ -248,6 +248,9 @@ describe('archive with rememberPaymentsDays', () => {
     const expiresMs = Number(entry!.split(' ')[1]);
     const [seconds, micros] = await stack.context.redis.time();
     await sleep(Math.max(0, expiresMs - (Number(seconds) * 1000 + Number(micros) / 1000)) + 50);
+    // Its bytes are freed by the next archive run.
+    expect(await forgetExpiredHolders(stack.context)).toBe(1);
+    expect(await stack.context.redis.hexists(stack.context.keys.archivedHolders('ctpayer', 'main', 'short-1'), 'short-1')).toBe(0);
     const third = await pay();
     expect((await firstPage(stack, third))[0]).toMatchObject({ kind: 'payment', paymentId: 'short-1' });
     expect(await stack.context.payments(stack.account('ctpayer')).get({ batchId: third, paymentId: 'short-1' })).toMatchObject({ batch_id: third, status: 'paid' });
