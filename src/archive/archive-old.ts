@@ -1,14 +1,12 @@
 import type { StipendContext } from '../context.js';
 import { type BatchOwner, ownerName } from '../ledger/batches.js';
-import type { RedisClient } from '../redis/connection.js';
+import { storedEntries } from '../audit/audit-trail.js';
 import { tryLock } from '../redis/lock.js';
 import { scripted } from '../redis/scripts.js';
 import { openConfirmer } from '../sending/durability.js';
 import { ArchiveBusyError } from '../ledger/archive-errors.js';
 import { type ArchiveOutcome, type AuditByBatch, archiveBatch } from './archive-batch.js';
 
-/** Audit entries read from a stream per round trip. */
-const PAGE = 1000;
 /** How long the run's lock lasts unless renewed (every third of it). */
 const RUN_LOCK_MS = 60_000;
 
@@ -72,7 +70,7 @@ async function auditOfBatches(context: StipendContext, owners: Map<string, Batch
   const accounts = new Map<string, BatchOwner>();
   for (const owner of owners.values()) accounts.set(ownerName(owner), owner);
   for (const owner of accounts.values()) {
-    for await (const [id, fields] of streamEntries(context.redis, context.keys.audit(owner.provider, owner.account))) {
+    for await (const { id, fields } of storedEntries(context.redis, context.keys.audit(owner.provider, owner.account))) {
       const batchId = fields.batch_id;
       if (batchId === undefined || !owners.has(batchId)) continue;
       const entries = found.get(batchId) ?? [];
@@ -81,19 +79,6 @@ async function auditOfBatches(context: StipendContext, owners: Map<string, Batch
     }
   }
   return found;
-}
-
-async function* streamEntries(redis: RedisClient, key: string): AsyncGenerator<[string, Record<string, string>]> {
-  for (let start = '-'; ;) {
-    const page = await redis.xrange(key, start, '+', 'COUNT', PAGE);
-    for (const [id, flat] of page) {
-      const fields: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-      yield [id, fields];
-    }
-    if (page.length < PAGE) return;
-    start = `(${page.at(-1)![0]}`;
-  }
 }
 
 /**

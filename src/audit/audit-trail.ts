@@ -121,12 +121,22 @@ async function* archivedEntries(archive: ArchivedAudit, filter: AuditFilter, kee
   }
 }
 
-/** One stream's entries in `range` (inclusive ends, or exclusive with `(`), PAGE at a time. */
+/** One stream's entries in `range`, parsed. */
 async function* streamEntries(redis: RedisClient, key: string, range: { start: string; end: string }, order: Order): AsyncGenerator<AuditEntry> {
+  for await (const { id, fields } of storedEntries(redis, key, range, order)) yield auditEntry.parse({ id, ...fields });
+}
+
+/**
+ * One stream's entries in `range` (inclusive ends, or exclusive with `(`; all of it by default) as
+ * stored, PAGE at a time: what moving entries elsewhere (the archive, the key-layout upgrade) copies.
+ */
+export async function* storedEntries(
+  redis: RedisClient, key: string, range = { start: '-', end: '+' }, order: Order = 'oldest-first',
+): AsyncGenerator<{ id: string; fields: Record<string, string> }> {
   let { start, end } = range;
   for (;;) {
     const page = order === 'oldest-first' ? await redis.xrange(key, start, end, 'COUNT', PAGE) : await redis.xrevrange(key, end, start, 'COUNT', PAGE);
-    for (const [id, fields] of page) yield auditEntry.parse({ id, ...fieldsOf(fields) });
+    for (const [id, fields] of page) yield { id, fields: fieldsOf(fields) };
     if (page.length < PAGE) return;
     if (order === 'oldest-first') start = `(${page.at(-1)![0]}`;
     else end = `(${page.at(-1)![0]}`;

@@ -34,8 +34,9 @@ export async function writeBatchFolder(dir: string, folder: string, files: { nam
   try {
     return await writeFolder(dir, folder, files);
   } catch (error) {
-    // A file system that refuses is the operator's to fix; Redis errors (reading the payments) are not this.
-    if (typeof (error as NodeJS.ErrnoException).syscall === 'string') throw new ArchiveWriteError(dir, error);
+    // A file system that refuses (its errors name a path) is the operator's to fix; Redis errors
+    // (reading the payments as they are written) are not this.
+    if (typeof (error as NodeJS.ErrnoException).path === 'string') throw new ArchiveWriteError(dir, error);
     throw error;
   }
 }

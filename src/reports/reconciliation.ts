@@ -97,7 +97,8 @@ export async function writeReconciliation(
   };
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const rejected = await writeRejectedCsv(context, batch, dir);
-  if (remember) await rememberReportFolder(context, batchId, outDir);
+  // An archived batch keeps nothing in Redis: its report folder is not remembered either.
+  if (remember && batch.archived_at === undefined) await rememberReportFolder(context, batchId, outDir);
   return { dir, csv: csvPath, summary, ...(rejected === undefined ? {} : { rejected }) };
 }
 

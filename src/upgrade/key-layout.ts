@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { SCHEDULED_RUN_JOB, SCHEDULES_QUEUE } from '../ingest/schedules.js';
 import { type BatchOwner, ownerName } from '../ledger/batches.js';
 import { queueName } from '../queue/payment-job.js';
-import { compareStreamIds } from '../audit/audit-trail.js';
+import { compareStreamIds, storedEntries } from '../audit/audit-trail.js';
 
 /**
  * `stipend upgrade-keys`: a ledger written before keys carried their account's hash tag (one Redis,
@@ -137,19 +137,13 @@ async function moveSchedules(context: StipendContext, oldBull: string): Promise<
 async function splitAudit(context: StipendContext, redis: Redis, oldKey: string, owners: Map<string, BatchOwner>): Promise<number> {
   const { keys } = context;
   let moved = 0;
-  for (let start = '-'; ;) {
-    const page = await redis.xrange(oldKey, start, '+', 'COUNT', SCAN);
-    for (const [id, fields] of page) {
-      const at = fields.indexOf('batch_id');
-      const owner = at >= 0 && fields[at + 1] ? owners.get(fields[at + 1]!) : undefined;
-      const target = owner === undefined ? keys.peopleAudit() : keys.audit(owner.provider, owner.account);
-      // A run cut short copied this entry already: the stream's ids only grow.
-      const [last] = await redis.xrevrange(target, '+', '-', 'COUNT', 1);
-      if (last === undefined || compareStreamIds(last[0], id) < 0) await redis.xadd(target, id, ...fields);
-      moved += 1;
-    }
-    if (page.length < SCAN) break;
-    start = `(${page.at(-1)![0]}`;
+  for await (const { id, fields } of storedEntries(redis, oldKey)) {
+    const owner = fields.batch_id ? owners.get(fields.batch_id) : undefined;
+    const target = owner === undefined ? keys.peopleAudit() : keys.audit(owner.provider, owner.account);
+    // A run cut short copied this entry already: the stream's ids only grow.
+    const [last] = await redis.xrevrange(target, '+', '-', 'COUNT', 1);
+    if (last === undefined || compareStreamIds(last[0], id) < 0) await redis.xadd(target, id, ...Object.entries(fields).flat());
+    moved += 1;
   }
   await redis.del(oldKey);
   return moved;
