@@ -28,7 +28,7 @@ export class ArchiveIndex {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Recorded once the batch's files are on disk and read back: from then on readers use them. */
+  /** Recorded once the batch's files are written and flushed to disk: from then on readers use them where Redis has nothing. */
   async record(batchId: string, batch: ArchivedBatch): Promise<void> {
     await this.redis.hset(this.keys.archivedBatches(), batchId, JSON.stringify(batch));
   }
