@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../src/redis/connection.js';
 import { loadConfig, resolveConfig } from '../src/config/load.js';
 import { sandboxConfig } from '../src/config/sandbox-accounts.js';
@@ -68,7 +69,8 @@ export async function workerTrial(options: {
  * One trial across accounts: one CT Payer account per sandbox (a1, a2, …), each with a batch of the
  * rows queued paused, on one Redis or a cluster; then one `stipend worker` process pays them all.
  * extra.busiest: the most requests any one account's sandbox received in a sliding window of the
- * account's rate limit. Every payment must have reached its sandbox exactly once.
+ * account's rate limit; extra.redisCpuMs: every Redis server's CPU meanwhile. Every payment must
+ * have reached its sandbox exactly once.
  */
 export async function accountsTrial(options: {
   sandboxes: RunningSandbox[];
@@ -89,9 +91,9 @@ export async function accountsTrial(options: {
   const queues = config.accounts.map((account) => new Queue(queueName(account), { connection: context.redis, prefix: bullPrefix(prefix, account) }));
   try {
     await Promise.all(queues.map((queue) => queue.pause()));
-    const batchIds = [];
+    const batchIds: string[] = [];
     for (const account of config.accounts) batchIds.push(await enqueueBatch(context, account, options.rows));
-    const measure = await trial('execute', { configFile, batchIds });
+    const measure = await besideRedis(context.redis, () => trial('execute', { configFile, batchIds }));
     const { max, perMs } = options.account.rateLimit;
     let busiest = 0;
     for (const sandbox of options.sandboxes) {
@@ -163,14 +165,15 @@ async function besideSandbox(run: () => Promise<Measure>): Promise<Measure> {
 }
 
 /**
- * The trial's measure with the Redis server's CPU time during it (extra.redisCpuMs): the third
- * process on the machine. It counts whatever else that server did meanwhile.
+ * The trial's measure with the Redis servers' CPU time during it (extra.redisCpuMs): the one server,
+ * or every node of a cluster, replicas included. It counts whatever else they did meanwhile.
  */
 async function besideRedis(redis: RedisClient, run: () => Promise<Measure>): Promise<Measure> {
+  const servers = redis instanceof Cluster ? (await redis.ping(), redis.nodes('all')) : [redis];
   const cpuMs = async () => {
-    const info = await redis.info('cpu');
-    const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+    const infos = await Promise.all(servers.map((server) => server.info('cpu')));
+    const seconds = (info: string, name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return infos.reduce((sum, info) => sum + (seconds(info, 'used_cpu_user') + seconds(info, 'used_cpu_sys')) * 1000, 0);
   };
   const before = await cpuMs();
   const measure = await run();
