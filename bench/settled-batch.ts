@@ -7,13 +7,14 @@ import { enqueueRows } from '../src/queue/enqueue.js';
 
 /**
  * A batch as the workers leave it once every payment is final, recorded through the ledger without
- * paying anything: the manifest's rows claimed and recorded (no jobs), then each payment settled,
- * mostly paid with a provider reference, some declined, a few unknown.
+ * paying anything: the manifest's rows claimed and recorded (no jobs; claimed against `otherAccounts`
+ * of the provider), then each payment settled, mostly paid with a provider reference, some declined,
+ * a few unknown.
  */
-export async function settledBatch(context: StipendContext, account: Account, file: { path: string; rows: number }): Promise<string> {
+export async function settledBatch(context: StipendContext, account: Account, file: { path: string; rows: number }, otherAccounts: string[] = []): Promise<string> {
   const batchId = newBatchId();
   await context.batches.create({ batchId, provider: account.provider, account: account.name, source: 'bench.csv', sha256: batchId, rowsTotal: file.rows });
-  await enqueueRows(context, account, batchId, manifestRows(file.path, ctpayer as never), { addJobs: false });
+  await enqueueRows(context, account, batchId, manifestRows(file.path, ctpayer as never), { addJobs: false, otherAccounts });
   await context.batches.markEnqueued(batchId);
   const ledger = context.payments(account);
   let n = 0;

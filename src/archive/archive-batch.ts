@@ -24,7 +24,8 @@ import { type ArchivedLedger, ledgerLine } from '../ledger/archive-ledger-file.j
  *      index records them: from here on readers use the files.
  *   4. The files are read back and checked, and what they hold leaves Redis: each payment record
  *      (its holder becoming a compact one where it must still stop a second payment,
- *      compactHolders.lua), the rows, the batch's audit entries, and last the batch record.
+ *      compactHolders.lua, and on a cluster its reservation in the provider's slot a compact one,
+ *      compactIdentities.lua), the rows, the batch's audit entries, and last the batch record.
  *
  * The batch keeps its place in the index (its id, its account) and the file it came from
  * (batchOfFile): a batch is a few hundred bytes; its payments are what must not stay.
@@ -140,6 +141,9 @@ async function removeFromRedis(context: StipendContext, owner: BatchOwner, batch
   let compact = 0;
   for (let at = 0; at < paymentIds.length; at += PAGE) {
     const ids = paymentIds.slice(at, at + PAGE);
+    // On a cluster where the provider has other accounts, each id is also reserved in the provider's slot.
+    const reservationKeys = ids.flatMap((id) => [keys.identity(provider, id), keys.archivedIdentities(provider, id)]);
+    await scripted(redis).compactIdentities(reservationKeys.length, ...reservationKeys, ...ids);
     const paymentKeys = ids.flatMap((id) => [keys.payment(provider, account, batchId, id), keys.holder(provider, account, id), keys.archivedHolders(provider, account, id)]);
     compact += Number(await scripted(redis).compactHolders(paymentKeys.length, ...paymentKeys, batchId, ...ids));
   }

@@ -83,13 +83,20 @@ async function auditOfBatches(context: StipendContext, owners: Map<string, Batch
 
 /**
  * Frees the compact holders of archived payments whose `rememberPaymentsDays` has passed (they hold
- * nothing any more), every bucket of every account; returns how many. Atomic per bucket, so it needs
- * no lock and may run beside anything.
+ * nothing any more), every bucket of every account, and the compact reservations past theirs, every
+ * bucket of every provider; returns how many. Atomic per bucket, so it needs no lock and may run
+ * beside anything.
  */
 export async function forgetExpiredHolders(context: StipendContext): Promise<number> {
+  const owners = await context.batches.accounts();
+  const providers = [...new Set(owners.map((owner) => owner.provider))];
+  const bucketLists = [
+    ...owners.map((owner) => context.keys.allArchivedHolders(owner.provider, owner.account)),
+    ...providers.map((provider) => context.keys.allArchivedIdentities(provider)),
+  ];
   let forgotten = 0;
-  for (const owner of await context.batches.accounts()) {
-    const counts = await Promise.all(context.keys.allArchivedHolders(owner.provider, owner.account).map((bucket) => scripted(context.redis).forgetExpiredHolders(bucket)));
+  for (const buckets of bucketLists) {
+    const counts = await Promise.all(buckets.map((bucket) => scripted(context.redis).forgetExpiredHolders(bucket)));
     forgotten += counts.reduce<number>((sum, n) => sum + Number(n), 0);
   }
   return forgotten;

@@ -84,9 +84,10 @@ const RESERVATION_SLACK_MS = 90 * 86_400_000;
 async function claimAcrossSlots(
   redis: RedisClient, keys: RedisKeys, owner: { provider: string; account: string }, batchId: string, payments: NewPayment[], rememberMs: number | undefined,
 ): Promise<(string | undefined)[]> {
-  const reservations = payments.map((p) => keys.identity(owner.provider, p.paymentId));
+  const reservations = payments.flatMap((p) => [keys.identity(owner.provider, p.paymentId), keys.archivedIdentities(owner.provider, p.paymentId)]);
   const lifetime = rememberMs === undefined ? '' : String(rememberMs + RESERVATION_SLACK_MS);
-  const reserved = (await scripted(redis).reserveIdentities(reservations.length, ...reservations, owner.account, batchId, lifetime)) as string[];
+  const ids = payments.map((p) => p.paymentId);
+  const reserved = (await scripted(redis).reserveIdentities(reservations.length, ...reservations, owner.account, batchId, lifetime, ...ids)) as string[];
   const ours = payments.filter((_, i) => reserved[i] === '');
   const claimed = await claimPayments(redis, keys, owner, batchId, ours);
   let next = 0;

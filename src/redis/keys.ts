@@ -14,11 +14,17 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The compact holders of archived payments are spread over this many hashes per account, so each
- * stays small (Redis keeps a hash of up to hash-max-listpack-entries, 128 by default, as one compact
- * listpack): about 55 bytes per payment id at 100,000 per account, against 106 in one big hash.
+ * The compact holders (and reservations) of archived payments are spread over this many hashes per
+ * account (per provider), so each stays small (Redis keeps a hash of up to hash-max-listpack-entries,
+ * 128 by default, as one compact listpack): about 55 bytes per payment id at 100,000 per account,
+ * against 106 in one big hash.
  */
-const ARCHIVED_HOLDER_BUCKETS = 1024;
+const ARCHIVED_BUCKETS = 1024;
+
+/** The bucket of a payment id among ARCHIVED_BUCKETS. */
+function bucketOf(paymentId: string): number {
+  return createHash('sha1').update(paymentId).digest().readUInt32BE(0) % ARCHIVED_BUCKETS;
+}
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -193,16 +199,36 @@ export class RedisKeys {
    * written by archive/archive-batch.ts (compactHolders.lua), which deletes the holder it replaces.
    */
   archivedHolders(provider: string, account: string, paymentId: string): string {
-    return this.archivedHolderBucket(provider, account, createHash('sha1').update(paymentId).digest().readUInt32BE(0) % ARCHIVED_HOLDER_BUCKETS);
+    return this.archivedHolderBucket(provider, account, bucketOf(paymentId));
   }
 
   /** Every bucket of archivedHolders(…) of an account: what forgetting the expired ones visits. */
   allArchivedHolders(provider: string, account: string): string[] {
-    return Array.from({ length: ARCHIVED_HOLDER_BUCKETS }, (_, bucket) => this.archivedHolderBucket(provider, account, bucket));
+    return Array.from({ length: ARCHIVED_BUCKETS }, (_, bucket) => this.archivedHolderBucket(provider, account, bucket));
   }
 
   private archivedHolderBucket(provider: string, account: string, bucket: number): string {
     return `${this.account(provider, account)}:held:${bucket}`;
+  }
+
+  /**
+   * HASH: on a cluster, what stays of an archived payment's identity(…) reservation: payment id →
+   * `<account>/<batch>` or with ` <expiry, ms by Redis's clock>`, what the reservation said and as
+   * long as it had left, in one of the buckets by the id's hash, in the provider's slot. Read by
+   * reserveIdentities.lua beside the reservations; written by archive/archive-batch.ts
+   * (compactIdentities.lua), which deletes the reservation it replaces.
+   */
+  archivedIdentities(provider: string, paymentId: string): string {
+    return this.archivedIdentityBucket(provider, bucketOf(paymentId));
+  }
+
+  /** Every bucket of archivedIdentities(…) of a provider: what forgetting the expired ones visits. */
+  allArchivedIdentities(provider: string): string[] {
+    return Array.from({ length: ARCHIVED_BUCKETS }, (_, bucket) => this.archivedIdentityBucket(provider, bucket));
+  }
+
+  private archivedIdentityBucket(provider: string, bucket: number): string {
+    return `${this.prefix}:{${provider}}:identities:${bucket}`;
   }
 
   /** STRING: the workers' turn to archive (redis/lock.ts), lasting the configured interval. Written by jobs/archiver.ts. */

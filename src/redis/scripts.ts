@@ -40,6 +40,7 @@ const SCRIPTS = {
   // Archiving a settled batch (archive/archive-batch.ts).
   beginArchive: 2,
   compactHolders: KEYS_PER_CALL,
+  compactIdentities: KEYS_PER_CALL,
   forgetExpiredHolders: 1,
   // The batch record (ledger/batches.ts).
   recordChunk: 3,

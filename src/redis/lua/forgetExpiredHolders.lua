@@ -1,6 +1,7 @@
 --[[
   Removes the compact holders (archive/) whose time to remember has passed, by Redis's clock, from
   one bucket: an expired one holds nothing already (includes/compactHolder), this frees its bytes.
+  A bucket of compact reservations (compactIdentities.lua) is the same format, forgotten the same way.
   KEYS: the bucket. Returns how many it removed.
 ]]
 --- @include "includes/nowMs"
