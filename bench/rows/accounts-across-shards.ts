@@ -14,11 +14,13 @@ const CONCURRENCY = 50;
 // gate still counts every request against it.
 const LIMIT = { max: 2000, perMs: 1000, marginMs: 0 };
 /**
- * Each Redis server's share of CPU on the goal's side: a quarter of a core. The cluster is for when
- * one server's capacity is the limit; on two shared cores nothing else makes it so, and a quarter
- * each still leaves the worker process its core while the six cluster servers run.
+ * Each Redis server's share of CPU on the goal's side: a seventh of a core. The cluster is for when
+ * one server's capacity is the limit; on two shared cores nothing else makes it so. The caps of all
+ * seven servers (the cluster's six and the one) add up to one core, so each server gets its share
+ * whatever the others do, as on machines of its own, and the worker process and the sandboxes keep
+ * the other core.
  */
-const SERVER_CORES = 0.25;
+const SERVER_CORES = 1 / 7;
 
 /**
  * Row 8: five CT Payer accounts, each its own sandbox with no latency and no limit, paid at once by
@@ -51,7 +53,7 @@ export async function accountsRow(context: RowContext): Promise<RowResult> {
     const ratio = median(measured.cluster.map(rate)) / median(measured.single.map(rate));
     const busiest = Math.max(...[...(capped ? [...capped.cluster, ...capped.single] : []), ...shared.cluster, ...shared.single].map((m) => m.extra.busiest!));
     const sharedRatio = median(shared.cluster.map(rate)) / median(shared.single.map(rate));
-    const how = capped ? `each Redis server capped at ${SERVER_CORES} core` : 'uncapped (caps unavailable)';
+    const how = capped ? `each Redis server capped at ${fmt(SERVER_CORES, 2)} core` : 'uncapped (caps unavailable)';
     return {
       row: `8. ${ACCOUNTS} accounts × ${fmt(perAccount)} payments, unthrottled, Redis Cluster against one Redis, ${how}`,
       project: `cluster ${fmt(median(measured.cluster.map(rate)))} payments/s; busiest account window ${fmt(busiest)} of ${fmt(LIMIT.max)}`,
@@ -63,7 +65,7 @@ export async function accountsRow(context: RowContext): Promise<RowResult> {
         `one worker process serving all ${ACCOUNTS} accounts, concurrency ${CONCURRENCY} each, on both sides; each account's rate limit ${fmt(LIMIT.max)} per ${fmt(LIMIT.perMs)} ms, counted by the account's gate in its own slot`,
         `the cluster (.ci/start-cluster: three masters, three replicas) and the one server are started for the row on this machine, every server with appendfsync always; accounts a1 to a5 hash to the masters 3, 1 and 1; CT Payer refuses a resend itself, so no mark waits for a replica on either side`,
         ...('unavailable' in caps ? [`no caps: ${caps.unavailable}; the goal is judged only with the servers capped alike`] : [
-          `capped: each of the seven Redis servers in a cgroup of its own limited to ${SERVER_CORES} core (cgroup CPU bandwidth), as if each ran on a machine of its own; one server then reaches its capacity before the worker does, which is what a cluster is for`,
+          `capped: each of the seven Redis servers in a cgroup of its own limited to ${fmt(SERVER_CORES, 2)} core (cgroup CPU bandwidth), together one core, so that each gets its share as on a machine of its own and the worker keeps the other core; one server then reaches its capacity before the worker does, which is what a cluster is for`,
           `capped, per payment: ${cpuSplit(capped!.cluster)} on the cluster; ${cpuSplit(capped!.single)} on one Redis`,
         ]),
         `uncapped, everything sharing this machine's cores: cluster ${fmt(median(shared.cluster.map(rate)))} payments/s against one Redis ${fmt(median(shared.single.map(rate)))} (ratio ${fmt(sharedRatio, 2)}); per payment: ${cpuSplit(shared.cluster)} on the cluster; ${cpuSplit(shared.single)} on one Redis`,

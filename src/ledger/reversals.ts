@@ -41,11 +41,18 @@ export class ReversalLedger {
 
   /**
    * paid → reversing, recording who asks (their name on the payment, their identity in the audit
-   * trail) and why. Returns undefined when claimed, else the status that prevents it.
+   * trail) and why. Returns the claim's epoch when claimed (its fence, as a sending mark's: unique
+   * even across a failover that lost another claim), else the status that prevents it.
    */
-  async claim(ref: PaymentRef, reason: string, who: Actor): Promise<string | undefined> {
-    const answer = await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(this.provider, this.account), recordedName(who), reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`));
-    return answer === 'ok' ? undefined : String(answer);
+  async claim(ref: PaymentRef, reason: string, who: Actor): Promise<{ epoch: number } | { refusal: string }> {
+    const [answer, epoch] = (await this.redis.claimReversal(...this.keysOf(ref), this.keys.audit(this.provider, this.account), recordedName(who), reason, now(), ...auditFields('reversed', who, ref, `reversal asked for: ${reason}`))) as [string, number];
+    return answer === 'ok' ? { epoch: Number(epoch) } : { refusal: answer };
+  }
+
+  /** Whether the payment is still reversing under the claim of `epoch`, on whichever server holds it now. */
+  async stillClaimed(ref: PaymentRef, epoch: number): Promise<boolean> {
+    const [status, claimed] = await this.redis.hmget(this.keysOf(ref)[0], 'status', 'reversal_epoch');
+    return status === 'reversing' && claimed === String(epoch);
   }
 
   async settle(ref: PaymentRef, settlement: ReversalSettlement): Promise<boolean> {

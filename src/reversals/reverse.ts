@@ -255,11 +255,18 @@ class PaymentReverser {
    */
   private reversingClaim(record: PaymentRecord): SendClaim<string> {
     const ref = { batchId: record.batch_id, paymentId: record.payment_id };
+    let epoch: number | undefined;
     return {
-      take: () => this.reversals.claim(ref, this.request.reason, this.request.by),
+      take: async () => {
+        const claim = await this.reversals.claim(ref, this.request.reason, this.request.by);
+        if ('refusal' in claim) return claim.refusal;
+        epoch = claim.epoch;
+        return undefined;
+      },
       confirmDurable: this.confirmDurable,
-      // Only one claim can be reversing a payment (the claim is paid → reversing): found so, it is this one.
-      stillHeld: async () => (await this.payments.get(ref))?.status === 'reversing',
+      // Reversing under this claim's epoch: a failover may have lost the claim, and another person's
+      // claim since made the payment reversing again.
+      stillHeld: () => this.reversals.stillClaimed(ref, epoch!),
     };
   }
 

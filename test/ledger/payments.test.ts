@@ -231,12 +231,14 @@ it('path 2, stalled overlap: a run that looked at a payment cannot send once ano
   const seenByA = (await ledger.standing(r, 0))!.epoch;
   const seenByB = (await ledger.standing(r, 0))!.epoch;
   // B sends first (after its lookup); A wakes from its stall and tries with what it saw before.
-  expect((await ledger.beginSending(r, true, seenByB)).permission).toBe('ready-in-doubt');
+  const markedByB = await ledger.beginSending(r, true, seenByB);
+  expect(markedByB.permission).toBe('ready-in-doubt');
+  expect(markedByB.epoch).toBeGreaterThan(seenByB);
   expect(await ledger.beginSending(r, true, seenByA)).toEqual({ permission: 'stale', epoch: 0 });
   // A's late answers are only its own: they do not overwrite B's call.
   expect(await ledger.requeue(r, seenByA, { code: 'HTTP_503', message: 'x', mayHaveApplied: false, refused: true })).toBe(false);
   expect(await ledger.finalize(r, { status: 'declined', code: 'X', message: 'stale run', epoch: seenByA })).toBe('ignored');
-  expect(await ledger.get(r)).toMatchObject({ status: 'sending', epoch: 2, attempts: 2 });
+  expect(await ledger.get(r)).toMatchObject({ status: 'sending', epoch: markedByB.epoch, attempts: 2 });
 });
 
 it('path 2, clocks: whether a call may still be under way is judged by Redis TIME, not the worker clock', async () => {
@@ -306,13 +308,18 @@ it('path 9, a late paid: after a person said not paid, or a second paid with ano
 it('path 11, long refusals: attempts count only calls that could have applied', async () => {
   await newBatch('b-attempts', ['t1', 100]);
   const r = ref('b-attempts', 't1');
+  const epochs: number[] = [];
   for (let i = 0; i < 4; i++) {
     await fresh(r);
-    await ledger.requeue(r, await epochOf(r), { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true });
+    epochs.push(await epochOf(r));
+    await ledger.requeue(r, epochs.at(-1)!, { code: 'HTTP_503', message: 'unavailable', mayHaveApplied: false, refused: true });
   }
   await fresh(r);
-  await ledger.requeue(r, await epochOf(r), { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false });
-  expect(await ledger.get(r)).toMatchObject({ status: 'queued', attempts: 1, epoch: 5, may_have_applied: '1' });
+  epochs.push(await epochOf(r));
+  await ledger.requeue(r, epochs.at(-1)!, { code: 'NO_RESPONSE', message: 'lost', mayHaveApplied: true, refused: false });
+  // Five marks, each with an epoch of its own.
+  expect(new Set(epochs).size).toBe(5);
+  expect(await ledger.get(r)).toMatchObject({ status: 'queued', attempts: 1, epoch: epochs.at(-1), may_have_applied: '1' });
 });
 
 it('a call whose answer was lost may still be under way at the provider: its window holds after the requeue too', async () => {
@@ -337,13 +344,14 @@ it('releases an abandoned enqueue\'s unrecorded claim only if it was never marke
   await ledger.claim('ab', [payment('never-sent'), payment('sent-once')]);
   // A job ran for sent-once: its call's answer was lost, it went back to queued, and its job is gone since.
   await mark(ref('ab', 'sent-once'), true);
-  await ledger.requeue(ref('ab', 'sent-once'), await epochOf(ref('ab', 'sent-once')), { code: 'NO_RESPONSE', message: 'retry', mayHaveApplied: true, refused: false });
+  const sentWith = await epochOf(ref('ab', 'sent-once'));
+  await ledger.requeue(ref('ab', 'sent-once'), sentWith, { code: 'NO_RESPONSE', message: 'retry', mayHaveApplied: true, refused: false });
   const settle = (paymentId: string) => settleUnrecordedClaim(redis, keys, { provider: 'ctpayer', account: 'main' }, { batchId: 'ab', paymentId, line: 2, amountCents: 1250, jobExists: false });
 
   expect(await settle('never-sent')).toBe('released');
   expect(await ledger.get(ref('ab', 'never-sent'))).toBeUndefined();
   expect(await settle('sent-once')).toBe('adopted');
-  expect(await ledger.get(ref('ab', 'sent-once'))).toMatchObject({ status: 'queued', epoch: 1, may_have_applied: '1' });
+  expect(await ledger.get(ref('ab', 'sent-once'))).toMatchObject({ status: 'queued', epoch: sentWith, may_have_applied: '1' });
   expect(await ledger.claim('later', [payment('sent-once'), payment('never-sent')])).toEqual(['ab', undefined]);
   expect(await batches.get('ab')).toMatchObject({ released: 1, accepted: 1, accepted_cents: 1250 });
 });

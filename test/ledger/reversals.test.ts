@@ -25,14 +25,14 @@ async function paid(batchId: string, cents = 1000): Promise<PaymentRef> {
 
 it('claims only a paid payment, once, and moves its count and cents on the batch each step', async () => {
   const ref = await paid('b-claim');
-  expect(await reversals.claim(ref, 'wrong card', personHere('alice'))).toBeUndefined();
-  expect(await reversals.claim(ref, 'again', personHere('bob'))).toBe('reversing');
+  expect(await reversals.claim(ref, 'wrong card', personHere('alice'))).toEqual({ epoch: expect.any(Number) });
+  expect(await reversals.claim(ref, 'again', personHere('bob'))).toEqual({ refusal: 'reversing' });
   expect(await payments.get(ref)).toMatchObject({ status: 'reversing', reversal_by: 'alice', reversal_reason: 'wrong card', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_paid: 0, c_paid: 0, n_reversing: 1, c_reversing: 1000 });
 
   expect(await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' })).toBe(true);
   expect(await reversals.settle(ref, { to: 'paid', definite: true, code: 'LATE', message: '' })).toBe(false);
-  expect(await reversals.claim(ref, 'again', personHere('bob'))).toBe('reversed');
+  expect(await reversals.claim(ref, 'again', personHere('bob'))).toEqual({ refusal: 'reversed' });
   expect(await payments.get(ref)).toMatchObject({ status: 'reversed', reversal_reference: 'R1', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_reversing: 0, n_reversed: 1, c_reversed: 1000 });
   // Final for paying: a payment job that runs again sends nothing.
@@ -42,7 +42,7 @@ it('claims only a paid payment, once, and moves its count and cents on the batch
   expect(await payments.finalize(ref, { status: 'paid', reference: 'T1', code: 'success', message: '' })).toBe('ignored');
 
   const unpaid = { batchId: 'b-claim', paymentId: 'nobody' };
-  expect(await reversals.claim(unpaid, 'x', personHere('alice'))).toBe('missing');
+  expect(await reversals.claim(unpaid, 'x', personHere('alice'))).toEqual({ refusal: 'missing' });
 });
 
 it('a refusal puts the payment back to paid with the answer kept; a new claim clears the old answer', async () => {

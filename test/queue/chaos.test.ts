@@ -123,6 +123,10 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
   /** The workers' configuration: the stack's, with redis.waitReplicas. */
   let workerConfig: string;
   let workers: WorkerProcess[] = [];
+  /** Every worker process of the run, killed ones too, and what happened when: for the history of a payment applied twice. */
+  const everyWorker: WorkerProcess[] = [];
+  const timeline: { at: number; what: string }[] = [];
+  const happened = (what: string) => timeline.push({ at: Date.now(), what });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stipend-chaos-redis-'));
@@ -149,6 +153,7 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
     workerConfig = join(stack.dir, 'wait-replicas.config.json');
     await writeFile(workerConfig, JSON.stringify(raw));
     workers = await Promise.all([0, 1, 2].map(() => spawnWorker(workerConfig)));
+    everyWorker.push(...workers);
   }, 120_000);
 
   afterAll(async () => {
@@ -183,8 +188,10 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
         const victim = Math.floor(Math.random() * workers.length);
         const killed = workers[victim]!;
         killed.child.kill('SIGKILL');
+        happened(`SIGKILL worker ${everyWorker.indexOf(killed)}`);
         await killed.stop();
         workers[victim] = await restartedWorker();
+        everyWorker.push(workers[victim]!);
         kills += 1;
       }
     })();
@@ -203,9 +210,11 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
         const ms = n % 2 === 0 ? between(LOCK_MS * 2, TAKEOVER_MS - 1000) : between(TAKEOVER_MS + 1000, TAKEOVER_MS + 3000);
         stalled.add(victim);
         victim.child.kill('SIGSTOP');
+        happened(`SIGSTOP worker ${everyWorker.indexOf(victim)}`);
         stalls.push({ ms: Math.round(ms), callsInFlight: callsInFlight(victim) });
         await sleep(ms);
         if (alive(victim)) victim.child.kill('SIGCONT');
+        happened(`SIGCONT worker ${everyWorker.indexOf(victim)}`);
         stalled.delete(victim);
       }
     };
@@ -214,7 +223,9 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
     let failure: Record<string, number> = {};
     const restoring = (async () => {
       while ((await finalCount()) < (PER_PROVIDER * PROVIDERS.length) / 4) await sleep(100);
+      happened('Redis fails');
       failure = await redis.fail(stack, [...batchIds.values()], finalCount);
+      happened('Redis back');
     })();
     await Promise.all([killing, stalling(0), stalling(1), restoring]);
     for (const batchId of batchIds.values()) await waitForBatch(stack.context, batchId, { pollMs: 200 });
@@ -243,6 +254,19 @@ describe.skipIf(!installed).each(SETUPS)('on $target', ({ perProvider: PER_PROVI
       };
     }
     console.info(`chaos: ${JSON.stringify(evidence)}`);
+    // A payment applied twice: when each load was applied, and what every worker logged of it, among the run's events.
+    for (const provider of PROVIDERS) {
+      for (const [id, times] of outcomes.get(provider)!.appliedTimes) {
+        if (times < 2) continue;
+        const loads = stack.sandboxes[provider]!.transactions().filter((t) => t.kind === 'load' && `${PREFIX[provider]}-${t.amountCents - FIRST_CENTS}` === id);
+        const history = [
+          ...timeline,
+          ...loads.map((t) => ({ at: Date.parse(t.at), what: `applied ${t.id}` })),
+          ...everyWorker.flatMap((w, n) => w.logs.filter((l) => l.paymentId === id).map((l) => ({ at: Number(l.time), what: `worker ${n}: ${JSON.stringify(l)}` }))),
+        ].sort((a, b) => a.at - b.at);
+        console.info(`chaos: ${provider} ${id} applied ${times} times:\n${history.map((h) => `  ${new Date(h.at).toISOString()} ${h.what}`).join('\n')}`);
+      }
+    }
 
     for (const [provider, { rows, appliedTimes, conflicts }] of outcomes) {
       const sandbox = stack.sandboxes[provider]!;

@@ -191,7 +191,7 @@ describe('CT Payer (chargecard)', () => {
     const { batchId } = await submit('ctpayer', ['cr-1,1000000009,700,Visit 1']);
     const ref = { batchId, paymentId: 'cr-1' };
     const ledger = new ReversalLedger(stack.context.redis, stack.context.keys, 'ctpayer', 'main');
-    expect(await ledger.claim(ref, REASON, personHere('dave'))).toBeUndefined();
+    expect(await ledger.claim(ref, REASON, personHere('dave'))).toEqual({ epoch: expect.any(Number) });
     const requests = chargeRequests();
     expect((await reverse(batchId, ['cr-1']))[0]).toMatchObject({ kind: 'not_reversible', message: expect.stringMatching(/^already being reversed, by dave since /) });
 
