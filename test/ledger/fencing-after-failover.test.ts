@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { personHere } from '../../src/audit/actor.js';
 import { newBatchId } from '../../src/ledger/batches.js';
 import { ReversalLedger } from '../../src/ledger/reversals.js';
@@ -9,8 +6,7 @@ import { manifestRows } from '../../src/manifest/index.js';
 import { virtualrx } from '../../src/providers/virtualrx.js';
 import { enqueueRows } from '../../src/queue/enqueue.js';
 import { redisServerInstalled } from '../helpers/private-redis.js';
-import { startReplicatedRedis } from '../helpers/replicated-redis.js';
-import { startStack, type TestStack } from '../helpers/stack.js';
+import { replicatedStackForFile } from '../helpers/replicated-stack.js';
 
 /**
  * A sending mark fences its run's send: the run sends, and records its answers, only while the mark
@@ -21,23 +17,10 @@ import { startStack, type TestStack } from '../helpers/stack.js';
  */
 
 const installed = redisServerInstalled();
-let dir: string;
-let redis: Awaited<ReturnType<typeof startReplicatedRedis>>;
-let stack: TestStack;
-
-beforeAll(async () => {
-  if (!installed) return;
-  dir = await mkdtemp(join(tmpdir(), 'stipend-fencing-'));
-  redis = await startReplicatedRedis(dir);
-  stack = await startStack({ providers: ['virtualrx'], redisUrl: redis.url });
-});
-afterAll(async () => {
-  await stack?.close();
-  await redis?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const replicated = replicatedStackForFile({ providers: ['virtualrx'] });
 
 it.skipIf(!installed)('a mark lost in a failover is never mistaken for the next one: its run neither sends nor takes the other back', { timeout: 60_000 }, async () => {
+  const { redis, stack } = replicated;
   const account = stack.account('virtualrx');
   const ledger = stack.context.payments(account);
   const batchId = newBatchId();
@@ -71,6 +54,7 @@ it.skipIf(!installed)('a mark lost in a failover is never mistaken for the next 
 });
 
 it.skipIf(!installed)('a reversal claim lost in a failover is never mistaken for the next one: its run does not send', { timeout: 60_000 }, async () => {
+  const { redis, stack } = replicated;
   const account = stack.account('virtualrx');
   const ledger = stack.context.payments(account);
   const reversals = new ReversalLedger(stack.context.redis, stack.context.keys, account.provider, account.name);

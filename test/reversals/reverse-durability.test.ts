@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { personHere } from '../../src/audit/actor.js';
 import { submitManifest } from '../../src/batches/submit.js';
 import { waitForBatch } from '../../src/batches/wait.js';
 import { reversePayments } from '../../src/reversals/reverse.js';
 import { redisServerInstalled } from '../helpers/private-redis.js';
-import { startReplicatedRedis } from '../helpers/replicated-redis.js';
-import { startStack, type TestStack } from '../helpers/stack.js';
+import { replicatedStackForFile } from '../helpers/replicated-stack.js';
 
 /**
  * A reversal has no idempotency key at any provider, so its `reversing` claim must be durable before
@@ -17,24 +13,10 @@ import { startStack, type TestStack } from '../helpers/stack.js';
  */
 
 const installed = redisServerInstalled();
-let dir: string;
-let redis: Awaited<ReturnType<typeof startReplicatedRedis>>;
-let stack: TestStack;
-
-beforeAll(async () => {
-  if (!installed) return;
-  dir = await mkdtemp(join(tmpdir(), 'stipend-reverse-durable-'));
-  redis = await startReplicatedRedis(dir);
-  stack = await startStack({ providers: ['ctpayer'], redisUrl: redis.url, redis: { waitReplicas: 1, confirmTimeoutMs: 300 } });
-  await stack.startWorkers();
-});
-afterAll(async () => {
-  await stack?.close();
-  await redis?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const replicated = replicatedStackForFile({ providers: ['ctpayer'], redis: { waitReplicas: 1, confirmTimeoutMs: 300 } }, (stack) => stack.startWorkers());
 
 it.skipIf(!installed)('sends no reversal whose claim the replica has not confirmed, and reverses once when it has', async () => {
+  const { redis, stack } = replicated;
   const file = await stack.manifest('paid.csv', ['payment_id,cardId,amount_cents,description', 'rd-1,1000000012,900,Visit 1'].join('\n'));
   const submitted = await submitManifest(stack.context, { file, account: stack.account('ctpayer') });
   if (!submitted.accepted) throw new Error('manifest refused');
