@@ -153,16 +153,17 @@ const DAY_MS = 86_400_000;
 /**
  * Luhn-valid runs of 13 to 19 digits standing alone (not inside a hex id, a word or a decimal
  * fraction such as the timing sums), written together or in groups of four split by spaces or dashes. A 13-digit run that is a millisecond
- * time within a day of the demo (BullMQ's and the ledger's timestamps, stream ids) is the demo's
- * own clock, not a card: no card network issues numbers starting with 1.
+ * time within a day of the demo (BullMQ's and the ledger's timestamps, stream ids), or a 16-digit
+ * run that is a microsecond time within it (the payments' epochs), is the demo's own clock, not a
+ * card: no card network issues 13- or 16-digit numbers starting with 1.
  */
 function cardNumbers(text: string, ownTimes: { from: number; to: number }): string[] {
   const runs = text.match(new RegExp(`${STANDS_ALONE_BEFORE}(?:\\d{13,19}|\\d{4}(?:[ -]\\d{4}){2}[ -]\\d{1,7})${STANDS_ALONE_AFTER}`, 'g')) ?? [];
   return runs.filter((run) => {
     const digits = run.replace(/\D/g, '');
     if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) return false;
-    const asTime = Number(digits);
-    return !(digits.length === 13 && asTime >= ownTimes.from && asTime <= ownTimes.to);
+    const asMs = digits.length === 13 ? Number(digits) : digits.length === 16 ? Number(digits) / 1000 : Number.NaN;
+    return !(asMs >= ownTimes.from && asMs <= ownTimes.to);
   });
 }
 
