@@ -55,10 +55,10 @@ export class ReversalLedger {
     return status === 'reversing' && claimed === String(epoch);
   }
 
-  async settle(ref: PaymentRef, settlement: ReversalSettlement): Promise<boolean> {
+  async settle(ref: PaymentRef, settlement: ReversalSettlement, epoch: number): Promise<boolean> {
     const definite = settlement.to === 'reversed' || (settlement.to === 'paid' && settlement.definite);
     const reference = settlement.to === 'reversed' ? settlement.reference : '';
-    return (await this.redis.settleReversal(...this.keysOf(ref), settlement.to, definite ? '1' : '0', reference, settlement.code, settlement.message, now())) === 1;
+    return (await this.redis.settleReversal(...this.keysOf(ref), settlement.to, definite ? '1' : '0', reference, settlement.code, settlement.message, now(), String(epoch))) === 1;
   }
 
   /** A reversal claimed longer than `callMs` ago (by Redis's clock) and still under way was cut off: reversal_unknown. */

@@ -196,7 +196,8 @@ class PaymentReverser {
       return { ...base, kind: all && nothingHeld ? 'skipped' : 'not_reversible', message: whyNotReversible(record) };
     }
     for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.send(record);
+      const claim = this.reversingClaim(record);
+      const outcome = await this.send(record, claim);
       if (outcome instanceof NotSent) {
         // Another run claimed it between our look and our request: nothing was sent by us.
         const now = await this.payments.get(ref);
@@ -204,17 +205,17 @@ class PaymentReverser {
       }
       switch (outcome.kind) {
         case 'reversed':
-          await this.reversals.settle(ref, { to: 'reversed', reference: outcome.reference, code: outcome.code, message: outcome.message });
+          await this.reversals.settle(ref, { to: 'reversed', reference: outcome.reference, code: outcome.code, message: outcome.message }, claim.epoch!);
           return { ...base, kind: 'reversed', reference: outcome.reference };
         case 'refused':
-          await this.reversals.settle(ref, { to: 'paid', definite: true, code: outcome.code, message: outcome.message });
+          await this.reversals.settle(ref, { to: 'paid', definite: true, code: outcome.code, message: outcome.message }, claim.epoch!);
           return { ...base, kind: 'refused', message: `${outcome.code}: ${outcome.message}` };
         case 'unknown':
-          await this.reversals.settle(ref, { to: 'reversal_unknown', code: outcome.code, message: outcome.message });
+          await this.reversals.settle(ref, { to: 'reversal_unknown', code: outcome.code, message: outcome.message }, claim.epoch!);
           return { ...base, kind: 'reversal_unknown', message: `${outcome.code}: ${outcome.message}` };
         case 'retryable': {
           // Nothing moved: the claim is given back, and taken again (by us or by anyone) next time.
-          await this.reversals.settle(ref, { to: 'paid', definite: false, code: outcome.code, message: outcome.message });
+          await this.reversals.settle(ref, { to: 'paid', definite: false, code: outcome.code, message: outcome.message }, claim.epoch!);
           if (attempt >= this.account.retry.attempts) {
             return { ...base, kind: 'retry_later', message: `${outcome.code}: ${outcome.message} (${attempt} tries; nothing moved, run stipend reverse again later)` };
           }
@@ -232,8 +233,8 @@ class PaymentReverser {
    * payment. A claim not confirmed durable is retried like a retry-later answer: it is given back,
    * and nothing was sent.
    */
-  private async send(record: PaymentRecord): Promise<ReversalOutcome | NotSent<string>> {
-    const sent = await guardedSend(this.reversingClaim(record), (beforeSend) =>
+  private async send(record: PaymentRecord, claim: SendClaim<string>): Promise<ReversalOutcome | NotSent<string>> {
+    const sent = await guardedSend(claim, (beforeSend) =>
       this.reversal.reverse(this.client.provider, {
         paymentId: record.payment_id,
         amountCents: record.amount_cents,
@@ -253,21 +254,21 @@ class PaymentReverser {
    * paid → reversing, as the request leaves (ledger/reversals.ts). No reversal request is repeated
    * within its attempt (the reversing providers have no login to renew), so it keeps no claim.
    */
-  private reversingClaim(record: PaymentRecord): SendClaim<string> {
+  private reversingClaim(record: PaymentRecord): SendClaim<string> & { epoch?: number } {
     const ref = { batchId: record.batch_id, paymentId: record.payment_id };
-    let epoch: number | undefined;
-    return {
+    const claim: SendClaim<string> & { epoch?: number } = {
       take: async () => {
-        const claim = await this.reversals.claim(ref, this.request.reason, this.request.by);
-        if ('refusal' in claim) return claim.refusal;
-        epoch = claim.epoch;
+        const taken = await this.reversals.claim(ref, this.request.reason, this.request.by);
+        if ('refusal' in taken) return taken.refusal;
+        claim.epoch = taken.epoch;
         return undefined;
       },
       confirmDurable: this.confirmDurable,
       // Reversing under this claim's epoch: a failover may have lost the claim, and another person's
       // claim since made the payment reversing again.
-      stillHeld: () => this.reversals.stillClaimed(ref, epoch!),
+      stillHeld: () => this.reversals.stillClaimed(ref, claim.epoch!),
     };
+    return claim;
   }
 
   /** A `reversing` claim older than any call can last was cut off (its run stopped): reversal_unknown. */

@@ -127,8 +127,9 @@ describe('a batch with every kind of problem', () => {
     const account = stack.account('virtualrx');
     const reversals = new ReversalLedger(stack.context.redis, stack.context.keys, account.provider, account.name);
     // np-1's reversal left and its answer was lost; np-2 got a second paid answer naming another payment.
-    expect(await reversals.claim({ batchId, paymentId: 'np-1' }, 'Paid to the wrong participant', personHere('alice'))).toEqual({ epoch: expect.any(Number) });
-    await reversals.settle({ batchId, paymentId: 'np-1' }, { to: 'reversal_unknown', code: 'NETWORK', message: 'the connection closed before an answer' });
+    const claim = await reversals.claim({ batchId, paymentId: 'np-1' }, 'Paid to the wrong participant', personHere('alice'));
+    expect(claim).toEqual({ epoch: expect.any(Number) });
+    await reversals.settle({ batchId, paymentId: 'np-1' }, { to: 'reversal_unknown', code: 'NETWORK', message: 'the connection closed before an answer' }, (claim as { epoch: number }).epoch);
     expect(await stack.context.payments(account).finalize({ batchId, paymentId: 'np-2' }, { status: 'paid', reference: 'VRX-OTHER', code: '0', message: 'Payment accepted' })).toBe('conflict');
 
     const rows = JSON.parse((await status(batchId, { json: true })).stdout) as Record<string, unknown>[];

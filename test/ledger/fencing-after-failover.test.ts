@@ -78,5 +78,8 @@ it.skipIf(!installed)('a reversal claim lost in a failover is never mistaken for
   const b = await reversals.claim(ref, 'wrong card', personHere('bob'));
   expect(b).toEqual({ epoch: expect.any(Number) });
   expect(await reversals.stillClaimed(ref, (a as { epoch: number }).epoch)).toBe(false);
+  // Its claim could not be confirmed durable: giving it back must leave the other claim in place.
+  expect(await reversals.settle(ref, { to: 'paid', definite: false, code: 'CLAIM_NOT_DURABLE', message: 'nothing sent' }, (a as { epoch: number }).epoch)).toBe(false);
+  expect(await ledger.get(ref)).toMatchObject({ status: 'reversing' });
   expect(await reversals.stillClaimed(ref, (b as { epoch: number }).epoch)).toBe(true);
 });

@@ -23,15 +23,25 @@ async function paid(batchId: string, cents = 1000): Promise<PaymentRef> {
   return ref;
 }
 
+/** Claims the payment's reversal for alice; returns the claim's epoch, which its answers carry. */
+async function claimFor(ref: PaymentRef): Promise<number> {
+  const claim = await reversals.claim(ref, 'x', personHere('alice'));
+  if ('refusal' in claim) throw new Error(`not claimed: ${claim.refusal}`);
+  return claim.epoch;
+}
+
 it('claims only a paid payment, once, and moves its count and cents on the batch each step', async () => {
   const ref = await paid('b-claim');
-  expect(await reversals.claim(ref, 'wrong card', personHere('alice'))).toEqual({ epoch: expect.any(Number) });
+  const { epoch } = (await reversals.claim(ref, 'wrong card', personHere('alice'))) as { epoch: number };
+  expect(epoch).toEqual(expect.any(Number));
   expect(await reversals.claim(ref, 'again', personHere('bob'))).toEqual({ refusal: 'reversing' });
   expect(await payments.get(ref)).toMatchObject({ status: 'reversing', reversal_by: 'alice', reversal_reason: 'wrong card', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_paid: 0, c_paid: 0, n_reversing: 1, c_reversing: 1000 });
 
-  expect(await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' })).toBe(true);
-  expect(await reversals.settle(ref, { to: 'paid', definite: true, code: 'LATE', message: '' })).toBe(false);
+  // Only the claim's own answer is recorded.
+  expect(await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' }, epoch + 1)).toBe(false);
+  expect(await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' }, epoch)).toBe(true);
+  expect(await reversals.settle(ref, { to: 'paid', definite: true, code: 'LATE', message: '' }, epoch)).toBe(false);
   expect(await reversals.claim(ref, 'again', personHere('bob'))).toEqual({ refusal: 'reversed' });
   expect(await payments.get(ref)).toMatchObject({ status: 'reversed', reversal_reference: 'R1', reference: 'T1' });
   expect(await batches.get('b-claim')).toMatchObject({ final: 1, n_reversing: 0, n_reversed: 1, c_reversed: 1000 });
@@ -47,8 +57,7 @@ it('claims only a paid payment, once, and moves its count and cents on the batch
 
 it('a refusal puts the payment back to paid with the answer kept; a new claim clears the old answer', async () => {
   const ref = await paid('b-refused');
-  await reversals.claim(ref, 'spent?', personHere('alice'));
-  await reversals.settle(ref, { to: 'paid', definite: true, code: 'INSUFFICIENT_FUNDS', message: 'card holds less' });
+  await reversals.settle(ref, { to: 'paid', definite: true, code: 'INSUFFICIENT_FUNDS', message: 'card holds less' }, await claimFor(ref));
   expect(await payments.get(ref)).toMatchObject({ status: 'paid', reversal_code: 'INSUFFICIENT_FUNDS', reversal_by: 'alice' });
   expect(await batches.get('b-refused')).toMatchObject({ n_paid: 1, n_reversing: 0 });
   await reversals.claim(ref, 'try again', personHere('bob'));
@@ -59,16 +68,15 @@ it('a refusal puts the payment back to paid with the answer kept; a new claim cl
 
 it('a definite answer replaces a reversal_unknown; a retry-later one does not; a person settles the rest', async () => {
   const ref = await paid('b-unknown', 700);
-  await reversals.claim(ref, 'x', personHere('alice'));
-  await reversals.settle(ref, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' });
-  expect(await reversals.settle(ref, { to: 'paid', definite: false, code: '80000', message: '' })).toBe(false);
-  expect(await reversals.settle(ref, { to: 'reversed', reference: 'R7', code: 'success', message: '' })).toBe(true);
+  const epoch = await claimFor(ref);
+  await reversals.settle(ref, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' }, epoch);
+  expect(await reversals.settle(ref, { to: 'paid', definite: false, code: '80000', message: '' }, epoch)).toBe(false);
+  expect(await reversals.settle(ref, { to: 'reversed', reference: 'R7', code: 'success', message: '' }, epoch)).toBe(true);
   expect(await batches.get('b-unknown')).toMatchObject({ final: 1, n_reversal_unknown: 0, n_reversed: 1, c_reversed: 700 });
   expect(await reversals.resolve(ref, { notReversed: true }, personHere('carol'))).toBe('reversed');
 
   const other = await paid('b-resolve', 300);
-  await reversals.claim(other, 'x', personHere('alice'));
-  await reversals.settle(other, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' });
+  await reversals.settle(other, { to: 'reversal_unknown', code: 'NO_RESPONSE', message: '' }, await claimFor(other));
   expect(await reversals.resolve(other, { notReversed: true }, personHere('carol'))).toBeUndefined();
   expect(await payments.get(other)).toMatchObject({ status: 'paid', reversal_code: 'RESOLVED_NOT_REVERSED', reversal_resolved_by: 'carol' });
   expect(await batches.get('b-resolve')).toMatchObject({ n_paid: 1, n_reversal_unknown: 0 });
@@ -93,8 +101,7 @@ it('marks a claim interrupted only once it is older than any call can last, by R
 
 it('a reversed payment keeps its identity: a later batch with the same payment does not pay it', async () => {
   const ref = await paid('b-held');
-  await reversals.claim(ref, 'x', personHere('alice'));
-  await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' });
+  await reversals.settle(ref, { to: 'reversed', reference: 'R1', code: 'success', message: '' }, await claimFor(ref));
   const again = await payments.claim('b-later', [{ line: 2, paymentId: ref.paymentId, payee: '1000000001', amountCents: 1000, fields: {} }]);
   expect(again).toEqual(['b-held']);
 });
